@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Soot",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "soot", targets: ["soot"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "SootApp", targets: ["SootApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C shims: header-only system modules.
+        .systemLibrary(name: "CEventPoll", path: "Sources/CEventPoll"),
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+
+        // Sockets, the event loop and deadlines; no HTTP.
+        .target(name: "Sockets", dependencies: ["CEventPoll"]),
+        // HTTP/1.1: parser state machine, connections, router, static files. Knows nothing of Soot.
+        .target(
+            name: "HTTPServer",
+            dependencies: ["Sockets", "CEventPoll", .product(name: "Logging", package: "swift-log")]),
+        // PostgreSQL through libpq: connections, pool, binds, migrations, the embedded cluster.
+        .target(
+            name: "Postgres",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
+        // The domain, no I/O.
+        .target(name: "Emissions"),
+        // The application.
+        .target(
+            name: "SootApp",
+            dependencies: [
+                "HTTPServer", "Postgres", "Emissions", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "soot",
+            dependencies: [
+                "HTTPServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
+        .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,161 @@
+/// A request handler. It runs on a worker thread (it may block on the database) unless its route is `inline`.
+public typealias Handler = @Sendable (Request) throws -> Response
+
+/// Per-route settings.
+public struct RouteOptions: Sendable {
+    /// Largest request body accepted (413 past it); nil uses the server's `maximumBodyBytes`.
+    public var maximumBodyBytes: Int?
+    /// Run the handler on the event loop thread itself. Only for handlers that never block (no I/O).
+    public var inline: Bool
+
+    public init(maximumBodyBytes: Int? = nil, inline: Bool = false) {
+        self.maximumBodyBytes = maximumBodyBytes
+        self.inline = inline
+    }
+
+    public static let `default` = RouteOptions()
+    public static let inline = RouteOptions(inline: true)
+}
+
+/// One registered route.
+public struct Route: Sendable {
+    public let method: HTTPMethod
+    public let pattern: String
+    public let options: RouteOptions
+    public let handler: Handler
+}
+
+/// Collects routes, then `build()`s an immutable `Responder` that the server shares between threads.
+///
+/// Patterns are paths whose segments are literals, `:name` parameters or a final `*name` catch-all.
+/// Empty segments are ignored when matching, so `//runs` finds `/runs`.
+public struct Router: Sendable {
+    private var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route for `method` and `pattern`.
+    public mutating func on(_ method: HTTPMethod, _ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: pattern, options: options, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
+        on(.get, pattern, options: options, handler)
+    }
+
+    public mutating func post(_ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
+        on(.post, pattern, options: options, handler)
+    }
+
+    public mutating func put(_ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
+        on(.put, pattern, options: options, handler)
+    }
+
+    public mutating func patch(_ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
+        on(.patch, pattern, options: options, handler)
+    }
+
+    public mutating func delete(_ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
+        on(.delete, pattern, options: options, handler)
+    }
+
+    /// Every route registered so far (used to check documentation against the routes).
+    public var allRoutes: [Route] { routes }
+
+    /// Freezes the routes into a responder.
+    public func build() -> Responder { Responder(routes: routes) }
+}
+
+/// The frozen routing table: a tree of path segments, safe to share between threads.
+public final class Responder: Sendable {
+    /// What a lookup found.
+    public enum Match: Sendable {
+        case found(Route, parameters: [String: String])
+        /// The path exists, but not for this method; the methods it allows.
+        case methodNotAllowed(allowed: [HTTPMethod])
+        case notFound
+        /// A path segment had invalid percent-encoding.
+        case badPath
+    }
+
+    final class Node: @unchecked Sendable {
+        // Safety: mutated only while `Responder.init` builds the tree, read-only afterwards.
+        var literals: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var catchAll: (name: String, routes: [HTTPMethod: Route])?
+        var routes: [HTTPMethod: Route] = [:]
+    }
+
+    private let root: Node
+    public let routes: [Route]
+
+    init(routes: [Route]) {
+        self.routes = routes
+        root = Node()
+        for route in routes {
+            var node = root
+            let segments = route.pattern.split(separator: "/", omittingEmptySubsequences: true)
+            var finished = false
+            for segment in segments {
+                if segment.hasPrefix("*") {
+                    var table = node.catchAll?.routes ?? [:]
+                    table[route.method] = route
+                    node.catchAll = (String(segment.dropFirst()), table)
+                    finished = true
+                    break
+                } else if segment.hasPrefix(":") {
+                    let name = String(segment.dropFirst())
+                    if node.parameter == nil { node.parameter = (name, Node()) }
+                    node = node.parameter!.node
+                } else {
+                    let key = String(segment)
+                    if let next = node.literals[key] {
+                        node = next
+                    } else {
+                        let next = Node()
+                        node.literals[key] = next
+                        node = next
+                    }
+                }
+            }
+            if !finished { node.routes[route.method] = route }
+        }
+    }
+
+    /// Finds the route for `method` and the still-encoded `path`. HEAD falls back to GET.
+    public func match(_ method: HTTPMethod, path: String) -> Match {
+        var segments: [String] = []
+        for raw in path.split(separator: "/", omittingEmptySubsequences: true) {
+            guard let decoded = FormDecoding.decode(raw) else { return .badPath }
+            segments.append(decoded)
+        }
+        var parameters: [String: String] = [:]
+        guard let table = find(root, segments[...], &parameters) else { return .notFound }
+        if let route = table[method] ?? (method == .head ? table[.get] : nil) {
+            return .found(route, parameters: parameters)
+        }
+        var allowed = Array(table.keys)
+        if allowed.contains(.get) && !allowed.contains(.head) { allowed.append(.head) }
+        allowed.append(.options)
+        return .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue })
+    }
+
+    private func find(_ node: Node, _ segments: ArraySlice<String>, _ parameters: inout [String: String]) -> [HTTPMethod: Route]? {
+        guard let segment = segments.first else {
+            if !node.routes.isEmpty { return node.routes }
+            return nil
+        }
+        let rest = segments.dropFirst()
+        if let next = node.literals[segment], let found = find(next, rest, &parameters) { return found }
+        if let (name, next) = node.parameter {
+            parameters[name] = segment
+            if let found = find(next, rest, &parameters) { return found }
+            parameters[name] = nil
+        }
+        if let (name, table) = node.catchAll {
+            parameters[name] = segments.joined(separator: "/")
+            return table
+        }
+        return nil
+    }
+}

@@ -1,0 +1,74 @@
+/// Everything the server limits and how long it waits, with documented defaults.
+public struct Configuration: Sendable {
+    /// Address to bind: "127.0.0.1", "0.0.0.0", "::". Default "127.0.0.1".
+    public var host: String
+    /// Port to bind; 0 picks a free one (read it back from `Server.port`). Default 8080.
+    public var port: UInt16
+    /// Event loop threads (epoll instances) that accept, read, parse and write. Default: one per core.
+    public var eventLoopThreads: Int
+    /// Threads that run blocking handlers (database calls). Default 64.
+    public var workerThreads: Int
+    /// Request line, header field, header section and header count limits (414 and 431).
+    public var parserLimits: RequestParser.Limits
+    /// Largest request body for routes that do not set their own: 413 past it. Default 2 MiB.
+    public var maximumBodyBytes: Int
+    /// Most open connections; past it new connections get a 503 and are closed. Default 16,384.
+    public var maximumConnections: Int
+    /// Time from a connection's first byte of a request (or from accept) to a complete header section:
+    /// 408 and close past it. Default 10 s.
+    public var headerTimeout: Double
+    /// Time to receive a whole request body once its head is in: 408 and close past it. Default 60 s.
+    public var bodyTimeout: Double
+    /// How long a keep-alive connection may sit idle between requests before it is closed. Default 60 s.
+    public var idleTimeout: Double
+    /// How long a response may wait for the client to read it without progress before the connection is
+    /// closed. Default 30 s.
+    public var writeTimeout: Double
+    /// How long to wait after a final error response, reading and discarding, before closing (so the client
+    /// sees the response instead of a reset). Default 2 s.
+    public var lingerTimeout: Double
+    /// Output waiting for a slow reader past which the connection stops reading further requests. Default 1 MiB.
+    public var maximumPendingOutputBytes: Int
+    /// Value of the `Server` header; nil sends none. Default "Soot".
+    public var serverName: String?
+
+    public init(
+        host: String = "127.0.0.1",
+        port: UInt16 = 8080,
+        eventLoopThreads: Int = max(1, System.coreCount),
+        workerThreads: Int = 64,
+        parserLimits: RequestParser.Limits = .init(),
+        maximumBodyBytes: Int = 2 * 1024 * 1024,
+        maximumConnections: Int = 16_384,
+        headerTimeout: Double = 10,
+        bodyTimeout: Double = 60,
+        idleTimeout: Double = 60,
+        writeTimeout: Double = 30,
+        lingerTimeout: Double = 2,
+        maximumPendingOutputBytes: Int = 1024 * 1024,
+        serverName: String? = "Soot"
+    ) {
+        self.host = host
+        self.port = port
+        self.eventLoopThreads = eventLoopThreads
+        self.workerThreads = workerThreads
+        self.parserLimits = parserLimits
+        self.maximumBodyBytes = maximumBodyBytes
+        self.maximumConnections = maximumConnections
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+        self.lingerTimeout = lingerTimeout
+        self.maximumPendingOutputBytes = maximumPendingOutputBytes
+        self.serverName = serverName
+    }
+}
+
+import Glibc
+
+/// Facts about the machine.
+public enum System {
+    /// Online processor count.
+    public static var coreCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}

@@ -1,0 +1,597 @@
+import Glibc
+import Logging
+import Sockets
+
+/// One client connection: the HTTP/1.1 state machine around the parser, on its event loop's thread.
+final class Connection: @unchecked Sendable {
+    // Safety: confined to `loop`'s thread. Worker threads never touch it: they hand results back through
+    // `loop.execute`, and a streamed body through a `StreamChannel`.
+    enum Phase {
+        /// Waiting for (the rest of) a request head; `deadlineKind` says whether idle or mid-head.
+        case head
+        case body
+        /// A worker runs the handler.
+        case handling
+        /// A worker produces a streamed body.
+        case streaming
+        /// The final response is out; discarding input until the peer closes or the linger deadline.
+        case lingering
+        case closed
+    }
+
+    enum DeadlineKind { case idle, header, body, none, linger }
+
+    struct Current {
+        let head: RequestHead
+        let match: Responder.Match
+        let startedAt: UInt64
+    }
+
+    let fd: Int32
+    let peer: String
+    unowned let loop: EventLoop
+    private var core: ServerCore { loop.core }
+
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    private var parser: RequestParser
+    private var output: [UInt8] = []
+    private var outputSent = 0
+    private(set) var phase = Phase.head
+    private var readable = true
+    private var peerEOF = false
+    private var closeAfterFlush = false
+    private var deadline: UInt64 = 0
+    private var deadlineKind = DeadlineKind.header
+    private var writeStalledAt: UInt64 = 0
+    private var current: Current?
+    private var stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus)?
+    private var drainRequested = false
+    private var responseBytes = 0
+
+    init(fd: Int32, peer: String, loop: EventLoop) {
+        self.fd = fd
+        self.peer = peer
+        self.loop = loop
+        self.parser = RequestParser(limits: loop.core.configuration.parserLimits)
+    }
+
+    private var pendingOutput: Int { output.count - outputSent }
+
+    func start() {
+        setDeadline(.header, after: core.configuration.headerTimeout)
+        drive()
+    }
+
+    // MARK: Events
+
+    func onReady(readable: Bool, writable: Bool, hangUp: Bool) {
+        if phase == .closed { return }
+        if readable { self.readable = true }
+        if writable && pendingOutput > 0 { flush() }
+        if phase == .closed { return }
+        if stream != nil && writable { pumpStream() }
+        if phase == .closed { return }
+        drive()
+        if hangUp && (phase == .head || phase == .body || phase == .lingering) && pendingOutput == 0 {
+            close()
+        }
+    }
+
+    /// Reads and processes until the socket is drained, a handler goes to a worker, or output backs up.
+    private func drive() {
+        while phase == .head || phase == .body || phase == .lingering {
+            if phase == .lingering {
+                discardInput()
+                return
+            }
+            if pendingOutput > core.configuration.maximumPendingOutputBytes { break }
+            guard readable, !peerEOF else { break }
+            let scratch = loop.scratch
+            let result = SocketIO.read(fd, into: scratch)
+            switch result {
+            case .bytes(let count):
+                if deadlineKind == .idle { setDeadline(.header, after: core.configuration.headerTimeout) }
+                process(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
+                if count < scratch.count { readable = false }
+            case .wouldBlock:
+                readable = false
+            case .endOfFile:
+                peerEOF = true
+            case .failed:
+                close()
+                return
+            }
+        }
+        flush()
+        if phase == .closed { return }
+        if peerEOF && (phase == .head || phase == .body) && pendingOutput == 0 {
+            // The client closed its side: nothing more can complete.
+            close()
+        }
+    }
+
+    /// Parses `fresh` bytes (after any kept from before) and handles what completes.
+    private func process(_ fresh: UnsafeRawBufferPointer) {
+        if pending.count == pendingStart {
+            let consumed = parseAvailable(fresh)
+            if consumed < fresh.count, phase != .closed, phase != .lingering {
+                pending.removeAll(keepingCapacity: false)
+                pendingStart = 0
+                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: fresh[consumed...]))
+            }
+        } else {
+            pending.append(contentsOf: fresh)
+            processPending()
+        }
+    }
+
+    private func processPending() {
+        guard pending.count > pendingStart else { return }
+        let consumed = pending.withUnsafeBytes { all in
+            parseAvailable(UnsafeRawBufferPointer(rebasing: all[pendingStart...]))
+        }
+        if phase == .closed { return }
+        pendingStart += consumed
+        if pendingStart == pending.count {
+            pending = []
+            pendingStart = 0
+        } else if pendingStart > 4096 && pendingStart * 2 > pending.count {
+            pending.removeFirst(pendingStart)
+            pendingStart = 0
+        }
+    }
+
+    /// Runs the parser over `bytes` while requests can be handled here; returns the bytes consumed.
+    private func parseAvailable(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        while phase == .head || phase == .body {
+            if pendingOutput > core.configuration.maximumPendingOutputBytes { break }
+            let event: RequestParser.Event
+            let consumed: Int
+            do {
+                (event, consumed) = try parser.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            } catch {
+                refuse(error.status, error.reason, head: current?.head)
+                return bytes.count
+            }
+            offset += consumed
+            switch event {
+            case .needMore:
+                if consumed == 0 || offset == bytes.count { return offset }
+            case .head(let head):
+                onHead(head, moreBytesBuffered: offset < bytes.count)
+            case .body(let body):
+                onBody(body)
+            }
+        }
+        return offset
+    }
+
+    // MARK: Requests
+
+    private func onHead(_ head: RequestHead, moreBytesBuffered: Bool) {
+        let now = MonotonicClock.now()
+        var match = Responder.Match.notFound
+        if head.targetForm != .asterisk && head.method != .connect {
+            match = core.responder.match(head.method, path: head.path)
+        }
+        current = Current(head: head, match: match, startedAt: now)
+        if !head.method.isKnown || head.method == .connect {
+            return refuse(.notImplemented, "The method \(head.method) is not supported.", head: head, keepIfNoBody: true)
+        }
+        if head.hasUnsupportedExpectation {
+            return refuse(.expectationFailed, "Only 'Expect: 100-continue' is supported.", head: head, keepIfNoBody: true)
+        }
+        var limit = core.configuration.maximumBodyBytes
+        if case .found(let route, _) = match, let routeLimit = route.options.maximumBodyBytes { limit = routeLimit }
+        parser.bodyLimit = limit
+        if case .length(let length) = head.framing, length > limit {
+            return refuse(.contentTooLarge, "The request body is larger than \(limit) bytes.", head: head)
+        }
+        if head.framing != .none {
+            if head.expectsContinue, !moreBytesBuffered {
+                // Refuse before the client sends a body we would have to skip (RFC 9110 section 10.1.1).
+                switch match {
+                case .found: break
+                case .notFound:
+                    return refuse(.notFound, "There is nothing at this address.", head: head)
+                case .badPath:
+                    return refuse(.badRequest, "The path has invalid percent-encoding.", head: head)
+                case .methodNotAllowed(let allowed):
+                    var response = core.errorResponder(.methodNotAllowed, "\(head.method) is not allowed here.", head)
+                    response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
+                    response.headers.set("Connection", "close")
+                    return respond(response, to: Request(head: head, remoteAddress: peer, receivedAt: now))
+                }
+                output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                flush()
+            }
+            phase = .body
+            setDeadline(.body, after: core.configuration.bodyTimeout)
+        }
+    }
+
+    private func onBody(_ body: [UInt8]) {
+        guard let current else { return }
+        let head = current.head
+        var request = Request(head: head, body: body, remoteAddress: peer, receivedAt: current.startedAt)
+        setDeadline(.none, after: 0)
+        switch current.match {
+        case .found(let route, let parameters):
+            request.parameters = parameters
+            if route.options.inline {
+                respond(core.invoke(route.handler, request), to: request)
+            } else {
+                phase = .handling
+                let request = request
+                let core = self.core
+                let loop = self.loop
+                core.workers.submit { [self] in
+                    let response = core.invoke(route.handler, request)
+                    if case .stream(let producer) = response.body {
+                        let channel = StreamChannel()
+                        loop.execute { self.beginStream(response, request: request, channel: channel) }
+                        let writer = ResponseBodyWriter { bytes in
+                            if try channel.push(bytes) { loop.execute { self.pumpStream() } }
+                        }
+                        var failed = false
+                        do {
+                            try producer(writer)
+                            try writer.flush()
+                        } catch is ResponseBodyWriter.Closed {
+                            failed = true
+                        } catch {
+                            failed = true
+                            core.logger.error("streamed response failed", metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                        channel.finish(failed: failed)
+                        loop.execute { self.pumpStream() }
+                    } else {
+                        loop.execute { self.finishHandling(response, request: request) }
+                    }
+                }
+            }
+        case .methodNotAllowed(let allowed):
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            var response: Response
+            if head.method == .options {
+                response = Response(status: .noContent)
+            } else {
+                response = core.errorResponder(.methodNotAllowed, "\(head.method) is not allowed here.", head)
+            }
+            response.headers.set("Allow", allow)
+            respond(response, to: request)
+        case .notFound:
+            if head.targetForm == .asterisk {
+                var response = Response(status: .noContent)
+                response.headers.set("Allow", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
+                respond(response, to: request)
+            } else {
+                respond(core.errorResponder(.notFound, "There is nothing at this address.", head), to: request)
+            }
+        case .badPath:
+            respond(core.errorResponder(.badRequest, "The path has invalid percent-encoding.", head), to: request)
+        }
+    }
+
+    private func finishHandling(_ response: Response, request: Request) {
+        guard phase == .handling else { return }
+        phase = .head
+        respond(response, to: request)
+        resumeAfterResponse()
+    }
+
+    /// After a worker's response: continue with bytes kept and whatever arrived meanwhile.
+    private func resumeAfterResponse() {
+        guard phase == .head else {
+            flush()
+            return
+        }
+        processPending()
+        drive()
+    }
+
+    /// Writes a final response for `request` and decides whether the connection stays open.
+    private func respond(_ response: Response, to request: Request) {
+        let keepAlive = request.head.keepAlive && !drainRequested && !loop.draining && !peerEOF
+            && !(response.headers.tokens("Connection").contains("close"))
+        serialize(response, head: request.head, keepAlive: keepAlive, streamed: false)
+        logAccess(request.head, status: response.status, bytes: responseBytes)
+        current = nil
+        phase = .head
+        if keepAlive {
+            if pending.count == pendingStart {
+                setDeadline(.idle, after: core.configuration.idleTimeout)
+            } else {
+                setDeadline(.header, after: core.configuration.headerTimeout)
+            }
+        } else {
+            closeAfterFlush = true
+            phase = .lingering
+            setDeadline(.linger, after: core.configuration.lingerTimeout)
+        }
+    }
+
+    /// Answers a request refused before its body was read. The connection closes unless the request
+    /// had no body to skip (`keepIfNoBody`), so the byte stream never desynchronises.
+    private func refuse(_ status: HTTPStatus, _ message: String, head: RequestHead?, keepIfNoBody: Bool = false) {
+        var response = core.errorResponder(status, message, head)
+        let keep = keepIfNoBody && head?.framing == BodyFraming.none
+        if !keep { response.headers.set("Connection", "close") }
+        if let head {
+            if keep {
+                // Nothing to skip: the parser is waiting for the (empty) body; take it and answer.
+                _ = try? parser.parse(UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+            respond(response, to: Request(head: head, remoteAddress: peer, receivedAt: current?.startedAt ?? 0))
+        } else {
+            serialize(response, head: nil, keepAlive: false, streamed: false)
+            logAccess(nil, status: status, bytes: responseBytes)
+            closeAfterFlush = true
+            phase = .lingering
+            setDeadline(.linger, after: core.configuration.lingerTimeout)
+        }
+        if !keep {
+            closeAfterFlush = true
+            phase = .lingering
+            setDeadline(.linger, after: core.configuration.lingerTimeout)
+        }
+    }
+
+    // MARK: Streaming
+
+    private func beginStream(_ response: Response, request: Request, channel: StreamChannel) {
+        guard phase == .handling else {
+            channel.cancel()
+            return
+        }
+        let chunked = request.head.version == .http1_1
+        let keepAlive = chunked && request.head.keepAlive && !drainRequested && !loop.draining && !peerEOF
+        if !keepAlive { closeAfterFlush = true }
+        serialize(response, head: request.head, keepAlive: keepAlive, streamed: true)
+        phase = .streaming
+        stream = (channel, chunked, request, response.status)
+        if request.head.method == .head {
+            channel.cancel()
+        }
+        flush()
+    }
+
+    func pumpStream() {
+        guard phase == .streaming, let stream else { return }
+        let isHead = stream.request.head.method == .head
+        while true {
+            while pendingOutput < 256 * 1024 {
+                switch stream.channel.next() {
+                case .chunk(let bytes):
+                    if isHead || bytes.isEmpty { continue }
+                    if stream.chunked {
+                        output.append(contentsOf: String(bytes.count, radix: 16).utf8)
+                        output.append(0x0D); output.append(0x0A)
+                        output.append(contentsOf: bytes)
+                        output.append(0x0D); output.append(0x0A)
+                    } else {
+                        output.append(contentsOf: bytes)
+                    }
+                    responseBytes += bytes.count
+                case .empty:
+                    // The producer nudges the loop when it queues into an empty channel.
+                    flush()
+                    return
+                case .end(let failed):
+                    endStream(stream, failed: failed && !isHead)
+                    return
+                }
+            }
+            flush()
+            // Still backed up: the socket's next writable edge calls us again.
+            if phase != .streaming || pendingOutput > 0 { return }
+        }
+    }
+
+    private func endStream(_ stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus), failed: Bool) {
+        self.stream = nil
+        let isHead = stream.request.head.method == .head
+        if failed {
+            // The head is out and the body cannot be finished: only closing tells the client.
+            flush()
+            logAccess(stream.request.head, status: stream.status, bytes: responseBytes)
+            close()
+            return
+        }
+        if stream.chunked && !isHead { output.append(contentsOf: "0\r\n\r\n".utf8) }
+        logAccess(stream.request.head, status: stream.status, bytes: responseBytes)
+        current = nil
+        if closeAfterFlush {
+            phase = .lingering
+            setDeadline(.linger, after: core.configuration.lingerTimeout)
+            flush()
+        } else {
+            phase = .head
+            if pending.count == pendingStart {
+                setDeadline(.idle, after: core.configuration.idleTimeout)
+            } else {
+                setDeadline(.header, after: core.configuration.headerTimeout)
+            }
+            resumeAfterResponse()
+        }
+    }
+
+    // MARK: Output
+
+    private func serialize(_ response: Response, head: RequestHead?, keepAlive: Bool, streamed: Bool) {
+        var response = response
+        if !HeaderValidation.isValid(response.headers) {
+            core.logger.error("a handler returned a header with a forbidden byte; answering 500",
+                              metadata: ["path": "\(head.map { core.redactPath($0.path) } ?? "-")"])
+            response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head)
+        }
+        let status = response.status
+        let start = output.count
+        output.append(contentsOf: "HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
+        for (name, value) in response.headers {
+            if name.equalsIgnoringASCIICase("Content-Length") || name.equalsIgnoringASCIICase("Transfer-Encoding")
+                || name.equalsIgnoringASCIICase("Connection") || name.equalsIgnoringASCIICase("Date") {
+                continue
+            }
+            output.append(contentsOf: name.utf8)
+            output.append(0x3A); output.append(0x20)
+            output.append(contentsOf: value.utf8)
+            output.append(0x0D); output.append(0x0A)
+        }
+        output.append(contentsOf: "Date: ".utf8)
+        output.append(contentsOf: loop.date.current())
+        output.append(0x0D); output.append(0x0A)
+        if let server = core.configuration.serverName {
+            output.append(contentsOf: "Server: \(server)\r\n".utf8)
+        }
+        var body: [UInt8] = []
+        if !status.forbidsBody {
+            switch response.body {
+            case .bytes(let bytes):
+                output.append(contentsOf: "Content-Length: \(bytes.count)\r\n".utf8)
+                body = bytes
+            case .stream:
+                if head?.version == .http1_1 {
+                    output.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+                }
+            }
+        }
+        if !keepAlive {
+            output.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if head?.version == .http1_0 {
+            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        output.append(0x0D); output.append(0x0A)
+        if head?.method != .head && !status.forbidsBody && !streamed {
+            output.append(contentsOf: body)
+        }
+        responseBytes = output.count - start
+    }
+
+    /// Writes what it can of the pending output; on completion of a final response, half-closes.
+    private func flush() {
+        guard phase != .closed else { return }
+        while pendingOutput > 0 {
+            let result = output.withUnsafeBytes { all in
+                SocketIO.write(fd, UnsafeRawBufferPointer(rebasing: all[outputSent...]))
+            }
+            switch result {
+            case .bytes(let count):
+                outputSent += count
+                writeStalledAt = 0
+            case .wouldBlock:
+                if writeStalledAt == 0 { writeStalledAt = MonotonicClock.now() }
+                return
+            case .endOfFile, .failed:
+                close()
+                return
+            }
+        }
+        if output.capacity > 16 * 1024 {
+            output = []
+        } else {
+            output.removeAll(keepingCapacity: true)
+        }
+        outputSent = 0
+        writeStalledAt = 0
+        if closeAfterFlush && phase == .lingering {
+            closeAfterFlush = false
+            shutdown(fd, Int32(SHUT_WR))
+            if peerEOF { close() } else { discardInput() }
+        }
+    }
+
+    /// While lingering: read and drop input until the peer closes.
+    private func discardInput() {
+        guard phase == .lingering, !closeAfterFlush else { return }
+        while true {
+            switch SocketIO.read(fd, into: loop.scratch) {
+            case .bytes: continue
+            case .wouldBlock: return
+            case .endOfFile, .failed:
+                close()
+                return
+            }
+        }
+    }
+
+    // MARK: Deadlines and closing
+
+    private func setDeadline(_ kind: DeadlineKind, after seconds: Double) {
+        deadlineKind = kind
+        deadline = kind == .none ? 0 : MonotonicClock.deadline(after: seconds)
+    }
+
+    func checkDeadlines(now: UInt64) {
+        if phase == .closed { return }
+        if writeStalledAt != 0, now &- writeStalledAt > UInt64(core.configuration.writeTimeout * 1e9) {
+            close()
+            return
+        }
+        guard deadline != 0, now >= deadline else { return }
+        switch (phase, deadlineKind) {
+        case (.head, .idle):
+            close()
+        case (.head, .header), (.body, _):
+            let started = !(pending.count == pendingStart && parser.isAtMessageStart) || phase == .body
+            if started {
+                refuse(.requestTimeout, "The request took too long to arrive.", head: current?.head)
+                flush()
+            } else {
+                close()
+            }
+        case (.lingering, _):
+            close()
+        default:
+            break
+        }
+    }
+
+    /// Graceful stop: close now if idle, otherwise after the current response.
+    func drain() {
+        drainRequested = true
+        if phase == .head && deadlineKind == .idle && pendingOutput == 0 {
+            close()
+        } else if phase == .head && pending.count == pendingStart && parser.isAtMessageStart && pendingOutput == 0 {
+            close()
+        }
+    }
+
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        stream?.channel.cancel()
+        stream = nil
+        loop.forget(self)
+        SocketIO.close(fd)
+        pending = []
+        output = []
+    }
+
+    private func logAccess(_ head: RequestHead?, status: HTTPStatus, bytes: Int) {
+        let logger = core.logger
+        guard logger.logLevel <= .info else { return }
+        let elapsed = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e6 } ?? 0
+        logger.info("request", metadata: [
+            "method": "\(head?.method.rawValue ?? "-")",
+            "path": "\(head.map { core.redactPath($0.path) } ?? "-")",
+            "status": "\(status.code)",
+            "bytes": "\(bytes)",
+            "ms": "\((elapsed * 1000).rounded() / 1000)",
+            "peer": "\(peer)",
+        ])
+    }
+}
+
+/// Refuses header names that are not tokens and values with CR, LF, NUL or other control bytes.
+enum HeaderValidation {
+    static func isValid(_ headers: HTTPHeaders) -> Bool {
+        for (name, value) in headers {
+            if name.isEmpty || !name.utf8.allSatisfy(CharacterClass.isTokenByte) { return false }
+            if !value.utf8.allSatisfy(CharacterClass.isFieldValueByte) { return false }
+        }
+        return true
+    }
+}

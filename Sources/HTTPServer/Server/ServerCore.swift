@@ -1,0 +1,56 @@
+import Logging
+import Synchronization
+
+/// Server-made error responses (400 from the parser, 404, 405, 413, 500 ...), formatted by the application.
+public typealias ErrorResponder = @Sendable (_ status: HTTPStatus, _ message: String, _ head: RequestHead?) -> Response
+
+/// What every event loop shares: immutable settings plus the connection counter.
+final class ServerCore: Sendable {
+    let configuration: Configuration
+    let responder: Responder
+    let workers: WorkerPool
+    let errorResponder: ErrorResponder
+    let redactPath: @Sendable (String) -> String
+    let logger: Logger
+    let openConnections = Atomic<Int>(0)
+
+    init(
+        configuration: Configuration, responder: Responder, workers: WorkerPool,
+        errorResponder: @escaping ErrorResponder, redactPath: @escaping @Sendable (String) -> String, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.responder = responder
+        self.workers = workers
+        self.errorResponder = errorResponder
+        self.redactPath = redactPath
+        self.logger = logger
+    }
+
+    /// Runs a handler, turning what it throws into a response: `HTTPResponseError`s answer for themselves,
+    /// anything else is logged and answered with a generic 500.
+    func invoke(_ handler: Handler, _ request: Request) -> Response {
+        do {
+            return try handler(request)
+        } catch let error as HTTPResponseError {
+            return error.response(for: request)
+        } catch {
+            logger.error("handler failed", metadata: [
+                "method": "\(request.method)", "path": "\(redactPath(request.path))", "error": "\(String(reflecting: error))",
+            ])
+            return errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
+        }
+    }
+
+    /// The default error format: JSON `{"error":{"code","message"}}` for API-looking requests, plain text otherwise.
+    static let defaultErrorResponder: ErrorResponder = { status, message, head in
+        let wantsJSON = head.map { $0.path.hasPrefix("/api") || ($0.headers["Accept"]?.contains("json") ?? false) } ?? false
+        if wantsJSON {
+            let body = "{\"error\":{\"code\":\"\(status.code)\",\"message\":\(JSONText.quote(message))}}"
+            return .json(bytes: Array(body.utf8), status: status)
+        }
+        return .text("\(status.code) \(status.reason): \(message)\n", status: status)
+    }
+
+    /// Hides secrets in logged paths: values of query items that look like credentials.
+    static let defaultRedactor: @Sendable (String) -> String = { $0 }
+}
