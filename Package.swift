@@ -50,9 +50,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets"]),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres"]),
-        .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer"]),
+        // Shared test fixtures: the throwaway cluster, an HTTP client on raw sockets.
+        .target(name: "TestSupport", dependencies: ["Postgres", "Sockets"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets", "TestSupport"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,191 @@
+import CLibPQ
+import Foundation
+import Logging
+
+/// One libpq connection. It owns its `PGconn` and frees it exactly once; it is used by one thread at a time
+/// (the pool hands it out exclusively).
+public final class DatabaseConnection: @unchecked Sendable {
+    // Safety: a connection is only ever used by the one thread that checked it out of the pool.
+    private var handle: OpaquePointer?
+    private var prepared: [String: String] = [:]
+    private var nextStatement = 0
+    private var transactionDepth = 0
+    public let url: String
+
+    /// Connects with a libpq connection string or URL (`postgresql://user@host/db`, `host=/tmp dbname=x`).
+    public init(url: String) throws(DatabaseError) {
+        self.url = url
+        guard let connection = PQconnectdb(url) else {
+            throw DatabaseError(.unavailable, message: "could not allocate a connection")
+        }
+        handle = connection
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = DatabaseConnection.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            handle = nil
+            throw DatabaseError(.unavailable, message: "could not connect to the database", detail: message)
+        }
+        _ = try execute("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO'; SET client_min_messages = 'warning'")
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// True while the socket is usable (false after the server went away).
+    public var isHealthy: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Reads whatever the server sent while the connection sat idle, without blocking: false when the
+    /// server closed it (a restart), so the pool replaces it before a statement is lost on it.
+    public func probe() -> Bool {
+        guard let handle else { return false }
+        if PQconsumeInput(handle) == 0 { return false }
+        while let notice = PQgetResult(handle) { PQclear(notice) }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Whether a transaction is open (also after an error inside one).
+    public var inTransaction: Bool {
+        guard let handle else { return false }
+        return PQtransactionStatus(handle) != PQTRANS_IDLE
+    }
+
+    /// Closes the connection now (idempotent).
+    public func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        prepared = [:]
+    }
+
+    /// Runs one statement with binds. Statements run often are prepared once per connection and reused.
+    @discardableResult
+    public func query(_ query: SQLQuery) throws(DatabaseError) -> QueryResult {
+        guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
+        let result: OpaquePointer?
+        if let name = prepared[query.sql] {
+            result = Self.withCStrings(query.binds) { values in
+                PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0)
+            }
+        } else if prepared.count < 512 {
+            nextStatement += 1
+            let name = "s\(nextStatement)"
+            let preparation = PQprepare(handle, name, query.sql, Int32(query.binds.count), nil)
+            try check(preparation, sql: query.sql)
+            PQclear(preparation)
+            prepared[query.sql] = name
+            result = Self.withCStrings(query.binds) { values in
+                PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0)
+            }
+        } else {
+            result = Self.withCStrings(query.binds) { values in
+                PQexecParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+            }
+        }
+        try check(result, sql: query.sql)
+        return QueryResult(result!)
+    }
+
+    /// Runs SQL text without binds; several statements separated by `;` are allowed (migrations).
+    @discardableResult
+    public func execute(_ sql: String) throws(DatabaseError) -> QueryResult {
+        guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
+        let result = PQexec(handle, sql)
+        try check(result, sql: String(sql.prefix(200)))
+        return QueryResult(result!)
+    }
+
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws. Nested calls use
+    /// savepoints.
+    @discardableResult
+    public func transaction<T>(_ body: (DatabaseConnection) throws -> T) throws -> T {
+        let savepoint = transactionDepth > 0 ? "sp\(transactionDepth)" : nil
+        try execute(savepoint.map { "SAVEPOINT \($0)" } ?? "BEGIN")
+        transactionDepth += 1
+        do {
+            let value = try body(self)
+            transactionDepth -= 1
+            try execute(savepoint.map { "RELEASE SAVEPOINT \($0)" } ?? "COMMIT")
+            return value
+        } catch {
+            transactionDepth -= 1
+            if isHealthy {
+                _ = try? execute(savepoint.map { "ROLLBACK TO SAVEPOINT \($0)" } ?? "ROLLBACK")
+            }
+            throw error
+        }
+    }
+
+    /// Streams the rows of a query one at a time (libpq single-row mode) without holding them all in memory.
+    /// `body` returns false to stop early (the rest is then read and dropped).
+    public func stream(_ query: SQLQuery, _ body: (Row) throws -> Bool) throws {
+        guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
+        let sent = Self.withCStrings(query.binds) { values in
+            PQsendQueryParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+        }
+        guard sent == 1 else {
+            throw DatabaseError(.unavailable, message: "could not send the query", detail: Self.trimmed(PQerrorMessage(handle)))
+        }
+        PQsetSingleRowMode(handle)
+        var wanted = true
+        var failure: Error?
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            if status == PGRES_SINGLE_TUPLE {
+                let owned = QueryResult(result)
+                if wanted && failure == nil {
+                    do { wanted = try body(Row(result: owned, index: 0)) } catch { failure = error }
+                }
+            } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
+                PQclear(result)
+            } else {
+                do { try check(result, sql: query.sql) } catch { failure = failure ?? error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private func check(_ result: OpaquePointer?, sql: String) throws(DatabaseError) {
+        guard let result else {
+            let message = handle.map { Self.trimmed(PQerrorMessage($0)) } ?? "no connection"
+            throw DatabaseError(.unavailable, message: "the database did not answer", detail: message)
+        }
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_SINGLE_TUPLE { return }
+        func field(_ code: Int32) -> String? {
+            guard let value = PQresultErrorField(result, code) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field(Int32(UInt8(ascii: "C")))
+        let primary = field(Int32(UInt8(ascii: "M"))) ?? handle.map { Self.trimmed(PQerrorMessage($0)) } ?? "query failed"
+        let detail = field(Int32(UInt8(ascii: "D")))
+        let constraint = field(Int32(UInt8(ascii: "n")))
+        PQclear(result)
+        let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
+        if broken { prepared = [:] }
+        let kind: DatabaseError.Kind = broken || (sqlState?.hasPrefix("08") ?? false) || sqlState?.hasPrefix("57P") == true
+            ? .unavailable : .query
+        // A failed PREPARE leaves nothing cached; a prepared statement may have been invalidated by DDL.
+        if sqlState == "26000" || sqlState == "0A000" { prepared = [:] }
+        throw DatabaseError(kind, sqlState: sqlState, message: primary,
+                            detail: [detail, "statement: \(sql.prefix(300))"].compactMap { $0 }.joined(separator: "; "),
+                            constraint: constraint)
+    }
+
+    static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Calls `body` with a C array of NUL-terminated strings (NULL pointers for nil binds).
+    static func withCStrings<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+        if values.isEmpty { return body(nil) }
+        var pointers: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { strdup($0) } ?? nil }
+        defer { for pointer in pointers { free(pointer) } }
+        return pointers.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+
+/// A private PostgreSQL cluster in a folder of Soot's own, started with the machine's `initdb` and `pg_ctl`.
+/// It listens only on a Unix socket inside that folder (no TCP port). When Soot runs as root, the cluster
+/// runs as an unprivileged user (`postgres` if it exists, else `nobody`), because PostgreSQL refuses root.
+public final class EmbeddedPostgres: Sendable {
+    /// Why the cluster could not be prepared or started, with what to do about it.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The data folder: `cluster/` holds PostgreSQL's files, `run/` its socket, `postgres.log` its log.
+    public let folder: URL
+    public let binaries: URL
+    public let database: String
+    /// The unprivileged account the cluster runs as when we are root; nil otherwise.
+    public let runAs: String?
+    private let logger: Logger
+
+    public var clusterFolder: URL { folder.appendingPathComponent("cluster") }
+    public var socketFolder: URL { folder.appendingPathComponent("run") }
+    public var logFile: URL { folder.appendingPathComponent("postgres.log") }
+
+    /// The libpq connection string for the cluster.
+    public var connectionURL: String {
+        "host=\(socketFolder.path) dbname=\(database) user=soot"
+    }
+
+    /// Finds the PostgreSQL binaries; throws with install advice when they are missing.
+    public init(folder: URL, database: String = "soot", logger: Logger = Logger(label: "soot.postgres")) throws {
+        self.folder = folder.standardizedFileURL
+        self.database = database
+        self.logger = logger
+        guard let binaries = EmbeddedPostgres.findBinaries() else {
+            throw Failure(description: """
+                PostgreSQL's server programs (initdb, pg_ctl) were not found in PATH or /usr/lib/postgresql/*/bin.
+                Install them, for example on Debian or Ubuntu:  sudo apt-get install postgresql
+                or set DATABASE_URL to use an existing PostgreSQL server.
+                """)
+        }
+        self.binaries = binaries
+        runAs = getuid() == 0 ? EmbeddedPostgres.unprivilegedUser() : nil
+    }
+
+    /// `PATH` first, then the newest `/usr/lib/postgresql/N/bin`.
+    public static func findBinaries() -> URL? {
+        let fileManager = FileManager.default
+        for entry in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let directory = URL(fileURLWithPath: String(entry))
+            if fileManager.isExecutableFile(atPath: directory.appendingPathComponent("initdb").path),
+               fileManager.isExecutableFile(atPath: directory.appendingPathComponent("pg_ctl").path) {
+                return directory
+            }
+        }
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? fileManager.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted(by: >)
+        for version in versions {
+            let directory = URL(fileURLWithPath: "\(root)/\(version)/bin")
+            if fileManager.isExecutableFile(atPath: directory.appendingPathComponent("pg_ctl").path) { return directory }
+        }
+        return nil
+    }
+
+    static func unprivilegedUser() -> String {
+        getpwnam("postgres") != nil ? "postgres" : "nobody"
+    }
+
+    /// Creates the cluster if needed, starts it if it is not running, and creates the database.
+    public func start() throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
+        try fileManager.createDirectory(at: socketFolder, withIntermediateDirectories: true)
+        if socketFolder.path.utf8.count > 90 {
+            throw Failure(description: "the data folder path \(folder.path) is too long for a Unix socket; choose a shorter SOOT_DATA_DIR")
+        }
+        if let user = runAs {
+            try checkReachable(by: user)
+            try run("/bin/chown", ["-R", user, folder.path], as: .current)
+        }
+        _ = chmod(folder.path, 0o700)
+        _ = chmod(socketFolder.path, 0o700)
+        if !fileManager.fileExists(atPath: clusterFolder.appendingPathComponent("PG_VERSION").path) {
+            logger.info("creating the embedded PostgreSQL cluster", metadata: ["folder": "\(clusterFolder.path)"])
+            try run(binaries.appendingPathComponent("initdb").path, [
+                "-D", clusterFolder.path, "-U", "soot", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+            ])
+        }
+        if !isRunning() {
+            // listen_addresses='' : no TCP at all; the socket lives in our private folder.
+            let options = "-c listen_addresses='' -k \(socketFolder.path) -c unix_socket_permissions=0700 -c max_connections=200"
+            try run(binaries.appendingPathComponent("pg_ctl").path, [
+                "-D", clusterFolder.path, "-l", logFile.path, "-o", options, "-w", "-t", "60", "start",
+            ])
+            logger.info("embedded PostgreSQL started", metadata: ["socket": "\(socketFolder.path)"])
+        } else {
+            logger.info("embedded PostgreSQL already running; reusing it", metadata: ["folder": "\(clusterFolder.path)"])
+        }
+        try createDatabase(database)
+    }
+
+    /// Creates `name` if it does not exist (connecting to the `postgres` maintenance database).
+    public func createDatabase(_ name: String, template: String? = nil) throws {
+        let admin = try DatabaseConnection(url: "host=\(socketFolder.path) dbname=postgres user=soot")
+        defer { admin.close() }
+        let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = \(name)").rowCount > 0
+        if !exists {
+            let quoted = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            let templateClause = template.map { " TEMPLATE \"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" } ?? ""
+            try admin.execute("CREATE DATABASE \(quoted)\(templateClause)")
+        }
+    }
+
+    /// The connection string for another database in the same cluster.
+    public func connectionURL(database name: String) -> String {
+        "host=\(socketFolder.path) dbname=\(name) user=soot"
+    }
+
+    /// True when `pg_ctl status` finds the server running.
+    public func isRunning() -> Bool {
+        guard FileManager.default.fileExists(atPath: clusterFolder.appendingPathComponent("postmaster.pid").path) else { return false }
+        return (try? run(binaries.appendingPathComponent("pg_ctl").path, ["-D", clusterFolder.path, "status"], quiet: true)) != nil
+    }
+
+    /// Stops the cluster (fast mode: running transactions roll back, committed data is safe).
+    public func stop() {
+        guard isRunning() else { return }
+        do {
+            try run(binaries.appendingPathComponent("pg_ctl").path, ["-D", clusterFolder.path, "-m", "fast", "-w", "stop"])
+            logger.info("embedded PostgreSQL stopped")
+        } catch {
+            logger.error("could not stop the embedded PostgreSQL", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Stops the cluster abruptly (immediate mode), as a crash would; for durability tests.
+    public func kill() {
+        _ = try? run(binaries.appendingPathComponent("pg_ctl").path, ["-D", clusterFolder.path, "-m", "immediate", "-w", "stop"], quiet: true)
+    }
+
+    /// Every folder above the data folder must be searchable by the unprivileged user.
+    private func checkReachable(by user: String) throws {
+        var directory = folder.deletingLastPathComponent()
+        while directory.path != "/" {
+            do {
+                try run("/usr/bin/test", ["-x", directory.path], as: .named(user), quiet: true)
+            } catch {
+                throw Failure(description: """
+                    PostgreSQL must run as the unprivileged user '\(user)' (it refuses root), but '\(user)' cannot \
+                    enter \(directory.path). Choose a data folder it can reach, for example SOOT_DATA_DIR=/var/lib/soot.
+                    """)
+            }
+            directory = directory.deletingLastPathComponent()
+        }
+    }
+
+    /// Whose account a helper program runs under.
+    enum Account {
+        /// The cluster's owner: `runAs` when we are root, else ourselves.
+        case cluster
+        case current
+        case named(String)
+    }
+
+    /// Runs a program, waiting for it; throws with its output when it fails.
+    @discardableResult
+    func run(_ program: String, _ arguments: [String], as account: Account = .cluster, quiet: Bool = false) throws -> String {
+        let user: String?
+        switch account {
+        case .cluster: user = runAs
+        case .current: user = nil
+        case .named(let name): user = name
+        }
+        let executable = user == nil ? program : "/usr/sbin/runuser"
+        let argumentList = user.map { ["-u", $0, "--", program] + arguments } ?? arguments
+        let (status, text) = try Subprocess.run(executable, arguments: argumentList)
+        if status != 0 {
+            if !quiet { logger.error("command failed", metadata: ["program": "\(program)", "output": "\(text)"]) }
+            throw Failure(description: "\(URL(fileURLWithPath: program).lastPathComponent) failed (exit \(status)): \(text.suffix(2000))")
+        }
+        return text
+    }
+}

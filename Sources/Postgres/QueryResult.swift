@@ -1,0 +1,125 @@
+import CLibPQ
+import Foundation
+
+/// A value decodable from the server's text format.
+public protocol PostgresDecodable {
+    init?(postgresText text: String)
+}
+
+extension String: PostgresDecodable { public init?(postgresText text: String) { self = text } }
+extension Int: PostgresDecodable { public init?(postgresText text: String) { self.init(text) } }
+extension Int64: PostgresDecodable { public init?(postgresText text: String) { self.init(text) } }
+extension Int32: PostgresDecodable { public init?(postgresText text: String) { self.init(text) } }
+extension Double: PostgresDecodable {
+    public init?(postgresText text: String) {
+        switch text {
+        case "NaN": self = .nan
+        case "Infinity": self = .infinity
+        case "-Infinity": self = -.infinity
+        default: self.init(text)
+        }
+    }
+}
+extension Bool: PostgresDecodable {
+    public init?(postgresText text: String) {
+        switch text {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: return nil
+        }
+    }
+}
+extension UUID: PostgresDecodable { public init?(postgresText text: String) { self.init(uuidString: text) } }
+extension Date: PostgresDecodable {
+    public init?(postgresText text: String) {
+        guard let date = PostgresTime.parse(text) else { return nil }
+        self = date
+    }
+}
+
+/// The rows of one statement, decoded from a `PGresult` it owns and frees exactly once.
+public final class QueryResult: @unchecked Sendable {
+    // Safety: the PGresult is read-only after creation; libpq result accessors are thread-safe for reads.
+    private let result: OpaquePointer
+    public let rowCount: Int
+    public let columnCount: Int
+    /// Column names in order.
+    public let columns: [String]
+    private let columnIndex: [String: Int]
+    /// Rows affected by INSERT/UPDATE/DELETE.
+    public let affectedRows: Int
+
+    init(_ result: OpaquePointer) {
+        self.result = result
+        rowCount = Int(PQntuples(result))
+        columnCount = Int(PQnfields(result))
+        var names: [String] = []
+        var index: [String: Int] = [:]
+        for column in 0..<columnCount {
+            let name = String(cString: PQfname(result, Int32(column)))
+            names.append(name)
+            if index[name] == nil { index[name] = column }
+        }
+        columns = names
+        columnIndex = index
+        affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    deinit { PQclear(result) }
+
+    /// The text of a cell, nil for NULL.
+    public func text(row: Int, column: Int) -> String? {
+        if PQgetisnull(result, Int32(row), Int32(column)) == 1 { return nil }
+        return String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+    }
+
+    func index(of name: String) throws -> Int {
+        guard let index = columnIndex[name] else {
+            throw DatabaseError(.decoding, message: "no column named \(name)")
+        }
+        return index
+    }
+
+    /// The rows, for iteration.
+    public var rows: [Row] { (0..<rowCount).map { Row(result: self, index: $0) } }
+
+    /// The first row, if any.
+    public var first: Row? { rowCount > 0 ? Row(result: self, index: 0) : nil }
+}
+
+/// One row of a `QueryResult`.
+public struct Row: Sendable {
+    public let result: QueryResult
+    public let index: Int
+
+    /// The cell `column` decoded as `T`; throws for NULL or text that does not decode.
+    public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        let position = try result.index(of: column)
+        guard let text = result.text(row: index, column: position) else {
+            throw DatabaseError(.decoding, message: "column \(column) is NULL")
+        }
+        guard let value = T(postgresText: text) else {
+            throw DatabaseError(.decoding, message: "column \(column) is not a \(T.self)")
+        }
+        return value
+    }
+
+    /// The cell `column` decoded as `T`, nil for NULL.
+    public func decode<T: PostgresDecodable>(_ column: String, as type: T?.Type) throws -> T? {
+        let position = try result.index(of: column)
+        guard let text = result.text(row: index, column: position) else { return nil }
+        guard let value = T(postgresText: text) else {
+            throw DatabaseError(.decoding, message: "column \(column) is not a \(T.self)")
+        }
+        return value
+    }
+
+    /// The raw text of a cell by position, nil for NULL.
+    public func text(_ column: Int) -> String? { result.text(row: index, column: column) }
+
+    /// The raw text of a cell by name, nil for NULL.
+    public subscript(column: String) -> String? {
+        guard let position = try? result.index(of: column) else { return nil }
+        return result.text(row: index, column: position)
+    }
+}

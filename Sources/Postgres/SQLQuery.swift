@@ -1,0 +1,205 @@
+import Foundation
+
+/// A value that can be sent as a text-format bind parameter; `nil` text means SQL NULL.
+public protocol PostgresEncodable: Sendable {
+    var postgresText: String? { get }
+}
+
+extension String: PostgresEncodable { public var postgresText: String? { self } }
+extension Substring: PostgresEncodable { public var postgresText: String? { String(self) } }
+extension Int: PostgresEncodable { public var postgresText: String? { String(self) } }
+extension Int64: PostgresEncodable { public var postgresText: String? { String(self) } }
+extension Int32: PostgresEncodable { public var postgresText: String? { String(self) } }
+extension Bool: PostgresEncodable { public var postgresText: String? { self ? "t" : "f" } }
+extension UUID: PostgresEncodable { public var postgresText: String? { uuidString.lowercased() } }
+extension Double: PostgresEncodable {
+    /// Shortest text that round-trips exactly (Swift's description), so no precision is lost.
+    public var postgresText: String? {
+        if isNaN { return "NaN" }
+        if isInfinite { return self > 0 ? "Infinity" : "-Infinity" }
+        return "\(self)"
+    }
+}
+extension Date: PostgresEncodable {
+    /// ISO 8601 in UTC with microseconds.
+    public var postgresText: String? { PostgresTime.format(self) }
+}
+extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
+    public var postgresText: String? { self.flatMap { $0.postgresText } }
+}
+extension Array: PostgresEncodable where Element: PostgresEncodable {
+    /// A one-dimensional array literal: `{"a","b"}` with quoting.
+    public var postgresText: String? {
+        let items = map { element -> String in
+            guard let text = element.postgresText else { return "NULL" }
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + items.joined(separator: ",") + "}"
+    }
+}
+
+/// Raw bytes, sent as a `bytea` hex literal.
+public struct ByteA: PostgresEncodable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public var postgresText: String? {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = [0x5C, 0x78]
+        out.reserveCapacity(2 + bytes.count * 2)
+        for byte in bytes {
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// SQL text with its bind values. Interpolated values become `$1, $2, ...` binds, never text in the statement;
+/// SQL fragments must be spelled out as `\(unsafeSQL: ...)`.
+///
+///     let query: SQLQuery = "SELECT id FROM teams WHERE organization_id = \(orgID) AND name = \(name)"
+public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
+    public private(set) var sql: String
+    public private(set) var binds: [String?]
+
+    public init(unsafeSQL sql: String, binds: [String?] = []) {
+        self.sql = sql
+        self.binds = binds
+    }
+
+    public init(stringLiteral value: String) {
+        sql = value
+        binds = []
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        sql = stringInterpolation.sql
+        binds = stringInterpolation.binds
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        var sql = ""
+        var binds: [String?] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+        }
+
+        public mutating func appendLiteral(_ literal: String) { sql += literal }
+
+        /// A bind parameter.
+        public mutating func appendInterpolation(_ value: some PostgresEncodable) {
+            binds.append(value.postgresText)
+            sql += "$\(binds.count)"
+        }
+
+        /// A bind parameter that may be nil (SQL NULL).
+        public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T?) {
+            binds.append(value?.postgresText)
+            sql += "$\(binds.count)"
+        }
+
+        /// Another query, its binds renumbered after ours.
+        public mutating func appendInterpolation(_ query: SQLQuery) {
+            sql += SQLQuery.renumber(query.sql, offset: binds.count)
+            binds.append(contentsOf: query.binds)
+        }
+
+        /// Raw SQL: only for text the program wrote itself (column names from a fixed list, ORDER BY ...).
+        public mutating func appendInterpolation(unsafeSQL text: String) { sql += text }
+    }
+
+    /// Appends another query (binds renumbered).
+    public mutating func append(_ other: SQLQuery) {
+        sql += SQLQuery.renumber(other.sql, offset: binds.count)
+        binds.append(contentsOf: other.binds)
+    }
+
+    static func renumber(_ sql: String, offset: Int) -> String {
+        guard offset > 0, sql.contains("$") else { return sql }
+        var result = ""
+        var iterator = sql.makeIterator()
+        var pending: Character?
+        while let character = pending ?? iterator.next() {
+            pending = nil
+            if character == "$" {
+                var digits = ""
+                while let next = iterator.next() {
+                    if next.isASCII && next.isNumber { digits.append(next) } else { pending = next; break }
+                }
+                if let number = Int(digits) { result += "$\(number + offset)" } else { result += "$" + digits }
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
+    public var description: String { sql }
+}
+
+/// Text formats of timestamps exchanged with the server (the session runs in UTC).
+public enum PostgresTime {
+    /// `2026-11-29T04:43:00.123456Z`.
+    public static func format(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        var whole = floor(seconds)
+        var micros = Int(((seconds - whole) * 1_000_000).rounded())
+        if micros >= 1_000_000 { whole += 1; micros -= 1_000_000 }
+        var time = time_t(whole)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let microText = String(micros)
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+            + String(repeating: "0", count: 6 - microText.count) + microText + "Z"
+    }
+
+    /// Parses the server's `timestamptz` output in ISO DateStyle: `2026-11-29 04:43:00.123456+00`.
+    public static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 19 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 else { return nil }
+                value = value * 10 + Int(bytes[index] - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if index < bytes.count, bytes[index] == 0x2E {
+            index += 1
+            var scale = 0.1
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                fraction += Double(bytes[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+        }
+        var offsetSeconds = 0
+        if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D {
+            let sign = bytes[index] == 0x2D ? -1 : 1
+            let hours = number((index + 1)..<(index + 3)) ?? 0
+            var minutes = 0
+            if index + 3 < bytes.count, bytes[index + 3] == 0x3A { minutes = number((index + 4)..<(index + 6)) ?? 0 }
+            offsetSeconds = sign * (hours * 3600 + minutes * 60)
+        }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let epoch = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(epoch - offsetSeconds) + fraction)
+    }
+}

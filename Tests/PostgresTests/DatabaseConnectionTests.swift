@@ -1,0 +1,127 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@Suite struct DatabaseConnectionTests {
+    @Test func bindsRoundTripEveryType() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            let id = UUID()
+            let when = Date(timeIntervalSince1970: 1_790_000_000.123456)
+            let evil = "Robert'); DROP TABLE students;-- \u{1F600} \"quoted\" \\ back"
+            let row = try pool.query("""
+                SELECT \(evil)::text AS text, \(42)::int AS int, \(0.1 + 0.2)::float8 AS double, \(true)::bool AS flag,
+                       \(id)::uuid AS id, \(when)::timestamptz AS at, \(nil as String?)::text AS missing
+                """).first!
+            #expect(try row.decode("text", as: String.self) == evil)
+            #expect(try row.decode("int", as: Int.self) == 42)
+            #expect(try row.decode("double", as: Double.self) == 0.1 + 0.2)
+            #expect(try row.decode("flag", as: Bool.self) == true)
+            #expect(try row.decode("id", as: UUID.self) == id)
+            let decoded = try row.decode("at", as: Date.self)
+            #expect(abs(decoded.timeIntervalSince1970 - when.timeIntervalSince1970) < 0.000_001)
+            #expect(try row.decode("missing", as: String?.self) == nil)
+        }
+    }
+
+    @Test func errorsCarrySQLStateAndConstraint() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            try pool.withConnection { connection in
+                try connection.execute("CREATE TABLE t (id int PRIMARY KEY)")
+                try connection.query("INSERT INTO t VALUES (\(1))")
+                do {
+                    try connection.query("INSERT INTO t VALUES (\(1))")
+                    Issue.record("a duplicate key was accepted")
+                } catch let error as DatabaseError {
+                    #expect(error.isUniqueViolation)
+                    #expect(error.sqlState == "23505")
+                    #expect(error.constraint == "t_pkey")
+                    #expect(error.kind == .query)
+                }
+                do {
+                    try connection.query("SELEC nonsense")
+                    Issue.record("a syntax error was accepted")
+                } catch let error as DatabaseError {
+                    #expect(error.sqlState == "42601")
+                }
+                // The connection is still usable after errors.
+                #expect(try connection.query("SELECT count(*) AS n FROM t").first!.decode("n", as: Int.self) == 1)
+            }
+        }
+    }
+
+    @Test func transactionsCommitOrRollBack() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            try pool.withConnection { try $0.execute("CREATE TABLE t (v int)") }
+            try pool.transaction { try $0.query("INSERT INTO t VALUES (\(1))") }
+            struct Boom: Error {}
+            #expect(throws: Boom.self) {
+                try pool.transaction { connection in
+                    try connection.query("INSERT INTO t VALUES (\(2))")
+                    throw Boom()
+                }
+            }
+            // A nested transaction (savepoint) rolls back alone.
+            try pool.transaction { connection in
+                try connection.query("INSERT INTO t VALUES (\(3))")
+                _ = try? connection.transaction { inner -> Void in
+                    try inner.query("INSERT INTO t VALUES (\(4))")
+                    throw Boom()
+                }
+            }
+            let values = try pool.query("SELECT v FROM t ORDER BY v").rows.map { try $0.decode("v", as: Int.self) }
+            #expect(values == [1, 3])
+        }
+    }
+
+    @Test func streamsRowsOneAtATime() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            try pool.withConnection { connection in
+                var sum = 0
+                var seen = 0
+                try connection.stream("SELECT g FROM generate_series(1, \(10_000)) AS g") { row in
+                    sum += try row.decode("g", as: Int.self)
+                    seen += 1
+                    return true
+                }
+                #expect(seen == 10_000)
+                #expect(sum == 10_000 * 10_001 / 2)
+                // Stopping early leaves the connection usable.
+                var taken = 0
+                try connection.stream("SELECT g FROM generate_series(1, \(1000)) AS g") { _ in
+                    taken += 1
+                    return taken < 5
+                }
+                #expect(taken == 5)
+                #expect(try connection.query("SELECT 7 AS x").first!.decode("x", as: Int.self) == 7)
+            }
+        }
+    }
+
+    @Test func poolAnswersQuicklyWhenTheDatabaseIsUnreachable() throws {
+        let pool = ConnectionPool(url: "host=/nonexistent-soot-socket dbname=x user=soot",
+                                  configuration: .init(maximumConnections: 2, acquireTimeout: 0.5))
+        let start = Date()
+        #expect(throws: DatabaseError.self) { try pool.query("SELECT 1") }
+        #expect(Date().timeIntervalSince(start) < 2)
+        do {
+            try pool.query("SELECT 1")
+        } catch let error as DatabaseError {
+            #expect(error.isUnavailable)
+        }
+    }
+
+    @Test func poolReusesAndBoundsConnections() throws {
+        try TestDatabase.withPool(migrated: false) { _, url in
+            let pool = ConnectionPool(url: url, configuration: .init(maximumConnections: 3, acquireTimeout: 5))
+            defer { pool.close() }
+            DispatchQueue.concurrentPerform(iterations: 40) { _ in
+                _ = try? pool.query("SELECT pg_sleep(0.01)")
+            }
+            #expect(pool.openConnections <= 3)
+            let backends = try pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()")
+                .first!.decode("n", as: Int.self)
+            #expect(backends <= 3)
+        }
+    }
+}
