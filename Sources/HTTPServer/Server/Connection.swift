@@ -82,6 +82,8 @@ final class Connection: @unchecked Sendable {
     private func drive() {
         while phase == .head || phase == .body || phase == .lingering {
             if phase == .lingering {
+                // The final response may still be waiting: send it (this half-closes), then drain input.
+                flush()
                 discardInput()
                 return
             }

@@ -1,0 +1,201 @@
+@testable import HTTPServer
+import Testing
+
+/// Feeds `bytes` to a parser in pieces of `step` bytes (1 = byte by byte), keeping unconsumed bytes as the
+/// server does, and collects the messages or the first error.
+func parseAll(_ text: String, step: Int = Int.max, bodyLimit: Int = 1 << 20, limits: RequestParser.Limits = .init())
+    -> (messages: [(RequestHead, [UInt8])], error: ParseError?)
+{
+    let bytes = Array(text.utf8)
+    var parser = RequestParser(limits: limits)
+    var pending: [UInt8] = []
+    var messages: [(RequestHead, [UInt8])] = []
+    var head: RequestHead?
+    var offset = 0
+    while offset < bytes.count {
+        let end = min(bytes.count, offset + min(step, bytes.count))
+        pending += bytes[offset..<end]
+        offset = end
+        while true {
+            do {
+                let (event, consumed) = try pending.withUnsafeBytes { try parser.parse($0) }
+                pending.removeFirst(consumed)
+                switch event {
+                case .needMore:
+                    if consumed == 0 { break }
+                    continue
+                case .head(let parsed):
+                    head = parsed
+                    parser.bodyLimit = bodyLimit
+                    continue
+                case .body(let body):
+                    messages.append((head!, body))
+                    continue
+                }
+                break
+            } catch {
+                return (messages, error as? ParseError)
+            }
+        }
+    }
+    return (messages, nil)
+}
+
+/// The single status a request is refused with, or nil when it parses; checked whole and byte by byte.
+func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Limits = .init()) -> Int? {
+    let whole = parseAll(text, bodyLimit: bodyLimit, limits: limits).error?.status.code
+    let single = parseAll(text, step: 1, bodyLimit: bodyLimit, limits: limits).error?.status.code
+    #expect(whole == single, "whole and byte-by-byte parsing disagree for \(text.debugDescription)")
+    return whole
+}
+
+@Suite struct RequestParserTests {
+    @Test(arguments: [1, 2, 3, 7, Int.max])
+    func parsesTheSameWhateverTheSplit(step: Int) throws {
+        let text = "POST /api/v1/runs?x=1&y=%20 HTTP/1.1\r\nHost: example.com:8080\r\nContent-Length: 5\r\nX-A:  spaced value \t\r\n\r\nhello"
+            + "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nabcde\r\n3\r\nfgh\r\n0\r\nTrailer-Field: x\r\n\r\n"
+        let (messages, error) = parseAll(text, step: step)
+        #expect(error == nil)
+        try #require(messages.count == 2)
+        let (head, body) = messages[0]
+        #expect(head.method == .post)
+        #expect(head.path == "/api/v1/runs")
+        #expect(head.query == "x=1&y=%20")
+        #expect(head.version == .http1_1)
+        #expect(head.authority == "example.com:8080")
+        #expect(head.headers["x-a"] == "spaced value")
+        #expect(head.framing == .length(5))
+        #expect(String(decoding: body, as: UTF8.self) == "hello")
+        #expect(String(decoding: messages[1].1, as: UTF8.self) == "abcdefgh")
+        #expect(messages[1].0.framing == .chunked)
+    }
+
+    @Test func ignoresEmptyLinesBeforeTheRequestLine() {
+        let (messages, error) = parseAll("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", step: 1)
+        #expect(error == nil)
+        #expect(messages.count == 1)
+    }
+
+    @Test func targetForms() throws {
+        let absolute = parseAll("GET http://Example.org:81/p/q?z=1 HTTP/1.1\r\nHost: ignored\r\n\r\n")
+        let head = try #require(absolute.messages.first?.0)
+        #expect(head.targetForm == .absolute)
+        #expect(head.path == "/p/q")
+        #expect(head.query == "z=1")
+        #expect(head.authority == "Example.org:81")
+        let bare = try #require(parseAll("GET http://example.org HTTP/1.1\r\nHost: example.org\r\n\r\n").messages.first?.0)
+        #expect(bare.path == "/")
+        let asterisk = try #require(parseAll("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").messages.first?.0)
+        #expect(asterisk.targetForm == .asterisk)
+        #expect(refusal("GET * HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+        let connect = try #require(parseAll("CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n").messages.first?.0)
+        #expect(connect.targetForm == .authority)
+        #expect(refusal("GET example.org:443 HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET http://user@evil/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+    }
+
+    @Test func hostRules() {
+        #expect(refusal("GET / HTTP/1.1\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a b\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n") == nil)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: \r\n\r\n") == nil)
+        #expect(refusal("GET / HTTP/1.0\r\n\r\n") == nil)
+        #expect(refusal("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n") == 400)
+    }
+
+    @Test func fieldSyntax() {
+        #expect(refusal("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{0}b\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: a\u{7f}b\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\nHost: a\n\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\n: novalue\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nNo-Colon\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nBad(Name): x\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: caf\u{e9} ok\r\n\r\n") == nil)
+    }
+
+    @Test func requestLineSyntax() {
+        #expect(refusal("GET  / HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1 \r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET /\u{1}x HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET / http/1.1\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/11\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/1.1x\r\nHost: a\r\n\r\n") == 400)
+        #expect(refusal("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505)
+        #expect(refusal("GET / HTTP/0.9\r\nHost: a\r\n\r\n") == 505)
+        #expect(parseAll("GET / HTTP/1.2\r\nHost: a\r\n\r\n").messages.first?.0.version == .http1_1)
+        #expect(parseAll("BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n").messages.first?.0.method.isKnown == false)
+    }
+
+    @Test func contentLengthRules() {
+        for bad in ["+5", "-1", "0x10", "5 5", "5,6", "", "abc", "99999999999999999999999"] {
+            #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(bad)\r\n\r\nhello") == 400, "\(bad)")
+        }
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!") == 400)
+        let same = parseAll("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(same.error == nil)
+        #expect(same.messages.first.map { String(decoding: $0.1, as: UTF8.self) } == "hello")
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", bodyLimit: 4) == 413)
+    }
+
+    @Test func transferEncodingRules() {
+        let te = "POST / HTTP/1.1\r\nHost: a\r\n"
+        #expect(refusal(te + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n") == 400)
+        #expect(refusal(te + "Transfer-Encoding: chunked, gzip\r\n\r\n") == 400)
+        #expect(refusal(te + "Transfer-Encoding: gzip\r\n\r\n") == 400)
+        #expect(refusal(te + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n") == 400)
+        #expect(refusal(te + "Transfer-Encoding: chunked, chunked\r\n\r\n") == 400)
+        #expect(refusal(te + "Transfer-Encoding: foo, chunked\r\n\r\n0\r\n\r\n") == 501)
+        #expect(refusal(te + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n") == 501)
+        #expect(refusal("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 400)
+        #expect(refusal(te + "Transfer-Encoding: Chunked\r\n\r\n0\r\n\r\n") == nil)
+    }
+
+    @Test func chunkedBodies() {
+        let te = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        #expect(refusal(te + "zz\r\nab\r\n0\r\n\r\n") == 400)
+        #expect(refusal(te + "2\r\nabc\r\n0\r\n\r\n") == 400)
+        #expect(refusal(te + "2\nab\r\n0\r\n\r\n") == 400)
+        #expect(refusal(te + "2 x\r\nab\r\n0\r\n\r\n") == 400)
+        #expect(refusal(te + "fffffffffffffffff\r\n") == 413)
+        #expect(refusal(te + "10\r\n0123456789abcdef\r\n0\r\n\r\n", bodyLimit: 8) == 413)
+        #expect(refusal(te + "2\r\nab\r\n0\r\nBad Trailer: x\r\n\r\n") == 400)
+        let ok = parseAll(te + "A ; name=\"quoted;value\"\r\n0123456789\r\n0;last\r\nX-Sum: 1\r\n\r\n", step: 1)
+        #expect(ok.error == nil)
+        #expect(ok.messages.first.map { String(decoding: $0.1, as: UTF8.self) } == "0123456789")
+    }
+
+    @Test func limits() {
+        let limits = RequestParser.Limits(maximumRequestLineBytes: 64, maximumHeaderFieldBytes: 64,
+                                          maximumHeaderBytes: 256, maximumHeaderCount: 5)
+        #expect(refusal("GET /\(String(repeating: "a", count: 100)) HTTP/1.1\r\nHost: a\r\n\r\n", limits: limits) == 414)
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX: \(String(repeating: "b", count: 100))\r\n\r\n", limits: limits) == 431)
+        let many = (0..<6).map { "X-\($0): 1\r\n" }.joined()
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\n\(many)\r\n", limits: limits) == 431)
+        let big = (0..<5).map { "X-\($0): \(String(repeating: "c", count: 50))\r\n" }.joined()
+        #expect(refusal("GET / HTTP/1.1\r\n\(big)\r\n", limits: limits) == 431)
+        // A request line that never ends fails as soon as it passes the limit.
+        #expect(parseAll("GET /" + String(repeating: "a", count: 200), limits: limits).error?.status.code == 414)
+    }
+
+    @Test func connectionAndExpectation() throws {
+        let close = try #require(parseAll("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n").messages.first?.0)
+        #expect(!close.keepAlive)
+        let old = try #require(parseAll("GET / HTTP/1.0\r\n\r\n").messages.first?.0)
+        #expect(!old.keepAlive)
+        let oldKeep = try #require(parseAll("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").messages.first?.0)
+        #expect(oldKeep.keepAlive)
+        let expect = try #require(parseAll("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx").messages.first?.0)
+        #expect(expect.expectsContinue)
+        let odd = try #require(parseAll("GET / HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n").messages.first?.0)
+        #expect(odd.hasUnsupportedExpectation)
+    }
+}

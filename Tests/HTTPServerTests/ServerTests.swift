@@ -1,0 +1,343 @@
+import Foundation
+import HTTPServer
+import Synchronization
+import TestSupport
+import Testing
+
+func testRouter() -> Router {
+    var router = Router()
+    router.get("/hello", options: .inline) { _ in .text("hello") }
+    router.post("/echo") { request in
+        var response = Response(status: .created, contentType: "application/octet-stream", bytes: request.body)
+        response.headers.add("X-Body-Length", "\(request.body.count)")
+        return response
+    }
+    router.post("/small", options: RouteOptions(maximumBodyBytes: 10)) { request in .text("\(request.body.count)") }
+    router.get("/items/:id") { request in .text("item \(request.parameter("id") ?? "-")") }
+    router.get("/cookies") { _ in
+        var response = Response.text("two cookies")
+        response.headers.add("Set-Cookie", "a=1; Path=/")
+        response.headers.add("Set-Cookie", "b=2; Path=/; HttpOnly")
+        return response
+    }
+    router.get("/bad-header") { _ in
+        var response = Response.text("nope")
+        response.headers.add("X-Injected", "a\r\nSet-Cookie: evil=1")
+        return response
+    }
+    router.get("/slow") { request in
+        let seconds = Double(request.query("s") ?? "0.5") ?? 0.5
+        usleep(UInt32(seconds * 1_000_000))
+        return .text("slept")
+    }
+    router.get("/stream") { request in
+        let rows = Int(request.query("rows") ?? "1000") ?? 1000
+        return Response(status: .ok, headers: ["Content-Type": "text/csv"], body: .stream({ writer in
+            for index in 0..<rows { try writer.write("row,\(index)\n") }
+        }))
+    }
+    router.get("/throws") { _ in
+        struct Secret: Error { let detail = "password=hunter2" }
+        throw Secret()
+    }
+    return router
+}
+
+@Suite struct ServerTests {
+    @Test func keepAliveAndDateOnEveryResponse() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            for _ in 0..<3 {
+                try connection.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = try connection.readResponse()
+                #expect(response.status == 200)
+                #expect(response.text == "hello")
+                #expect(response.header("Content-Length") == "5")
+                let date = try #require(response.header("Date"))
+                #expect(date.hasSuffix(" GMT") && date.count == 29)
+                #expect(response.header("Connection") == nil)
+            }
+        }
+    }
+
+    @Test func http10ClosesUnlessAskedToKeepAlive() throws {
+        try withServer(testRouter()) { server in
+            let plain = try RawConnection(port: server.port)
+            try plain.send("GET /hello HTTP/1.0\r\n\r\n")
+            #expect(try plain.readResponse().header("Connection") == "close")
+            #expect(plain.waitForClose())
+
+            let kept = try RawConnection(port: server.port)
+            try kept.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            #expect(try kept.readResponse().header("Connection") == "keep-alive")
+            try kept.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            #expect(try kept.readResponse().status == 200)
+        }
+    }
+
+    @Test func connectionCloseIsHonoured() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.header("Connection") == "close")
+            #expect(connection.waitForClose())
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send(
+                "GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                    + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /items/%C3%A9t%C3%A9 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().text == "item 1")
+            let echo = try connection.readResponse()
+            #expect(echo.status == 201)
+            #expect(echo.text == "abc")
+            #expect(try connection.readResponse().text == "hello")
+            #expect(try connection.readResponse().text == "item été")
+        }
+    }
+
+    @Test func expectContinue() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+            let interim = try connection.readResponse()
+            #expect(interim.status == 100)
+            try connection.send("data")
+            let final = try connection.readResponse()
+            #expect(final.status == 201)
+            #expect(final.text == "data")
+
+            // Too large: the final status comes at once, without reading a body.
+            let refused = try RawConnection(port: server.port)
+            try refused.send("POST /small HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n")
+            #expect(try refused.readResponse().status == 413)
+            #expect(refused.waitForClose())
+
+            let odd = try RawConnection(port: server.port)
+            try odd.send("GET /hello HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n")
+            #expect(try odd.readResponse().status == 417)
+        }
+    }
+
+    @Test func headHasNoBodyButTheLength() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try connection.readResponse(forHead: true)
+            #expect(head.status == 200)
+            #expect(head.header("Content-Length") == "5")
+            // The next response follows immediately: no body bytes were sent for HEAD.
+            #expect(try connection.readResponse().text == "hello")
+        }
+    }
+
+    @Test func methodNotAllowedNotFoundAndUnknownMethods() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("DELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            let notAllowed = try connection.readResponse()
+            #expect(notAllowed.status == 405)
+            #expect(notAllowed.header("Allow") == "GET, HEAD, OPTIONS")
+            try connection.send("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().status == 404)
+            try connection.send("BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().status == 501)
+            try connection.send("OPTIONS /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            let options = try connection.readResponse()
+            #expect(options.status == 204)
+            #expect(options.header("Allow") == "GET, HEAD, OPTIONS")
+            try connection.send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().status == 204)
+            // Still in sync after all of that.
+            try connection.send("GET //hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().text == "hello")
+        }
+    }
+
+    @Test func badRequestsAreAnsweredThenClosed() throws {
+        try withServer(testRouter()) { server in
+            for request in [
+                "GET / HTTP/1.1\r\n\r\n",
+                "GET /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                "GET /hello HTTP/1.1\r\nHost: x\r\nX: a\u{0}b\r\n\r\n",
+                "GET /hello HTTP/2.0\r\nHost: x\r\n\r\n",
+            ] {
+                let connection = try RawConnection(port: server.port)
+                try connection.send(request)
+                let response = try connection.readResponse()
+                #expect(response.status >= 400)
+                #expect(response.header("Connection") == "close")
+                #expect(connection.waitForClose())
+            }
+        }
+    }
+
+    @Test func bodiesOverTheRouteLimitGet413() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world")
+            #expect(try connection.readResponse().status == 413)
+            #expect(connection.waitForClose())
+            let chunked = try RawConnection(port: server.port)
+            try chunked.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n")
+            #expect(try chunked.readResponse().status == 413)
+            let fine = try RawConnection(port: server.port)
+            try fine.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+            #expect(try fine.readResponse().text == "3")
+        }
+    }
+
+    @Test func severalSetCookieHeadersAndNoHeaderInjection() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("GET /cookies HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().headers("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/; HttpOnly"])
+            try connection.send("GET /bad-header HTTP/1.1\r\nHost: x\r\n\r\n")
+            let refused = try connection.readResponse()
+            #expect(refused.status == 500)
+            #expect(refused.headers("Set-Cookie").isEmpty)
+            try connection.send("GET /throws HTTP/1.1\r\nHost: x\r\n\r\n")
+            let failed = try connection.readResponse()
+            #expect(failed.status == 500)
+            #expect(!failed.text.contains("hunter2"))
+        }
+    }
+
+    @Test func streamsChunkedResponses() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            try connection.send("GET /stream?rows=50000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try connection.readResponse(timeout: 20)
+            #expect(response.header("Transfer-Encoding") == "chunked")
+            let lines = response.text.split(separator: "\n")
+            #expect(lines.count == 50000)
+            #expect(lines.last == "row,49999")
+            // The connection is reusable afterwards.
+            try connection.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().text == "hello")
+            // HTTP/1.0 gets the body delimited by close.
+            let old = try RawConnection(port: server.port)
+            try old.send("GET /stream?rows=10 HTTP/1.0\r\n\r\n")
+            let oldResponse = try old.readResponse()
+            #expect(oldResponse.header("Transfer-Encoding") == nil)
+            #expect(oldResponse.text.split(separator: "\n").count == 10)
+        }
+    }
+
+    @Test func slowHandlersDoNotBlockOthers() throws {
+        var configuration = Configuration(port: 0)
+        configuration.workerThreads = 4
+        try withServer(testRouter(), configuration: configuration) { server in
+            let slow = try RawConnection(port: server.port)
+            try slow.send("GET /slow?s=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let start = Date()
+            let fast = try RawConnection(port: server.port)
+            try fast.send("GET /items/2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try fast.readResponse().text == "item 2")
+            #expect(Date().timeIntervalSince(start) < 0.5)
+            #expect(try slow.readResponse().text == "slept")
+        }
+    }
+
+    @Test func timeoutsCloseSlowAndIdleClients() throws {
+        var configuration = Configuration(port: 0)
+        configuration.headerTimeout = 0.5
+        configuration.bodyTimeout = 0.5
+        configuration.idleTimeout = 0.5
+        try withServer(testRouter(), configuration: configuration) { server in
+            // A header that trickles in gets 408.
+            let trickle = try RawConnection(port: server.port)
+            try trickle.send("GET /hello HTTP/1.1\r\nHo")
+            let timedOut = try trickle.readResponse(timeout: 3)
+            #expect(timedOut.status == 408)
+            #expect(trickle.waitForClose())
+            // A body that never completes gets 408.
+            let body = try RawConnection(port: server.port)
+            try body.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            #expect(try body.readResponse(timeout: 3).status == 408)
+            // An idle keep-alive connection is closed quietly.
+            let idle = try RawConnection(port: server.port)
+            try idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try idle.readResponse().status == 200)
+            #expect(idle.waitForClose(timeout: 3))
+            #expect(idle.unreadBytes.isEmpty)
+            // A connection that never sends anything is closed too.
+            let silent = try RawConnection(port: server.port)
+            #expect(silent.waitForClose(timeout: 3))
+        }
+    }
+
+    @Test func aHundredSlowClientsDoNotStarveOthers() throws {
+        var configuration = Configuration(port: 0)
+        configuration.headerTimeout = 5
+        try withServer(testRouter(), configuration: configuration) { server in
+            var slowClients: [RawConnection] = []
+            for _ in 0..<100 {
+                let client = try RawConnection(port: server.port)
+                try client.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                slowClients.append(client)
+            }
+            for index in 0..<20 {
+                let start = Date()
+                let client = try RawConnection(port: server.port)
+                try client.send("GET /items/\(index) HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().text == "item \(index)")
+                #expect(Date().timeIntervalSince(start) < 0.5)
+            }
+            for client in slowClients { try client.send("a") }
+            #expect(slowClients.count == 100)
+        }
+    }
+
+    @Test func connectionLimitRefusesWith503() throws {
+        var configuration = Configuration(port: 0)
+        configuration.maximumConnections = 4
+        try withServer(testRouter(), configuration: configuration) { server in
+            var open: [RawConnection] = []
+            for _ in 0..<4 {
+                let client = try RawConnection(port: server.port)
+                try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().status == 200)
+                open.append(client)
+            }
+            let extra = try RawConnection(port: server.port)
+            #expect(try extra.readResponse().status == 503)
+            open.removeAll()
+            usleep(200_000)
+            let later = try RawConnection(port: server.port)
+            try later.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try later.readResponse().status == 200)
+        }
+    }
+
+    @Test func gracefulShutdownFinishesRequestsInFlight() throws {
+        let server = Server(configuration: Configuration(port: 0), responder: testRouter().build())
+        try server.start()
+        let port = server.port
+        let idle = try RawConnection(port: port)
+        try idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+        let busy = try RawConnection(port: port)
+        try busy.send("GET /slow?s=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        usleep(100_000)
+        let stopped = Atomic<Bool>(false)
+        let thread = Thread { server.shutdown(gracePeriod: 5); stopped.store(true, ordering: .releasing) }
+        thread.start()
+        // The idle connection is closed at once; the busy one gets its answer, marked close.
+        #expect(idle.waitForClose(timeout: 2))
+        let response = try busy.readResponse(timeout: 3)
+        #expect(response.text == "slept")
+        #expect(response.header("Connection") == "close")
+        let deadline = Date().addingTimeInterval(5)
+        while !stopped.load(ordering: .acquiring) && Date() < deadline { usleep(10_000) }
+        let didStop = stopped.load(ordering: .acquiring)
+        #expect(didStop)
+        #expect(throws: (any Error).self) { try RawConnection(port: port) }
+    }
+}
