@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "soot",
             dependencies: [
-                "HTTPServer",
+                "SootApp", "Postgres", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -14,6 +14,23 @@ enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 
+        // Children start with default signal handling and nothing blocked, whatever the caller blocked (the
+        // server blocks SIGINT/SIGTERM to wait for them): the PostgreSQL server must still obey pg_ctl stop.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGPIPE)
+        sigaddset(&defaults, SIGHUP)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C"
         // `env -C /` starts the program from "/", a folder every account can enter.
@@ -24,7 +41,7 @@ enum Subprocess {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, nil, argv, envp)
+        let rc = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, argv, envp)
         guard rc == 0 else {
             throw EmbeddedPostgres.Failure(description: "could not run \(executable): \(String(cString: strerror(rc)))")
         }

@@ -1,7 +1,20 @@
-import HTTPServer
-import Glibc
-var router = Router()
-router.post("/echo") { request in Response(status: .created, contentType: "application/octet-stream", bytes: request.body) }
-let server = Server(configuration: Configuration(port: 8089), responder: router.build())
-try server.start()
-sleep(30)
+import ArgumentParser
+
+/// The `soot` command: one executable, subcommands for serving and operating Soot.
+struct Soot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soot",
+        abstract: "Soot: a self-hosted carbon dashboard for compute jobs.",
+        discussion: """
+            Soot collects the energy use and emissions of compute jobs (from the codecarbon client or any agent), \
+            stores them in PostgreSQL and serves dashboards and CSV reports.
+
+            With no DATABASE_URL, Soot runs its own private PostgreSQL cluster in its data folder \
+            (SOOT_DATA_DIR; default ~/.local/share/soot, or /var/lib/soot as root).
+            """,
+        subcommands: [Serve.self, Migrate.self],
+        defaultSubcommand: nil
+    )
+}
+
+Soot.main()

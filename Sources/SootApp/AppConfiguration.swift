@@ -1,0 +1,21 @@
+import Foundation
+
+/// Settings of the Soot application itself (the HTTP server has its own `Configuration`).
+public struct AppConfiguration: Sendable {
+    /// Folder served under `/static/` (the stylesheet, icons). Default `Public` beside the working directory.
+    public var publicDirectory: URL
+    /// Mark cookies `Secure` (set when Soot is served over HTTPS, directly or behind a proxy). Default false.
+    public var secureCookies: Bool
+    /// How long a login session lasts without use, in seconds. Default 14 days.
+    public var sessionLifetime: Double
+
+    public init(
+        publicDirectory: URL = URL(fileURLWithPath: "Public"),
+        secureCookies: Bool = false,
+        sessionLifetime: Double = 14 * 24 * 3600
+    ) {
+        self.publicDirectory = publicDirectory
+        self.secureCookies = secureCookies
+        self.sessionLifetime = sessionLifetime
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import Logging
+
+/// `soot migrate`: apply pending migrations and exit.
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending database migrations, then exit.",
+        discussion: "Safe to run while other Soot instances start: an advisory lock makes them take turns.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        database.bootstrapLogging()
+        let logger = Logger(label: "soot.migrate")
+        let (url, cluster, stopCluster) = try database.open(logger: logger, alwaysOwnCluster: false)
+        defer { if stopCluster { cluster?.stop() } }
+        let applied = try database.migrate(url: url, logger: logger)
+        print(applied.isEmpty ? "The database is up to date." : "Applied migrations: \(applied.map(String.init).joined(separator: ", ")).")
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import HTTPServer
+import Logging
+import Postgres
+import SootApp
+
+/// `soot serve`: migrate, then serve HTTP until SIGINT or SIGTERM, then drain and stop.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Soot server (applies migrations first).",
+        discussion: """
+            Stops gracefully on SIGINT (Ctrl-C) or SIGTERM: stops accepting, finishes requests in flight for up to \
+            --grace-period seconds, then stops the embedded PostgreSQL if it started it.
+            """)
+
+    @Option(help: ArgumentHelp("Address to listen on (env HOST; default 127.0.0.1; 0.0.0.0 for every interface).", valueName: "address"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("TCP port (env PORT; default 8080; 0 picks a free port).", valueName: "port"))
+    var port: UInt16?
+
+    @Option(name: .customLong("public-dir"), help: ArgumentHelp(
+        "Folder served under /static (env SOOT_PUBLIC_DIR; default: the Public folder beside Soot).", valueName: "path"))
+    var publicDirectory: String?
+
+    @Option(help: ArgumentHelp("Event loop threads (env SOOT_EVENT_LOOPS; default: one per core).", valueName: "n"))
+    var eventLoops: Int?
+
+    @Option(help: ArgumentHelp("Threads for handlers that use the database (env SOOT_WORKERS; default 64).", valueName: "n"))
+    var workers: Int?
+
+    @Option(name: .customLong("database-connections"), help: ArgumentHelp(
+        "Most PostgreSQL connections in the pool (env SOOT_DATABASE_CONNECTIONS; default 16).", valueName: "n"))
+    var databaseConnections: Int?
+
+    @Option(help: ArgumentHelp("Seconds to let requests in flight finish at shutdown.", valueName: "seconds"))
+    var gracePeriod: Double = 10
+
+    @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (env SOOT_SECURE_COOKIES=1); use behind HTTPS.")
+    var secureCookies = false
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        // Block SIGINT/SIGTERM before any thread exists, so every thread inherits the mask and the main thread
+        // alone receives them through sigwait.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+        database.bootstrapLogging()
+        let logger = Logger(label: "soot")
+        let environment = ProcessInfo.processInfo.environment
+        let (url, cluster, stopCluster) = try database.open(logger: logger, alwaysOwnCluster: true)
+        defer { if stopCluster { cluster?.stop() } }
+        _ = try database.migrate(url: url, logger: logger)
+
+        var poolConfiguration = ConnectionPool.Configuration()
+        if let count = databaseConnections ?? environment["SOOT_DATABASE_CONNECTIONS"].flatMap(Int.init) {
+            poolConfiguration.maximumConnections = count
+        }
+        let pool = ConnectionPool(url: url, configuration: poolConfiguration, logger: Logger(label: "soot.db"))
+        defer { pool.close() }
+
+        var appConfiguration = AppConfiguration()
+        if let path = publicDirectory ?? environment["SOOT_PUBLIC_DIR"] {
+            appConfiguration.publicDirectory = URL(fileURLWithPath: path)
+        } else if let found = ResourceLocator.find("Public") {
+            appConfiguration.publicDirectory = found
+        }
+        appConfiguration.secureCookies = secureCookies || environment["SOOT_SECURE_COOKIES"] == "1"
+        let application = Application(configuration: appConfiguration, database: pool, logger: logger)
+
+        var httpConfiguration = Configuration(
+            host: host ?? environment["HOST"] ?? "127.0.0.1",
+            port: port ?? environment["PORT"].flatMap(UInt16.init) ?? 8080)
+        if let loops = eventLoops ?? environment["SOOT_EVENT_LOOPS"].flatMap(Int.init) { httpConfiguration.eventLoopThreads = loops }
+        if let count = workers ?? environment["SOOT_WORKERS"].flatMap(Int.init) { httpConfiguration.workerThreads = count }
+        let server = application.makeServer(httpConfiguration)
+        try server.start()
+        print("Soot is serving on http://\(httpConfiguration.host):\(server.port)/  (Ctrl-C to stop)")
+        fflush(nil)
+
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        logger.info("signal received; shutting down", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
+        server.shutdown(gracePeriod: gracePeriod)
+    }
+}
