@@ -31,6 +31,8 @@ CREATE TABLE projects (
     slug text NOT NULL CHECK (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$' AND length(slug) <= 80),
     description text NOT NULL DEFAULT '' CHECK (length(description) <= 10000),
     is_public boolean NOT NULL DEFAULT false,
+    -- The unguessable part of the read-only public link, set while is_public.
+    public_slug text UNIQUE,
     created_at timestamptz NOT NULL DEFAULT now(),
     FOREIGN KEY (organization_id, team_id) REFERENCES teams (organization_id, id) ON DELETE CASCADE,
     UNIQUE (team_id, name),

@@ -9,15 +9,20 @@ public final class Application: Sendable {
     public let database: ConnectionPool
     public let logger: Logger
     public let router: Router
+    /// The JSON API operations, as documented in `/api/v1/openapi.json`.
+    let apiOperations: [APIRegistry.Operation]
 
     public init(configuration: AppConfiguration, database: ConnectionPool, logger: Logger = Logger(label: "soot")) {
         self.configuration = configuration
         self.database = database
         self.logger = logger
         var router = Router()
-        Application.addRoutes(to: &router, configuration: configuration, database: database, logger: logger)
+        apiOperations = Application.addRoutes(to: &router, configuration: configuration, database: database, logger: logger)
         self.router = router
     }
+
+    /// The OpenAPI document for the registered API routes.
+    public var openAPIDocument: JSONValue { OpenAPIDocument.build(apiOperations) }
 
     /// The HTTP server for these routes, with Soot's error pages and secret-redacting access log.
     public func makeServer(_ configuration: Configuration) -> Server {
@@ -25,8 +30,20 @@ public final class Application: Sendable {
                redactPath: Redaction.path, logger: Logger(label: "soot.http"))
     }
 
-    static func addRoutes(to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, logger: Logger) {
+    static func addRoutes(
+        to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, logger: Logger
+    ) -> [APIRegistry.Operation] {
         HealthRoutes(database: database).register(on: &router)
+        let sessions = SessionStore(database: database, lifetime: configuration.sessionLifetime)
+        let authenticator = Authenticator(database: database, sessions: sessions)
+        let store = Store(database: database)
+        var api = APIRegistry()
+        ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
+        let document = OpenAPIDocument.build(api.operations).bytes
+        router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
+        LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
+                    throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies, store: store)
+            .register(&router)
         let files = StaticFiles(root: configuration.publicDirectory)
         router.get("/static/*path", files.handler { request in
             AppError.notFound("There is no such file.").response(for: request)
@@ -34,6 +51,7 @@ public final class Application: Sendable {
         router.get("/favicon.ico") { request in
             files.respond(to: request, relativePath: "favicon.svg") ?? AppError.notFound().response(for: request)
         }
+        return api.operations
     }
 }
 

@@ -64,6 +64,7 @@ struct Serve: ParsableCommand {
         }
         let pool = ConnectionPool(url: url, configuration: poolConfiguration, logger: Logger(label: "soot.db"))
         defer { pool.close() }
+        try announceFirstAdmin(pool)
 
         var appConfiguration = AppConfiguration()
         if let path = publicDirectory ?? environment["SOOT_PUBLIC_DIR"] {
@@ -88,5 +89,26 @@ struct Serve: ParsableCommand {
         sigwait(&signals, &received)
         logger.info("signal received; shutting down", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
         server.shutdown(gracePeriod: gracePeriod)
+    }
+
+    /// On a database with no users, creates an operator account and prints its one-time password, so the very
+    /// first start can be logged into.
+    func announceFirstAdmin(_ pool: ConnectionPool) throws {
+        let created = try pool.transaction { connection -> String? in
+            try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x736F_6F74_6164)))")
+            guard try Accounts.userCount(connection) == 0 else { return nil }
+            return try Accounts.createUser(connection, email: "admin@localhost", name: "Administrator", password: nil,
+                                           isOperator: true).generatedPassword
+        }
+        guard let password = created else { return }
+        print("""
+
+            No users existed, so Soot created one:
+              email:    admin@localhost
+              password: \(password)
+            It is shown only now. Change it with: soot user reset-password --email admin@localhost
+            To set up an organization, team, project and tokens in one go: soot bootstrap --help
+
+            """)
     }
 }

@@ -1,0 +1,192 @@
+import Foundation
+import HTTPServer
+
+/// A request's JSON object body with typed, validated accessors. Each failure is a 422 naming the field.
+/// Unknown fields are ignored, consistently, everywhere.
+public struct JSONBody {
+    public let object: [String: JSONValue]
+
+    /// Parses the body: 415 unless `Content-Type` is JSON, 400 for invalid JSON, 422 unless it is an object.
+    public init(_ request: Request) throws {
+        let type = (request.headers["Content-Type"] ?? "").lowercased()
+        let mediaType = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
+            throw AppError.unsupportedMediaType()
+        }
+        try self.init(bytes: request.body)
+    }
+
+    public init(bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { throw AppError.badRequest("The request body is empty; send a JSON object.") }
+        guard let value = JSONValue.parse(bytes) else { throw AppError.badRequest("The request body is not valid JSON.") }
+        guard case .object(let object) = value else { throw AppError.invalid("body", "The body must be a JSON object.") }
+        self.object = object
+    }
+
+    public init(object: [String: JSONValue]) { self.object = object }
+
+    /// Whether `key` is present (even as null).
+    public func has(_ key: String) -> Bool { object[key] != nil }
+
+    /// Text: trimmed of surrounding whitespace when `trim`; control characters refused; length in characters.
+    public func string(_ key: String, required: Bool = false, maxLength: Int = 10_000, allowEmpty: Bool = false,
+                       trim: Bool = true) throws -> String? {
+        guard let value = object[key], value != .null else {
+            if required { throw AppError.invalid(key, "\(key) is required.") }
+            return nil
+        }
+        guard case .string(var text) = value else { throw AppError.invalid(key, "\(key) must be a string.") }
+        if trim { text = text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if text.isEmpty && !allowEmpty {
+            if required { throw AppError.invalid(key, "\(key) must not be empty.") }
+            return nil
+        }
+        if text.count > maxLength { throw AppError.invalid(key, "\(key) must be at most \(maxLength) characters.") }
+        if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || $0.value == 0x7F }) {
+            throw AppError.invalid(key, "\(key) must not contain control characters.")
+        }
+        return text
+    }
+
+    public func bool(_ key: String, required: Bool = false) throws -> Bool? {
+        guard let value = object[key], value != .null else {
+            if required { throw AppError.invalid(key, "\(key) is required.") }
+            return nil
+        }
+        guard case .bool(let flag) = value else { throw AppError.invalid(key, "\(key) must be true or false.") }
+        return flag
+    }
+
+    /// A finite number within `range`.
+    public func double(_ key: String, required: Bool = false, range: ClosedRange<Double> = -1e15...1e15) throws -> Double? {
+        guard let value = object[key], value != .null else {
+            if required { throw AppError.invalid(key, "\(key) is required.") }
+            return nil
+        }
+        guard case .number(let number) = value else { throw AppError.invalid(key, "\(key) must be a number.") }
+        guard number.isFinite else { throw AppError.invalid(key, "\(key) must be a finite number.") }
+        guard range.contains(number) else {
+            throw AppError.invalid(key, "\(key) must be between \(JSONValue.format(range.lowerBound)) and \(JSONValue.format(range.upperBound)).")
+        }
+        return number
+    }
+
+    public func int(_ key: String, required: Bool = false, range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Int? {
+        guard let number = try double(key, required: required, range: Double(range.lowerBound)...Double(range.upperBound)) else {
+            return nil
+        }
+        guard number == number.rounded() else { throw AppError.invalid(key, "\(key) must be a whole number.") }
+        return Int(number)
+    }
+
+    public func uuid(_ key: String, required: Bool = false) throws -> UUID? {
+        guard let text = try string(key, required: required, maxLength: 64) else { return nil }
+        guard let id = UUID(uuidString: text) else { throw AppError.invalid(key, "\(key) must be a UUID.") }
+        return id
+    }
+
+    /// An ISO 8601 timestamp (a missing offset means UTC).
+    public func date(_ key: String, required: Bool = false) throws -> Date? {
+        guard let text = try string(key, required: required, maxLength: 64) else { return nil }
+        guard let date = ISOTime.parse(text) else {
+            throw AppError.invalid(key, "\(key) must be an ISO 8601 timestamp such as 2026-11-29T10:00:00+00:00.")
+        }
+        return date
+    }
+
+    /// One of `allowed`.
+    public func choice(_ key: String, _ allowed: [String], required: Bool = false) throws -> String? {
+        guard let text = try string(key, required: required, maxLength: 100) else { return nil }
+        guard allowed.contains(text) else {
+            throw AppError.invalid(key, "\(key) must be one of: \(allowed.joined(separator: ", ")).")
+        }
+        return text
+    }
+}
+
+/// Names and descriptions: the rules every level of the hierarchy shares.
+enum Naming {
+    static func name(_ body: JSONBody, required: Bool = true, key: String = "name") throws -> String? {
+        try body.string(key, required: required, maxLength: 200)
+    }
+
+    static func description(_ body: JSONBody) throws -> String? {
+        try body.string("description", maxLength: 10_000, allowEmpty: true)
+    }
+
+    /// A URL slug from a name: lowercase ASCII letters and digits joined by single dashes.
+    static func slug(_ name: String) -> String {
+        var result = ""
+        var lastWasDash = true
+        for scalar in name.lowercased().unicodeScalars {
+            if (scalar >= "a" && scalar <= "z") || (scalar >= "0" && scalar <= "9") {
+                result.unicodeScalars.append(scalar)
+                lastWasDash = false
+            } else if !lastWasDash {
+                result += "-"
+                lastWasDash = true
+            }
+            if result.count >= 60 { break }
+        }
+        while result.hasSuffix("-") { result.removeLast() }
+        return result.isEmpty ? "n-" + String(Crypto.randomToken(bytes: 4).lowercased().filter { $0.isLetter || $0.isNumber }.prefix(6)) : result
+    }
+}
+
+/// `limit` and `offset` from the query string, validated.
+public struct Page: Sendable {
+    public let limit: Int
+    public let offset: Int
+
+    public init(limit: Int = 50, offset: Int = 0) {
+        self.limit = limit
+        self.offset = offset
+    }
+
+    public init(_ request: Request, defaultLimit: Int = 50, maximumLimit: Int = 200) throws {
+        var limit = defaultLimit
+        var offset = 0
+        if let text = request.query("limit") {
+            guard let value = Int(text), value >= 1, value <= maximumLimit else {
+                throw AppError.invalid("limit", "limit must be a whole number from 1 to \(maximumLimit).")
+            }
+            limit = value
+        }
+        if let text = request.query("offset") {
+            guard let value = Int(text), value >= 0, value <= 10_000_000 else {
+                throw AppError.invalid("offset", "offset must be a whole number of at least 0.")
+            }
+            offset = value
+        }
+        self.limit = limit
+        self.offset = offset
+    }
+
+    /// `{"data": [...], "pagination": {...}}`.
+    public func envelope(_ items: [JSONValue], total: Int) -> JSONValue {
+        ["data": .array(items), "pagination": ["limit": .int(limit), "offset": .int(offset), "total": .int(total)]]
+    }
+}
+
+/// An optional date range from `from` and `to` query items (ISO 8601 dates or timestamps; `to` exclusive).
+public struct DateRange: Sendable {
+    public let from: Date?
+    public let to: Date?
+
+    public init(from: Date? = nil, to: Date? = nil) {
+        self.from = from
+        self.to = to
+    }
+
+    public init(_ request: Request) throws {
+        func parse(_ key: String) throws -> Date? {
+            guard let text = request.query(key), !text.isEmpty else { return nil }
+            if let date = ISOTime.parse(text) { return date }
+            if text.utf8.count == 10, let date = ISOTime.parse(text + "T00:00:00Z") { return date }
+            throw AppError.invalid(key, "\(key) must be a date (2026-11-01) or an ISO 8601 timestamp.")
+        }
+        from = try parse("from")
+        to = try parse("to")
+        if let from, let to, from > to { throw AppError.invalid("to", "to must not be before from.") }
+    }
+}

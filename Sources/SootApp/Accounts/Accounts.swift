@@ -1,0 +1,65 @@
+import Foundation
+import Postgres
+
+/// Operator-level account management, shared by the command line and the server.
+public enum Accounts {
+    /// Validates an email address loosely (one @, something on each side, no spaces) and normalises case.
+    public static func validEmail(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard trimmed.count >= 3, trimmed.count <= 320, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+              !trimmed.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else { return nil }
+        return trimmed
+    }
+
+    /// A readable random password: 4 groups of 5 letters and digits (about 100 bits).
+    public static func generatePassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let bytes = Crypto.randomBytes(20)
+        var groups: [String] = []
+        for group in 0..<4 {
+            groups.append(String((0..<5).map { alphabet[Int(bytes[group * 5 + $0]) % alphabet.count] }))
+        }
+        return groups.joined(separator: "-")
+    }
+
+    /// Creates a user; with no password given, generates one and returns it.
+    @discardableResult
+    public static func createUser(
+        _ connection: DatabaseConnection, email: String, name: String, password: String?, isOperator: Bool = false
+    ) throws -> (id: UUID, generatedPassword: String?) {
+        guard let email = validEmail(email) else { throw AppError.invalid("email", "That is not an email address.") }
+        if let password, password.count < 10 {
+            throw AppError.invalid("password", "A password needs at least 10 characters.")
+        }
+        let chosen = password ?? generatePassword()
+        let row = try connection.query("""
+            INSERT INTO users (email, name, password_hash, is_operator, must_change_password)
+            VALUES (\(email), \(name), \(PasswordHasher.hash(chosen)), \(isOperator), \(password == nil))
+            RETURNING id
+            """).first!
+        return (try row.decode("id"), password == nil ? chosen : nil)
+    }
+
+    /// Sets a new password (generated when nil) and ends the user's sessions; returns the generated one.
+    public static func resetPassword(_ connection: DatabaseConnection, email: String, password: String?) throws -> String? {
+        if let password, password.count < 10 {
+            throw AppError.invalid("password", "A password needs at least 10 characters.")
+        }
+        let chosen = password ?? generatePassword()
+        guard let row = try connection.query("""
+            UPDATE users SET password_hash = \(PasswordHasher.hash(chosen)), must_change_password = \(password == nil)
+            WHERE lower(email) = lower(\(email)) RETURNING id
+            """).first else { throw AppError.notFound("No user with that email.") }
+        try connection.query("DELETE FROM sessions WHERE user_id = \(try row.decode("id", as: UUID.self))")
+        return password == nil ? chosen : nil
+    }
+
+    public static func userID(_ connection: DatabaseConnection, email: String) throws -> UUID? {
+        try connection.query("SELECT id FROM users WHERE lower(email) = lower(\(email))").first?.decode("id")
+    }
+
+    public static func userCount(_ connection: DatabaseConnection) throws -> Int {
+        try connection.query("SELECT count(*) AS n FROM users").first!.decode("n")
+    }
+}

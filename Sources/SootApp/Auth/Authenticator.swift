@@ -1,0 +1,72 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// Establishes the `Caller` of a request: `Authorization: Bearer` token, `x-api-token` project token, or the
+/// session cookie. A session-authenticated request that changes something must carry the session's CSRF token
+/// (form field `csrf_token` or header `X-CSRF-Token`).
+struct Authenticator: Sendable {
+    let database: ConnectionPool
+    let sessions: SessionStore
+
+    /// The caller; anonymous when no credential was sent. A credential that is sent but invalid is a 401.
+    func authenticate(_ request: Request) throws -> Caller {
+        if let authorization = request.headers["Authorization"] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+                throw AppError.unauthorized("Use 'Authorization: Bearer <token>'.")
+            }
+            return try callerForToken(String(parts[1]).trimmingCharacters(in: .whitespaces))
+        }
+        if let token = request.headers["x-api-token"] {
+            return try callerForToken(token.trimmingCharacters(in: .whitespaces))
+        }
+        if let cookie = Cookies.value(SessionStore.cookieName, in: request), let session = try sessions.find(cookie: cookie) {
+            return Caller(identity: .user(session.userID), credential: .session(id: session.id, csrfToken: session.csrfToken),
+                          canWrite: true)
+        }
+        return .anonymous
+    }
+
+    /// Like `authenticate`, but also enforces CSRF for session callers on unsafe methods.
+    func authenticateChecked(_ request: Request) throws -> Caller {
+        let caller = try authenticate(request)
+        if case .session(_, let csrf) = caller.credential, ![HTTPMethod.get, .head, .options].contains(request.method) {
+            let sent = request.headers["X-CSRF-Token"] ?? request.formField("csrf_token") ?? ""
+            guard Crypto.constantTimeEquals(sent, csrf) else {
+                throw AppError(.forbidden, code: "csrf", "The form has expired or did not come from Soot; reload the page and try again.")
+            }
+        }
+        return caller
+    }
+
+    /// Verifies a token: looked up by prefix, compared by SHA-256 in constant time, not revoked or expired.
+    func callerForToken(_ token: String) throws -> Caller {
+        guard let (kind, prefix) = TokenFormat.parse(token) else { throw AppError.unauthorized("The token is not valid.") }
+        guard let row = try database.query("""
+            SELECT t.id, t.kind, t.secret_hash, t.scope, t.user_id, t.project_id, t.organization_id,
+                   (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
+            FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id
+            WHERE t.prefix = \(prefix) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+              AND (t.user_id IS NULL OR u.disabled_at IS NULL)
+            """).first else { throw AppError.unauthorized("The token is not valid or was revoked.") }
+        let stored: String = try row.decode("secret_hash")
+        guard Crypto.constantTimeEquals(stored, TokenFormat.hash(token)),
+              try row.decode("kind", as: String.self) == kind.databaseValue else {
+            throw AppError.unauthorized("The token is not valid or was revoked.")
+        }
+        let id: UUID = try row.decode("id")
+        if try row.decode("stale", as: Bool.self) {
+            try database.query("UPDATE api_tokens SET last_used_at = now() WHERE id = \(id)")
+        }
+        let canWrite = try row.decode("scope", as: String.self) == "write"
+        switch kind {
+        case .personal:
+            return Caller(identity: .user(try row.decode("user_id")), credential: .personalToken(id), canWrite: canWrite)
+        case .project:
+            return Caller(identity: .project(projectID: try row.decode("project_id"), organizationID: try row.decode("organization_id"),
+                                             tokenID: id),
+                          credential: .projectToken(id), canWrite: canWrite)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import HTTPServer
+import Postgres
+
+/// Database failures become responses here, once: unavailable is a quick 503 with `Retry-After`, a duplicate
+/// name a 409, a refused value a 422; anything else a 500 whose detail stays in the log.
+extension DatabaseError: HTTPResponseError {
+    public func response(for request: Request) -> Response {
+        appError.response(for: request)
+    }
+
+    var appError: AppError {
+        if isUnavailable { return AppError.unavailable() }
+        switch sqlState {
+        case "23505":
+            return AppError.conflict("Something with that name already exists here.", field: conflictField)
+        case "23503":
+            return AppError(.unprocessableContent, code: "invalid", "A referenced item does not exist.")
+        case "23514", "22001", "22003", "22007", "22008", "22P02":
+            return AppError(.unprocessableContent, code: "invalid", "A value is out of range or malformed.")
+        default:
+            return AppError(.internalServerError, code: "internal", "Something went wrong on our side.")
+        }
+    }
+
+    private var conflictField: String? {
+        guard let constraint else { return nil }
+        if constraint.contains("email") { return "email" }
+        if constraint.contains("slug") { return "slug" }
+        if constraint.contains("name") || constraint.hasSuffix("_key") { return "name" }
+        return nil
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// `GET/POST /login`, `POST /logout`, and the signed-in home page.
+struct LoginRoutes {
+    let database: ConnectionPool
+    let sessions: SessionStore
+    let authenticator: Authenticator
+    let throttle: LoginThrottle
+    let secureCookies: Bool
+    let store: Store
+
+    static let loginCSRFCookie = "soot_login_csrf"
+
+    func register(_ router: inout Router) {
+        let routes = self
+        router.get("/login") { request in try routes.loginForm(request, error: nil, status: .ok) }
+        router.post("/login") { request in try routes.login(request) }
+        router.post("/logout") { request in try routes.logout(request) }
+        router.get("/") { request in try routes.home(request) }
+    }
+
+    /// A local path to return to after login; anything else (other hosts, `//evil`) becomes "/".
+    static func safeNext(_ text: String?) -> String {
+        guard let text, text.hasPrefix("/"), !text.hasPrefix("//"), !text.hasPrefix("/\\"),
+              !text.contains(where: { $0.isNewline }) else { return "/" }
+        return text
+    }
+
+    func loginForm(_ request: Request, error: String?, status: HTTPStatus, email: String = "") throws -> Response {
+        if error == nil, case .user = try authenticator.authenticate(request).identity {
+            return .redirect(to: LoginRoutes.safeNext(request.query("next")))
+        }
+        let token = Cookies.value(LoginRoutes.loginCSRFCookie, in: request).flatMap { $0.utf8.count == 32 ? $0 : nil }
+            ?? Crypto.randomToken(bytes: 24)
+        let next = LoginRoutes.safeNext(request.query("next") ?? request.formField("next"))
+        let message = error.map { "<p class=\"notice error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
+        let body = """
+            <section class="card narrow">
+            <h1>Log in to Soot</h1>
+            \(message)
+            <form method="post" action="/login">
+            <input type="hidden" name="csrf_token" value="\(HTML.escape(token))">
+            <input type="hidden" name="next" value="\(HTML.escape(next))">
+            <label for="email">Email</label>
+            <input id="email" name="email" type="email" autocomplete="username" required value="\(HTML.escape(email))">
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required>
+            <button type="submit">Log in</button>
+            </form>
+            </section>
+            """
+        var response = Response.html(Layout.page(title: "Log in", body: body), status: status)
+        response.headers.add("Set-Cookie", Cookies.make(LoginRoutes.loginCSRFCookie, token, maxAge: 3600, secure: secureCookies))
+        response.headers.set("Cache-Control", "no-store")
+        return response
+    }
+
+    func login(_ request: Request) throws -> Response {
+        let sent = request.formField("csrf_token") ?? ""
+        let expected = Cookies.value(LoginRoutes.loginCSRFCookie, in: request) ?? ""
+        guard !expected.isEmpty, Crypto.constantTimeEquals(sent, expected) else {
+            return try loginForm(request, error: "The form expired; please try again.", status: .forbidden)
+        }
+        let email = (request.formField("email") ?? "").trimmingCharacters(in: .whitespaces)
+        let password = request.formField("password") ?? ""
+        let keys = LoginThrottle.keys(email: email, address: request.remoteAddress)
+        if let wait = try throttle.lockedFor(keys) {
+            var response = try loginForm(request, error: "Too many failed attempts. Try again in \(wait) seconds.",
+                                         status: .tooManyRequests, email: email)
+            response.headers.set("Retry-After", "\(wait)")
+            return response
+        }
+        let row = try database.query("""
+            SELECT id, password_hash FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL
+            """).first
+        let hash = try row?.decode("password_hash", as: String.self) ?? PasswordHasher.decoy
+        let valid = PasswordHasher.verify(password, against: hash) && row != nil
+        guard valid, let userID = try row?.decode("id", as: UUID.self) else {
+            try throttle.recordFailure(keys)
+            return try loginForm(request, error: "That email and password do not match.", status: .unauthorized, email: email)
+        }
+        try throttle.recordSuccess(email: email)
+        // Rotate: whatever session the browser had ends; a new id is issued.
+        if let old = Cookies.value(SessionStore.cookieName, in: request) {
+            try sessions.delete(id: Crypto.sha256Hex(old))
+        }
+        let (cookie, _) = try sessions.create(userID: userID, remoteAddress: request.remoteAddress, userAgent: request.headers["User-Agent"])
+        var response = Response.redirect(to: LoginRoutes.safeNext(request.formField("next")))
+        response.headers.add("Set-Cookie", Cookies.make(SessionStore.cookieName, cookie, maxAge: Int(sessions.lifetime), secure: secureCookies))
+        response.headers.add("Set-Cookie", Cookies.expire(LoginRoutes.loginCSRFCookie, secure: secureCookies))
+        return response
+    }
+
+    func logout(_ request: Request) throws -> Response {
+        let caller = try authenticator.authenticateChecked(request)
+        if case .session(let id, _) = caller.credential { try sessions.delete(id: id) }
+        var response = Response.redirect(to: "/login")
+        response.headers.add("Set-Cookie", Cookies.expire(SessionStore.cookieName, secure: secureCookies))
+        return response
+    }
+
+    func home(_ request: Request) throws -> Response {
+        let caller = try authenticator.authenticate(request)
+        guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
+            return .redirect(to: "/login")
+        }
+        let me = try store.me(caller)
+        let organizations = try store.listOrganizations(caller, page: Page(limit: 200, offset: 0))
+        var items = ""
+        if case .array(let list)? = organizations["data"] {
+            for organization in list {
+                guard case .string(let name)? = organization["name"], case .string(let role)? = organization["role"] else { continue }
+                items += "<li>\(HTML.escape(name)) <span class=\"muted\">(\(HTML.escape(role)))</span></li>\n"
+            }
+        }
+        if items.isEmpty { items = "<li class=\"muted\">You do not belong to an organization yet.</li>" }
+        guard case .string(let email)? = me["email"] else { throw AppError.unauthorized() }
+        let body = """
+            <h1>Welcome</h1>
+            <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
+            <h2>Your organizations</h2>
+            <ul class="plain">\(items)</ul>
+            """
+        var response = Response.html(Layout.page(title: "Home", body: body, csrfToken: csrf, signedIn: true))
+        response.headers.set("Cache-Control", "no-store")
+        return response
+    }
+}

@@ -1,0 +1,140 @@
+import COpenSSL
+import Foundation
+
+/// Hashing, random tokens and password hashing through OpenSSL's libcrypto.
+public enum Crypto {
+    /// SHA-256 of `bytes`.
+    public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        let input = Array(bytes)
+        _ = input.withUnsafeBufferPointer { buffer in
+            digest.withUnsafeMutableBufferPointer { out in
+                SHA256(buffer.baseAddress, buffer.count, out.baseAddress)
+            }
+        }
+        return digest
+    }
+
+    /// SHA-256 of UTF-8 text, as lowercase hex.
+    public static func sha256Hex(_ text: String) -> String { hex(sha256(Array(text.utf8))) }
+
+    /// HMAC-SHA256 of `message` under `key`.
+    public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        _ = key.withUnsafeBufferPointer { keyBuffer in
+            message.withUnsafeBufferPointer { messageBuffer in
+                HMAC(EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count), messageBuffer.baseAddress,
+                     messageBuffer.count, &digest, &length)
+            }
+        }
+        return Array(digest.prefix(Int(length)))
+    }
+
+    /// Cryptographically random bytes from OpenSSL's DRBG.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
+        precondition(ok == 1, "RAND_bytes failed")
+        return bytes
+    }
+
+    /// A random token of `bytes` random bytes in URL-safe base64 without padding.
+    public static func randomToken(bytes: Int = 32) -> String { base64URL(randomBytes(bytes)) }
+
+    /// Constant-time comparison of two byte strings of equal length (false when lengths differ).
+    public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBufferPointer { left in
+            b.withUnsafeBufferPointer { right in CRYPTO_memcmp(left.baseAddress, right.baseAddress, a.count) == 0 }
+        }
+    }
+
+    /// Constant-time comparison of two strings.
+    public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        constantTimeEquals(Array(a.utf8), Array(b.utf8))
+    }
+
+    /// PBKDF2-HMAC-SHA256.
+    public static func pbkdf2SHA256(password: String, salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: length)
+        let passwordBytes = Array(password.utf8)
+        let ok = passwordBytes.withUnsafeBufferPointer { passwordBuffer in
+            salt.withUnsafeBufferPointer { saltBuffer in
+                output.withUnsafeMutableBufferPointer { out in
+                    passwordBuffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: passwordBuffer.count) { chars in
+                        PKCS5_PBKDF2_HMAC(chars, Int32(passwordBuffer.count), saltBuffer.baseAddress, Int32(saltBuffer.count),
+                                          Int32(iterations), EVP_sha256(), Int32(length), out.baseAddress)
+                    }
+                }
+            }
+        }
+        precondition(ok == 1, "PKCS5_PBKDF2_HMAC failed")
+        return output
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func fromHex(_ text: String) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count / 2)
+        var index = 0
+        while index < bytes.count {
+            guard let high = hexValue(bytes[index]), let low = hexValue(bytes[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: return byte - 0x30
+        case 0x61...0x66: return byte - 0x61 + 10
+        case 0x41...0x46: return byte - 0x41 + 10
+        default: return nil
+        }
+    }
+
+    public static func base64URL(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Password hashes: PBKDF2-HMAC-SHA256, 600,000 iterations (OWASP 2023), 16-byte random salt, stored as
+/// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>` and verified in constant time.
+public enum PasswordHasher {
+    public static let defaultIterations = 600_000
+
+    public static func hash(_ password: String, iterations: Int = defaultIterations) -> String {
+        let salt = Crypto.randomBytes(16)
+        let derived = Crypto.pbkdf2SHA256(password: password, salt: salt, iterations: iterations)
+        return "pbkdf2-sha256$\(iterations)$\(Crypto.hex(salt))$\(Crypto.hex(derived))"
+    }
+
+    public static func verify(_ password: String, against stored: String) -> Bool {
+        let parts = stored.split(separator: "$")
+        guard parts.count == 4, parts[0] == "pbkdf2-sha256", let iterations = Int(parts[1]), iterations > 0,
+              iterations <= 10_000_000, let salt = Crypto.fromHex(String(parts[2])), let expected = Crypto.fromHex(String(parts[3]))
+        else { return false }
+        let derived = Crypto.pbkdf2SHA256(password: password, salt: salt, iterations: iterations, length: expected.count)
+        return Crypto.constantTimeEquals(derived, expected)
+    }
+
+    /// A hash no password matches, checked anyway for unknown accounts so timing does not reveal them.
+    public static let decoy: String = hash("decoy-\(Crypto.randomToken())", iterations: defaultIterations)
+}

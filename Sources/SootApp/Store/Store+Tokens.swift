@@ -1,0 +1,105 @@
+import Foundation
+import Postgres
+
+extension Store {
+    /// Creates a token; returns its description and the token itself (shown once).
+    public static func insertToken(
+        _ connection: DatabaseConnection, kind: TokenFormat.Kind, name: String, scope: String,
+        userID: UUID?, organizationID: UUID?, projectID: UUID?, createdBy: UUID?, expiresInDays: Int?
+    ) throws -> (JSONValue, String) {
+        for _ in 0..<5 {
+            let token = TokenFormat.generate(kind)
+            do {
+                let row = try connection.query("""
+                    INSERT INTO api_tokens AS t (kind, name, prefix, secret_hash, scope, user_id, organization_id, project_id, created_by, expires_at)
+                    VALUES (\(kind.databaseValue), \(name), \(TokenFormat.prefix(of: token)), \(TokenFormat.hash(token)), \(scope),
+                            \(userID), \(organizationID), \(projectID), \(createdBy),
+                            CASE WHEN \(expiresInDays)::int IS NULL THEN NULL ELSE now() + make_interval(days => \(expiresInDays)) END)
+                    RETURNING \(unsafeSQL: Representation.tokenColumns)
+                    """).first!
+                return (try Representation.token(row), token)
+            } catch let error as DatabaseError where error.isUniqueViolation {
+                continue
+            }
+        }
+        throw AppError(.internalServerError, code: "internal", "Could not create a token.")
+    }
+
+    func listPersonalTokens(_ caller: Caller, page: Page) throws -> JSONValue {
+        let user = try caller.requireUser()
+        let result = try database.query("""
+            SELECT \(unsafeSQL: Representation.tokenColumns), count(*) OVER () AS total FROM api_tokens t
+            WHERE t.kind = 'personal' AND t.user_id = \(user)
+            ORDER BY t.created_at DESC LIMIT \(page.limit) OFFSET \(page.offset)
+            """)
+        return page.envelope(try result.rows.map(Representation.token), total: try Store.total(result))
+    }
+
+    func createPersonalToken(_ caller: Caller, name: String, scope: String, expiresInDays: Int?) throws -> (JSONValue, String) {
+        let user = try caller.requireUser()
+        try caller.requireWrite()
+        return try database.withConnection { connection in
+            try Store.insertToken(connection, kind: .personal, name: name, scope: scope, userID: user, organizationID: nil,
+                                  projectID: nil, createdBy: user, expiresInDays: expiresInDays)
+        }
+    }
+
+    func revokePersonalToken(_ caller: Caller, id: UUID) throws {
+        let user = try caller.requireUser()
+        try caller.requireWrite()
+        let changed = try database.query("""
+            UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
+            WHERE id = \(id) AND kind = 'personal' AND user_id = \(user)
+            """).affectedRows
+        if changed == 0 { throw AppError.notFound("No such token.") }
+    }
+
+    func listProjectTokens(_ caller: Caller, projectID: UUID, page: Page) throws -> JSONValue {
+        _ = try caller.requireUser()
+        _ = try project(caller, id: projectID)
+        let result = try database.query("""
+            SELECT \(unsafeSQL: Representation.tokenColumns), count(*) OVER () AS total FROM api_tokens t
+            WHERE t.kind = 'project' AND t.project_id = \(projectID)
+            ORDER BY t.created_at DESC LIMIT \(page.limit) OFFSET \(page.offset)
+            """)
+        return page.envelope(try result.rows.map(Representation.token), total: try Store.total(result))
+    }
+
+    func createProjectToken(_ caller: Caller, projectID: UUID, name: String, scope: String, expiresInDays: Int?) throws -> (JSONValue, String) {
+        let user = try caller.requireUser()
+        try caller.requireWrite()
+        guard let project = try database.query("""
+            SELECT p.organization_id FROM projects p WHERE p.id = \(projectID) AND \(Store.projectAccess(caller))
+            """).first else { throw AppError.notFound("No such project.") }
+        let organizationID: UUID = try project.decode("organization_id")
+        return try database.withConnection { connection in
+            try Store.insertToken(connection, kind: .project, name: name, scope: scope, userID: nil, organizationID: organizationID,
+                                  projectID: projectID, createdBy: user, expiresInDays: expiresInDays)
+        }
+    }
+
+    func revokeProjectToken(_ caller: Caller, projectID: UUID, tokenID: UUID) throws {
+        _ = try caller.requireUser()
+        try caller.requireWrite()
+        _ = try project(caller, id: projectID)
+        let changed = try database.query("""
+            UPDATE api_tokens t SET revoked_at = coalesce(t.revoked_at, now())
+            WHERE t.id = \(tokenID) AND t.kind = 'project' AND t.project_id = \(projectID)
+            """).affectedRows
+        if changed == 0 { throw AppError.notFound("No such token.") }
+    }
+
+    func me(_ caller: Caller) throws -> JSONValue {
+        let user = try caller.requireUser()
+        guard let row = try database.query("SELECT id, email, name, is_operator, created_at FROM users WHERE id = \(user)").first else {
+            throw AppError.unauthorized()
+        }
+        return [
+            "id": .id(try row.decode("id", as: UUID.self)),
+            "email": .string(try row.decode("email")),
+            "name": .string(try row.decode("name")),
+            "is_operator": .bool(try row.decode("is_operator")),
+            "created_at": .date(try row.decode("created_at", as: Date.self)),
+        ]
+    }
+}
