@@ -20,8 +20,8 @@ extension Store {
     func addOrganizationMember(_ caller: Caller, organizationID: UUID, email: String, role: String)
         throws -> (member: JSONValue, temporaryPassword: String?)
     {
+        guard let me = caller.userID else { throw AppError.notFound("No such organization.") }
         try caller.requireWrite()
-        let me = try caller.requireUser()
         let myRole = try database.query("""
             SELECT role FROM organization_members WHERE organization_id = \(organizationID) AND user_id = \(me)
             """).first?.decode("role", as: String.self)
@@ -52,8 +52,8 @@ extension Store {
     }
 
     func updateOrganizationMember(_ caller: Caller, organizationID: UUID, userID: UUID, role: String) throws -> JSONValue {
+        guard let me = caller.userID else { throw AppError.notFound("No such organization.") }
         try caller.requireWrite()
-        let me = try caller.requireUser()
         return try database.transaction { connection in
             let myRole = try connection.query("""
                 SELECT role FROM organization_members WHERE organization_id = \(organizationID) AND user_id = \(me) FOR UPDATE
@@ -80,8 +80,8 @@ extension Store {
 
     /// Removes a member (admins), or leaves (anyone, for themselves). The last owner cannot go.
     func removeOrganizationMember(_ caller: Caller, organizationID: UUID, userID: UUID) throws {
+        guard let me = caller.userID else { throw AppError.notFound("No such organization.") }
         try caller.requireWrite()
-        let me = try caller.requireUser()
         try database.transaction { connection in
             let myRole = try connection.query("""
                 SELECT role FROM organization_members WHERE organization_id = \(organizationID) AND user_id = \(me)

@@ -88,7 +88,7 @@ extension Store {
 
     /// Creates a team (organization owners and admins); the creator joins it.
     func createTeam(_ caller: Caller, organizationID: UUID, name: String, description: String) throws -> JSONValue {
-        let user = try caller.requireUser()
+        guard let user = caller.userID else { throw AppError.notFound("No such organization.") }
         try caller.requireWrite()
         let role = try database.query("""
             SELECT m.role FROM organization_members m WHERE m.organization_id = \(organizationID) AND m.user_id = \(user)

@@ -25,8 +25,8 @@ extension Store {
     }
 
     func createProject(_ caller: Caller, teamID: UUID, name: String, description: String) throws -> JSONValue {
+        guard caller.userID != nil else { throw AppError.notFound("No such team.") }
         try caller.requireWrite()
-        _ = try caller.requireUser()
         guard let team = try database.query("""
             SELECT t.organization_id FROM teams t
             WHERE t.id = \(teamID) AND \(Access.team(caller, organizationColumn: "t.organization_id", teamColumn: "t.id"))
@@ -42,6 +42,7 @@ extension Store {
     }
 
     func updateProject(_ caller: Caller, id: UUID, name: String?, description: String?, isPublic: Bool?) throws -> JSONValue {
+        _ = try project(caller, id: id)
         try caller.requireWrite()
         _ = try caller.requireUser()
         let newSlug = Crypto.randomToken(bytes: 18)
@@ -56,6 +57,7 @@ extension Store {
     }
 
     func deleteProject(_ caller: Caller, id: UUID) throws {
+        _ = try project(caller, id: id)
         try caller.requireWrite()
         _ = try caller.requireUser()
         let deleted = try database.query("DELETE FROM projects p WHERE p.id = \(id) AND \(Store.projectAccess(caller))").affectedRows
@@ -138,7 +140,9 @@ extension Store {
     }
 
     func deleteExperiment(_ caller: Caller, id: UUID) throws {
+        _ = try experiment(caller, id: id)
         try caller.requireWrite()
+        _ = try caller.requireUser()
         let deleted = try database.query("""
             DELETE FROM experiments e WHERE e.id = \(id) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
             """).affectedRows
@@ -168,7 +172,9 @@ extension Store {
     }
 
     func deleteRun(_ caller: Caller, id: UUID) throws {
+        _ = try run(caller, id: id)
         try caller.requireWrite()
+        _ = try caller.requireUser()
         try database.transaction { connection in
             guard let row = try connection.query("""
                 SELECT r.experiment_id FROM runs r

@@ -55,8 +55,8 @@ extension Store {
     }
 
     func listProjectTokens(_ caller: Caller, projectID: UUID, page: Page) throws -> JSONValue {
-        _ = try caller.requireUser()
         _ = try project(caller, id: projectID)
+        _ = try caller.requireUser()
         let result = try database.query("""
             SELECT \(unsafeSQL: Representation.tokenColumns), count(*) OVER () AS total FROM api_tokens t
             WHERE t.kind = 'project' AND t.project_id = \(projectID)
@@ -66,6 +66,7 @@ extension Store {
     }
 
     func createProjectToken(_ caller: Caller, projectID: UUID, name: String, scope: String, expiresInDays: Int?) throws -> (JSONValue, String) {
+        _ = try project(caller, id: projectID)
         let user = try caller.requireUser()
         try caller.requireWrite()
         guard let project = try database.query("""
@@ -79,9 +80,9 @@ extension Store {
     }
 
     func revokeProjectToken(_ caller: Caller, projectID: UUID, tokenID: UUID) throws {
+        _ = try project(caller, id: projectID)
         _ = try caller.requireUser()
         try caller.requireWrite()
-        _ = try project(caller, id: projectID)
         let changed = try database.query("""
             UPDATE api_tokens t SET revoked_at = coalesce(t.revoked_at, now())
             WHERE t.id = \(tokenID) AND t.kind = 'project' AND t.project_id = \(projectID)

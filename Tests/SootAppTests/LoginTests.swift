@@ -1,0 +1,169 @@
+import Foundation
+import HTTPServer
+import Postgres
+@testable import SootApp
+import TestSupport
+import Testing
+
+extension RawResponse {
+    /// `name=value` of each Set-Cookie, keyed by name.
+    var cookies: [String: String] {
+        var result: [String: String] = [:]
+        for header in headers("Set-Cookie") {
+            let pair = header.split(separator: ";")[0]
+            if let equals = pair.firstIndex(of: "=") { result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...]) }
+        }
+        return result
+    }
+}
+
+/// A browser-like session: keeps cookies, reads CSRF tokens from forms.
+struct Browser {
+    let app: AppFixture
+    var cookies: [String: String] = [:]
+
+    var cookieHeader: [(String, String)] {
+        cookies.isEmpty ? [] : [("Cookie", cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; "))]
+    }
+
+    mutating func get(_ path: String) throws -> RawResponse {
+        let response = try app.send("GET", path, headers: cookieHeader)
+        absorb(response)
+        return response
+    }
+
+    mutating func post(_ path: String, form: [(String, String)]) throws -> RawResponse {
+        let body = form.map { "\(FormDecoding.encode($0.0))=\(FormDecoding.encode($0.1))" }.joined(separator: "&")
+        let response = try app.send("POST", path, headers: cookieHeader + [("Content-Type", "application/x-www-form-urlencoded")],
+                                    body: Array(body.utf8))
+        absorb(response)
+        return response
+    }
+
+    mutating func absorb(_ response: RawResponse) {
+        for (name, value) in response.cookies {
+            if value.isEmpty { cookies[name] = nil } else { cookies[name] = value }
+        }
+    }
+
+    static func csrf(in html: String) -> String? {
+        guard let range = html.range(of: "name=\"csrf_token\" value=\"") else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    mutating func logIn(email: String, password: String, next: String = "/") throws -> RawResponse {
+        let form = try get("/login")
+        let token = try #require(Browser.csrf(in: form.text))
+        return try post("/login", form: [("csrf_token", token), ("email", email), ("password", password), ("next", next)])
+    }
+}
+
+@Suite struct LoginTests {
+    func user(_ app: AppFixture) throws -> (email: String, password: String) {
+        try app.pool.transaction { try Accounts.createUser($0, email: "Ada@Example.com", name: "Ada", password: "correct horse battery") }
+        return ("ada@example.com", "correct horse battery")
+    }
+
+    @Test func loggingInSetsARotatedHttpOnlySessionCookie() throws {
+        try withApp { app in
+            let (email, password) = try user(app)
+            var browser = Browser(app: app)
+            #expect(try browser.get("/").status == 303)
+            let login = try browser.logIn(email: email, password: password, next: "/?welcome=1")
+            #expect(login.status == 303)
+            #expect(login.header("Location") == "/?welcome=1")
+            let cookie = try #require(login.headers("Set-Cookie").first { $0.hasPrefix("soot_session=") })
+            #expect(cookie.contains("HttpOnly"))
+            #expect(cookie.contains("SameSite=Lax"))
+            #expect(!cookie.contains("Secure"))
+            let first = try #require(browser.cookies["soot_session"])
+            let home = try browser.get("/")
+            #expect(home.status == 200)
+            #expect(home.text.contains("Signed in as <strong>Ada@Example.com</strong>"))
+            // The cookie value is not what the database stores.
+            #expect(try app.pool.query("SELECT count(*) AS n FROM sessions WHERE id = \(first)").first!.decode("n", as: Int.self) == 0)
+            // Logging in while carrying a session rotates it: the old id stops working.
+            var fresh = Browser(app: app)
+            let form = try fresh.get("/login")
+            fresh.cookies["soot_session"] = first
+            _ = try fresh.post("/login", form: [("csrf_token", try #require(Browser.csrf(in: form.text))), ("email", email),
+                                                ("password", password)])
+            let second = try #require(fresh.cookies["soot_session"])
+            #expect(first != second)
+            var stale = Browser(app: app, cookies: ["soot_session": first])
+            #expect(try stale.get("/").status == 303)
+        }
+    }
+
+    @Test func sessionsLiveInTheDatabaseSoAnotherInstanceAcceptsThem() throws {
+        try withApp { app in
+            let (email, password) = try user(app)
+            var browser = Browser(app: app)
+            _ = try browser.logIn(email: email, password: password)
+            let other = Application(configuration: app.application.configuration, database: ConnectionPool(url: app.url))
+            let server = other.makeServer(Configuration(port: 0))
+            try server.start()
+            defer { server.shutdown(gracePeriod: 1) }
+            var elsewhere = Browser(app: AppFixture(pool: app.pool, url: app.url, server: server, application: other), cookies: browser.cookies)
+            #expect(try elsewhere.get("/").status == 200)
+        }
+    }
+
+    @Test func wrongPasswordsAreRefusedAndThenSlowedDown() throws {
+        try withApp { app in
+            let (email, password) = try user(app)
+            var browser = Browser(app: app)
+            for attempt in 1...5 {
+                let answer = try browser.logIn(email: email, password: "wrong password \(attempt)")
+                #expect(answer.status == 401)
+                #expect(answer.text.contains("do not match"))
+                #expect(browser.cookies["soot_session"] == nil)
+            }
+            let locked = try browser.logIn(email: email, password: password)
+            #expect(locked.status == 429)
+            #expect(Int(locked.header("Retry-After") ?? "") ?? 0 >= 1)
+            // Unknown accounts get the same answer as wrong passwords.
+            let unknown = try browser.logIn(email: "nobody@example.com", password: "whatever 12345")
+            #expect(unknown.status == 401 || unknown.status == 429)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM login_failures WHERE locked_until > now()").first!.decode("n", as: Int.self) >= 1)
+        }
+    }
+
+    @Test func formsNeedTheirCSRFToken() throws {
+        try withApp { app in
+            let (email, password) = try user(app)
+            var browser = Browser(app: app)
+            _ = try browser.get("/login")
+            let forged = try browser.post("/login", form: [("csrf_token", "forged"), ("email", email), ("password", password)])
+            #expect(forged.status == 403)
+            #expect(browser.cookies["soot_session"] == nil)
+            _ = try browser.logIn(email: email, password: password)
+            let home = try browser.get("/")
+            let token = try #require(Browser.csrf(in: home.text))
+            #expect(try browser.post("/logout", form: [("csrf_token", "wrong")]).status == 403)
+            #expect(try browser.get("/").status == 200)
+            // The JSON API accepts the session only with the CSRF header on writes.
+            let cookie = browser.cookieHeader
+            #expect(try app.api("POST", "/api/v1/organizations", token: nil, json: ["name": "x"], headers: cookie).status == 403)
+            #expect(try app.api("POST", "/api/v1/organizations", token: nil, json: ["name": "x"],
+                                headers: cookie + [("X-CSRF-Token", token)]).status == 201)
+            let logout = try browser.post("/logout", form: [("csrf_token", token)])
+            #expect(logout.status == 303)
+            #expect(browser.cookies["soot_session"] == nil)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM sessions").first!.decode("n", as: Int.self) == 0)
+        }
+    }
+
+    @Test func aResetPasswordEndsSessions() throws {
+        try withApp { app in
+            let (email, password) = try user(app)
+            var browser = Browser(app: app)
+            _ = try browser.logIn(email: email, password: password)
+            #expect(try browser.get("/").status == 200)
+            let generated = try app.pool.transaction { try Accounts.resetPassword($0, email: email, password: nil) }
+            #expect(try browser.get("/").status == 303)
+            var again = Browser(app: app)
+            #expect(try again.logIn(email: email, password: try #require(generated)).status == 303)
+        }
+    }
+}
