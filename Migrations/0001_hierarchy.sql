@@ -116,7 +116,8 @@ CREATE INDEX runs_experiment_started ON runs (experiment_id, started_at);
 CREATE UNIQUE INDEX runs_client_key ON runs (experiment_id, client_key) WHERE client_key IS NOT NULL;
 
 CREATE TABLE emission_samples (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- UUIDv7 made by Soot: time-ordered, so inserts append to the index.
+    id uuid PRIMARY KEY,
     organization_id uuid NOT NULL,
     run_id uuid NOT NULL,
     "timestamp" timestamptz NOT NULL,

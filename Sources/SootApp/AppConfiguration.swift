@@ -8,6 +8,8 @@ public struct AppConfiguration: Sendable {
     public var secureCookies: Bool
     /// How long a login session lasts without use, in seconds. Default 14 days.
     public var sessionLifetime: Double
+    /// Group commit of ingested samples (writers, batch size, commit timeout).
+    public var ingest: SampleBatcher.Configuration = .init()
 
     public init(
         publicDirectory: URL = URL(fileURLWithPath: "Public"),

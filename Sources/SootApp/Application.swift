@@ -11,14 +11,23 @@ public final class Application: Sendable {
     public let router: Router
     /// The JSON API operations, as documented in `/api/v1/openapi.json`.
     let apiOperations: [APIRegistry.Operation]
+    /// Group commit for single-sample posts.
+    public let batcher: SampleBatcher
 
     public init(configuration: AppConfiguration, database: ConnectionPool, logger: Logger = Logger(label: "soot")) {
         self.configuration = configuration
         self.database = database
         self.logger = logger
+        batcher = SampleBatcher(url: database.url, configuration: configuration.ingest, logger: Logger(label: "soot.ingest"))
         var router = Router()
-        apiOperations = Application.addRoutes(to: &router, configuration: configuration, database: database, logger: logger)
+        apiOperations = Application.addRoutes(to: &router, configuration: configuration, database: database,
+                                              batcher: batcher, logger: logger)
         self.router = router
+    }
+
+    /// Stops background work (the ingest writers) after the HTTP server has drained.
+    public func shutdown() {
+        batcher.stop()
     }
 
     /// The OpenAPI document for the registered API routes.
@@ -31,7 +40,7 @@ public final class Application: Sendable {
     }
 
     static func addRoutes(
-        to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, logger: Logger
+        to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, batcher: SampleBatcher, logger: Logger
     ) -> [APIRegistry.Operation] {
         HealthRoutes(database: database).register(on: &router)
         let sessions = SessionStore(database: database, lifetime: configuration.sessionLifetime)
@@ -39,6 +48,10 @@ public final class Application: Sendable {
         let store = Store(database: database)
         var api = APIRegistry()
         ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
+        let ingest = IngestService(database: database, batcher: batcher)
+        ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
+        CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)
+        EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
         LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,

@@ -89,6 +89,7 @@ struct Serve: ParsableCommand {
         sigwait(&signals, &received)
         logger.info("signal received; shutting down", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
         server.shutdown(gracePeriod: gracePeriod)
+        application.shutdown()
     }
 
     /// On a database with no users, creates an operator account and prints its one-time password, so the very

@@ -47,27 +47,11 @@ func withApp<T>(_ body: (AppFixture) throws -> T) throws -> T {
         http.workerThreads = 16
         let server = application.makeServer(http)
         try server.start()
-        defer { server.shutdown(gracePeriod: 2) }
+        defer {
+            server.shutdown(gracePeriod: 2)
+            application.shutdown()
+        }
         return try body(AppFixture(pool: pool, url: url, server: server, application: application))
     }
 }
 
-extension JSONValue {
-    var stringValue: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-
-    var arrayValue: [JSONValue] {
-        if case .array(let items) = self { return items }
-        return []
-    }
-
-    var numberValue: Double? {
-        if case .number(let value) = self { return value }
-        return nil
-    }
-
-    /// `data` of a list envelope.
-    var items: [JSONValue] { self["data"]?.arrayValue ?? [] }
-}

@@ -103,7 +103,10 @@ struct Browser {
             let other = Application(configuration: app.application.configuration, database: ConnectionPool(url: app.url))
             let server = other.makeServer(Configuration(port: 0))
             try server.start()
-            defer { server.shutdown(gracePeriod: 1) }
+            defer {
+                server.shutdown(gracePeriod: 1)
+                other.shutdown()
+            }
             var elsewhere = Browser(app: AppFixture(pool: app.pool, url: app.url, server: server, application: other), cookies: browser.cookies)
             #expect(try elsewhere.get("/").status == 200)
         }

@@ -73,8 +73,8 @@ func makeUser(_ pool: ConnectionPool, email: String, scope: String = "write") th
             }
             for (index, run) in runs.enumerated() {
                 try app.pool.query("""
-                    INSERT INTO emission_samples (organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh)
-                    SELECT organization_id, id, '2026-11-01T12:00:00Z', 10, \(0.1 * Double(index + 1)), \(0.3 * Double(index + 1)) FROM runs WHERE id = \(run)
+                    INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh)
+                    SELECT gen_random_uuid(), organization_id, id, '2026-11-01T12:00:00Z', 10, \(0.1 * Double(index + 1)), \(0.3 * Double(index + 1)) FROM runs WHERE id = \(run)
                     """)
             }
             try app.pool.withConnection { try RollupMaintenance.recompute($0, experimentID: UUID(uuidString: experimentID)!, days: ["2026-11-01"]) }

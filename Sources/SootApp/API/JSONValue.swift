@@ -84,6 +84,24 @@ public enum JSONValue: Sendable, Equatable, Codable {
         return "\(value)"
     }
 
+    public var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue] {
+        if case .array(let items) = self { return items }
+        return []
+    }
+
+    public var numberValue: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+
+    /// `data` of a list envelope.
+    public var items: [JSONValue] { self["data"]?.arrayValue ?? [] }
+
     public subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil

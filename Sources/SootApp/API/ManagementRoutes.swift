@@ -21,6 +21,7 @@ struct ManagementRoutes {
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let store = self.store
+        let authenticator = self.authenticator
         let v1 = "/api/v1"
 
         api.add(&router, .get, "\(v1)/me", summary: "The authenticated user", tag: "Accounts", response: "User",
@@ -216,6 +217,7 @@ struct ManagementRoutes {
         api.add(&router, .delete, "\(v1)/tokens/:token_id", summary: "Revoke one of your personal access tokens", tag: "Tokens",
                 status: 204, handler: authed { request, caller in
                     try store.revokePersonalToken(caller, id: try Store.id(request.parameter("token_id")))
+                    authenticator.tokenCache.clear()
                     return Response(status: .noContent)
                 })
         api.add(&router, .get, "\(v1)/projects/:project_id/tokens", summary: "Ingest tokens of a project", tag: "Tokens",
@@ -233,6 +235,7 @@ struct ManagementRoutes {
                 tag: "Tokens", status: 204, handler: authed { request, caller in
                     try store.revokeProjectToken(caller, projectID: try Store.id(request.parameter("project_id")),
                                                  tokenID: try Store.id(request.parameter("token_id")))
+                    authenticator.tokenCache.clear()
                     return Response(status: .noContent)
                 })
 

@@ -155,5 +155,31 @@ enum OpenAPIDocument {
         ]),
         "NewToken": object(["id": uuid, "name": text, "prefix": text, "scope": text, "token": ["type": "string", "description": "Shown only once"]]),
         "TokenList": list("Token"),
+        "Sample": object([
+            "id": ["type": "string", "maxLength": 200, "description": "Optional client-chosen key: a retried sample with the same id counts once"],
+            "timestamp": time, "duration_seconds": ["type": "number", "exclusiveMinimum": true, "minimum": 0],
+            "emissions_kg": ["type": "number", "minimum": 0], "energy_kwh": ["type": "number", "minimum": 0],
+            "cpu_energy_kwh": number, "gpu_energy_kwh": number, "ram_energy_kwh": number, "emissions_rate": number,
+            "cpu_power_w": number, "gpu_power_w": number, "ram_power_w": number, "cpu_utilization_percent": number,
+            "gpu_utilization_percent": number, "ram_utilization_percent": number, "water_liters": number,
+        ], required: ["timestamp", "duration_seconds", "emissions_kg", "energy_kwh"]),
+        "RunReport": object([
+            "experiment_id": uuid, "organization": text, "team": text, "project": text, "experiment": text,
+            "client_run_id": ["type": "string", "maxLength": 200, "description": "A reposted report with the same key returns the first run"],
+            "started_at": time, "ended_at": time, "os": text, "python_version": text, "codecarbon_version": text,
+            "cpu_count": ["type": "integer"], "cpu_model": text, "gpu_count": ["type": "integer"], "gpu_model": text,
+            "longitude": number, "latitude": number, "region": text, "provider": text, "country_name": text,
+            "country_iso_code": text, "cloud_provider": text, "cloud_region": text, "ram_total_size": number, "tracking_mode": text,
+            "totals": object([
+                "duration_seconds": number, "emissions_kg": number, "energy_kwh": number, "cpu_energy_kwh": number,
+                "gpu_energy_kwh": number, "ram_energy_kwh": number, "water_liters": number,
+            ]),
+            "samples": ["type": "array", "maxItems": 1000, "items": ref("Sample")],
+        ], required: ["started_at"]),
+        "SampleBatch": object(["samples": ["type": "array", "minItems": 1, "maxItems": 1000, "items": ref("Sample")]], required: ["samples"]),
+        "SampleBatchResult": object([
+            "run_id": uuid, "accepted": ["type": "integer"], "duplicates": ["type": "integer"],
+            "sample_ids": ["type": "array", "items": uuidOrNull],
+        ]),
     ]
 }

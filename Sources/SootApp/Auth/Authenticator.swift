@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import Synchronization
 
 /// Establishes the `Caller` of a request: `Authorization: Bearer` token, `x-api-token` project token, or the
 /// session cookie. A session-authenticated request that changes something must carry the session's CSRF token
@@ -8,6 +9,9 @@ import Postgres
 struct Authenticator: Sendable {
     let database: ConnectionPool
     let sessions: SessionStore
+    /// Verified tokens for a few seconds, so the ingest hot path does not query for every post. Revocation
+    /// through this instance clears it at once; another instance's cache forgets within `TokenCache.lifetime`.
+    let tokenCache = TokenCache()
 
     /// The caller; anonymous when no credential was sent. A credential that is sent but invalid is a 401.
     func authenticate(_ request: Request) throws -> Caller {
@@ -43,6 +47,14 @@ struct Authenticator: Sendable {
     /// Verifies a token: looked up by prefix, compared by SHA-256 in constant time, not revoked or expired.
     func callerForToken(_ token: String) throws -> Caller {
         guard let (kind, prefix) = TokenFormat.parse(token) else { throw AppError.unauthorized("The token is not valid.") }
+        let hash = TokenFormat.hash(token)
+        if let cached = tokenCache.caller(forHash: hash) { return cached }
+        let caller = try lookUp(token, kind: kind, prefix: prefix, hash: hash)
+        tokenCache.store(caller, forHash: hash)
+        return caller
+    }
+
+    private func lookUp(_ token: String, kind: TokenFormat.Kind, prefix: String, hash: String) throws -> Caller {
         guard let row = try database.query("""
             SELECT t.id, t.kind, t.secret_hash, t.scope, t.user_id, t.project_id, t.organization_id,
                    (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute') AS stale
@@ -51,7 +63,7 @@ struct Authenticator: Sendable {
               AND (t.user_id IS NULL OR u.disabled_at IS NULL)
             """).first else { throw AppError.unauthorized("The token is not valid or was revoked.") }
         let stored: String = try row.decode("secret_hash")
-        guard Crypto.constantTimeEquals(stored, TokenFormat.hash(token)),
+        guard Crypto.constantTimeEquals(stored, hash),
               try row.decode("kind", as: String.self) == kind.databaseValue else {
             throw AppError.unauthorized("The token is not valid or was revoked.")
         }
@@ -69,4 +81,29 @@ struct Authenticator: Sendable {
                           credential: .projectToken(id), canWrite: canWrite)
         }
     }
+}
+
+/// Recently verified tokens by SHA-256, with a short lifetime.
+final class TokenCache: Sendable {
+    static let lifetime: Double = 10
+    private let entries = Mutex<[String: (caller: Caller, expires: Double)]>([:])
+
+    func caller(forHash hash: String) -> Caller? {
+        let now = Date().timeIntervalSince1970
+        return entries.withLock { entries in
+            guard let entry = entries[hash], entry.expires > now else { return nil }
+            return entry.caller
+        }
+    }
+
+    func store(_ caller: Caller, forHash hash: String) {
+        let expires = Date().timeIntervalSince1970 + TokenCache.lifetime
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[hash] = (caller, expires)
+        }
+    }
+
+    /// Forgets every cached token (after a revocation).
+    func clear() { entries.withLock { $0.removeAll() } }
 }
