@@ -1,4 +1,5 @@
 import HTTPServer
+import Logging
 import Postgres
 
 /// Database failures become responses here, once: unavailable is a quick 503 with `Retry-After`, a duplicate
@@ -18,6 +19,7 @@ extension DatabaseError: HTTPResponseError {
         case "23514", "22001", "22003", "22007", "22008", "22P02":
             return AppError(.unprocessableContent, code: "invalid", "A value is out of range or malformed.")
         default:
+            Logger(label: "soot.db").error("database error", metadata: ["error": "\(self)"])
             return AppError(.internalServerError, code: "internal", "Something went wrong on our side.")
         }
     }

@@ -210,8 +210,8 @@ struct CodeCarbonRoutes {
         return try database.transaction { connection in
             guard let row = try connection.query("""
                 INSERT INTO teams (organization_id, name, slug, description)
-                SELECT \(organizationID), 'CodeCarbon', 'codecarbon', 'Projects created through the CodeCarbon API'
-                WHERE \(Access.organizationAdmin(caller, organizationColumn: "\(organizationID)::uuid"))
+                SELECT o.id, 'CodeCarbon', 'codecarbon', 'Projects created through the CodeCarbon API' FROM organizations o
+                WHERE o.id = \(organizationID) AND \(Access.organizationAdmin(caller, organizationColumn: "o.id"))
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """).first else {
