@@ -125,6 +125,7 @@ public final class ConnectionPool: Sendable {
                 return
             }
         }
+        connection.idleSince = Date().timeIntervalSince1970
         let keep = state.withLock { state -> Bool in
             if state.closed { return false }
             state.idle.append(connection)

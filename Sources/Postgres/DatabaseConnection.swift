@@ -11,6 +11,8 @@ public final class DatabaseConnection: @unchecked Sendable {
     private var nextStatement = 0
     private var transactionDepth = 0
     public let url: String
+    /// When the pool last handed this connection back (seconds since the epoch).
+    var idleSince: Double = 0
 
     /// Connects with a libpq connection string or URL (`postgresql://user@host/db`, `host=/tmp dbname=x`).
     public init(url: String) throws(DatabaseError) {
@@ -38,13 +40,19 @@ public final class DatabaseConnection: @unchecked Sendable {
         return PQstatus(handle) == CONNECTION_OK
     }
 
-    /// Reads whatever the server sent while the connection sat idle, without blocking: false when the
-    /// server closed it (a restart), so the pool replaces it before a statement is lost on it.
-    public func probe() -> Bool {
+    /// Whether the connection still works: a non-blocking read of what the server sent while it sat idle, and
+    /// after `pingAfter` idle seconds a round trip. False when the server closed it (a restart or crash), so the
+    /// pool replaces it instead of losing a statement on it.
+    public func probe(pingAfter: Double = 1) -> Bool {
         guard let handle else { return false }
         if PQconsumeInput(handle) == 0 { return false }
-        while let notice = PQgetResult(handle) { PQclear(notice) }
-        return PQstatus(handle) == CONNECTION_OK
+        guard PQstatus(handle) == CONNECTION_OK, PQisBusy(handle) == 0 else { return false }
+        if Date().timeIntervalSince1970 - idleSince > pingAfter {
+            guard let result = PQexec(handle, "SELECT 1") else { return false }
+            defer { PQclear(result) }
+            return PQresultStatus(result) == PGRES_TUPLES_OK
+        }
+        return true
     }
 
     /// Whether a transaction is open (also after an error inside one).
@@ -165,7 +173,8 @@ public final class DatabaseConnection: @unchecked Sendable {
         PQclear(result)
         let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
         if broken { prepared = [:] }
-        let kind: DatabaseError.Kind = broken || (sqlState?.hasPrefix("08") ?? false) || sqlState?.hasPrefix("57P") == true
+        // No SQLSTATE means libpq itself failed (the socket closed under us): the server is unavailable.
+        let kind: DatabaseError.Kind = broken || sqlState == nil || (sqlState?.hasPrefix("08") ?? false) || sqlState?.hasPrefix("57P") == true
             ? .unavailable : .query
         // A failed PREPARE leaves nothing cached; a prepared statement may have been invalidated by DDL.
         if sqlState == "26000" || sqlState == "0A000" { prepared = [:] }
