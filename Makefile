@@ -1,6 +1,8 @@
 # Soot: `make run` builds and serves on the embedded PostgreSQL; `make test` runs every test.
 SWIFT ?= swift
 FUZZ_SECONDS ?= 30
+# The real codecarbon client from PyPI, for the compatibility tests.
+CODECARBON_VENV := .build/codecarbon-venv
 
 .PHONY: deps build run test fuzz clean
 
@@ -13,7 +15,11 @@ build: deps
 run: build
 	./.build/release/soot serve
 
-test: deps
+$(CODECARBON_VENV)/bin/codecarbon:
+	python3 -m venv $(CODECARBON_VENV)
+	$(CODECARBON_VENV)/bin/pip install --quiet --disable-pip-version-check codecarbon==3.3.2
+
+test: deps $(CODECARBON_VENV)/bin/codecarbon
 	./Tests/Fuzz/run.sh $(FUZZ_SECONDS)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-xctest
