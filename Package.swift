@@ -51,7 +51,10 @@ let package = Package(
             ]),
 
         // Shared test fixtures: the throwaway cluster, an HTTP client on raw sockets.
-        .target(name: "TestSupport", dependencies: ["Postgres", "Sockets", "HTTPServer"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Postgres", "Sockets", "HTTPServer", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets", "TestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer", "TestSupport"]),

@@ -171,6 +171,7 @@ public func withServer<T>(
     _ router: Router, configuration: Configuration = Configuration(port: 0),
     _ body: (Server) throws -> T
 ) throws -> T {
+    TestLogging.quiet
     var configuration = configuration
     configuration.port = 0
     let server = Server(configuration: configuration, responder: router.build())

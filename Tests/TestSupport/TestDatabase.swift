@@ -15,6 +15,7 @@ public enum TestDatabase {
 
     /// The cluster, started on first use and stopped when the test process exits.
     public static let cluster: EmbeddedPostgres = {
+        TestLogging.quiet
         let folder = URL(fileURLWithPath: "/tmp/soot-test-\(getpid())")
         try? FileManager.default.removeItem(at: folder)
         do {
@@ -71,4 +72,18 @@ public enum TestDatabase {
         defer { pool.close() }
         return try body(pool, url)
     }
+}
+
+import Logging
+
+/// Keeps test output readable: only warnings and worse are logged (set SOOT_TEST_LOG_LEVEL=info to see more).
+public enum TestLogging {
+    public static let quiet: Void = {
+        let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SOOT_TEST_LOG_LEVEL"] ?? "warning") ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }()
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Ingest benchmark: CodeCarbon POST /emissions with a real project token over many keep-alive connections,
+# durable (201 only after COMMIT), next to PostgreSQL's own insert rate on the same machine and table shape,
+# measured in the same run. Prints a Markdown table.
+#
+# Usage: Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+duration="${1:-10}"; shift || true
+connections="${*:-64 256}"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+bin=/usr/lib/postgresql/15/bin
+[ -x "$bin/pgbench" ] || bin="$(dirname "$(command -v pgbench)")"
+
+cd "$root"
+swift build -c release --product soot >/dev/null
+work="$(mktemp -d /tmp/soot-ingest-XXXXXX)"
+export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
+port=$((20000 + RANDOM % 20000))
+soot=.build/release/soot
+cleanup() { kill -INT "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+
+boot="$($soot bootstrap --organization Bench --team Ingest --project Load --experiment Default --email bench@soot.test)"
+token="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_token"])')"
+experiment="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["experiment_id"])')"
+$soot serve --port "$port" --database-connections 8 > "$work/serve.log" 2>&1 &
+server=$!
+trap cleanup EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
+
+# One run per agent, as many agents as connections at most.
+runs="$work/runs.txt"
+for i in $(seq 1 256); do
+  curl -sf -X POST "http://127.0.0.1:$port/runs" -H "x-api-token: $token" -H 'Content-Type: application/json' \
+    -d "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S+00:00)\",\"experiment_id\":\"$experiment\",\"os\":\"Linux\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >> "$runs"
+done
+
+count() { psql "$psql_url" -Atc "SELECT count(*) FROM emission_samples"; }
+echo "| load | samples committed/s | p50 | p99 | non-201 | socket errors |"
+echo "|---|---|---|---|---|---|"
+declare -A rate
+for c in $connections; do
+  before="$(count)"
+  out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$port/emissions")"
+  after="$(count)"
+  committed=$(( (after - before) / duration ))
+  p50="$(printf '%s\n' "$out" | awk '$1=="50%"{print $2}')"
+  p99="$(printf '%s\n' "$out" | awk '$1=="99%"{print $2}')"
+  non201="$(printf '%s\n' "$out" | awk '/Non-2xx/{print $5}')"
+  socket="$(printf '%s\n' "$out" | awk -F': ' '/Socket errors/{print $2}')"
+  rate[$c]=$committed
+  echo "| Soot, CodeCarbon POST /emissions, $c connections | $committed | $p50 | $p99 | ${non201:-0} | ${socket:-none} |"
+done
+
+# PostgreSQL's own limit on the same machine and table shape, measured now.
+psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples; CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL)" >/dev/null
+pg() { "$bin/pgbench" -n -c 16 -j 2 -T "$duration" -f "$1" "$psql_url" 2>/dev/null | awk '/^tps/{print int($3)}'; }
+single="$(pg Benchmarks/lua/pgbench-single.sql)"
+multi_tps="$(pg Benchmarks/lua/pgbench-multi.sql)"
+multi=$((multi_tps * 100))
+echo "| pgbench, 1-row INSERT per transaction, 16 clients | $single | | | | |"
+echo "| pgbench, 100-row INSERT per transaction, 16 clients | $multi | | | | |"
+echo
+for c in $connections; do
+  python3 -c "print(f'Soot at $c connections: {${rate[$c]}/$multi:.2f} of the multi-row INSERT rate, {${rate[$c]}/$single:.2f}x the one-row-per-transaction rate')"
+done

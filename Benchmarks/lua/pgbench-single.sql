@@ -1,0 +1,2 @@
+INSERT INTO bench_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, emissions_rate, cpu_power_w, gpu_power_w, ram_power_w, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, energy_kwh, cpu_utilization_percent, ram_utilization_percent)
+VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002', now(), 2, 0.0000005, 0.00000025, 42.5, 0, 8.8, 0.000008, 0, 0.000002, 0.00001, 37.5, 40.1);
