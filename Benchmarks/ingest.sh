@@ -15,6 +15,7 @@ bin=/usr/lib/postgresql/15/bin
 cd "$root"
 swift build -c release --product soot >/dev/null
 work="$(mktemp -d /tmp/soot-ingest-XXXXXX)"
+chmod 755 "$work"
 export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
 port=$((20000 + RANDOM % 20000))
 soot=.build/release/soot

@@ -28,8 +28,8 @@ struct Agent {
 func runCreate(_ experimentID: String, timestamp: String = ISOTime.format(Date())) -> JSONValue {
     [
         "timestamp": .string(timestamp), "experiment_id": .string(experimentID), "os": "Linux-6.1-x86_64", "python_version": "3.11.7",
-        "codecarbon_version": "3.3.2", "cpu_count": 2, "cpu_model": "AMD EPYC", "gpu_count": nil, "gpu_model": nil,
-        "longitude": 2.3, "latitude": 48.9, "region": "ile-de-france", "provider": nil, "ram_total_size": 23.4, "tracking_mode": "machine",
+        "codecarbon_version": "3.3.2", "cpu_count": 2, "cpu_model": "AMD EPYC", "gpu_count": .null, "gpu_model": .null,
+        "longitude": 2.3, "latitude": 48.9, "region": "ile-de-france", "provider": .null, "ram_total_size": 23.4, "tracking_mode": "machine",
     ]
 }
 
@@ -38,7 +38,7 @@ func emission(_ runID: String, energy: Double, emissions: Double, duration: Int 
         "timestamp": .string(ISOTime.format(timestamp)), "run_id": .string(runID), "duration": .number(Double(duration)),
         "emissions_sum": .number(emissions), "emissions_rate": .number(emissions / Double(duration)), "cpu_power": 42.5, "gpu_power": 0,
         "ram_power": 8.8, "cpu_energy": .number(energy * 0.8), "gpu_energy": 0, "ram_energy": .number(energy * 0.2),
-        "energy_consumed": .number(energy), "cpu_utilization_percent": 37.5, "gpu_utilization_percent": nil,
+        "energy_consumed": .number(energy), "cpu_utilization_percent": 37.5, "gpu_utilization_percent": .null,
         "ram_utilization_percent": 40.1, "wue": 0,
     ]
 }
