@@ -8,6 +8,8 @@ public struct Request: Sendable {
     public let remoteAddress: String
     /// When the request head was complete (monotonic nanoseconds).
     public let receivedAt: UInt64
+    /// True while an `inline` handler runs on the event loop thread (it must not block there).
+    public internal(set) var onEventLoop = false
 
     public init(
         head: RequestHead, body: [UInt8] = [], parameters: [String: String] = [:],

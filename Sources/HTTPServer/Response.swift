@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Writes a streamed response body. Each `write` may block the calling (worker) thread until the client
 /// has taken enough of what was written before; it throws `ResponseBodyWriter.Closed` once the client is gone.
 public final class ResponseBodyWriter {
@@ -44,6 +46,14 @@ public struct Response: Sendable {
         case bytes([UInt8])
         /// Produced on a worker thread as the client reads it.
         case stream(@Sendable (ResponseBodyWriter) throws -> Void)
+        /// The real response comes later: the closure gets a promise and completes it from any thread (for
+        /// example after a group commit). The status and headers of this placeholder are not sent.
+        case deferred(@Sendable (ResponsePromise) -> Void)
+    }
+
+    /// A response that `start` completes later through its promise.
+    public static func later(_ start: @escaping @Sendable (ResponsePromise) -> Void) -> Response {
+        Response(status: .ok, body: .deferred(start))
     }
 
     public var status: HTTPStatus
@@ -96,4 +106,27 @@ public struct Response: Sendable {
 /// these answer for themselves, anything else becomes a 500 whose detail goes only to the log.
 public protocol HTTPResponseError: Error {
     func response(for request: Request) -> Response
+}
+
+/// Completes a deferred response, once, from any thread.
+public final class ResponsePromise: Sendable {
+    private let completed = Atomic<Bool>(false)
+    private let deliver: @Sendable (Response) -> Void
+
+    init(_ deliver: @escaping @Sendable (Response) -> Void) { self.deliver = deliver }
+
+    /// Sends `response`; later calls are ignored.
+    public func succeed(_ response: Response) {
+        guard !completed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        deliver(response)
+    }
+
+    /// Whether a response was already given.
+    public var isCompleted: Bool { completed.load(ordering: .acquiring) }
+}
+
+/// Thrown by an `inline` handler that finds it would have to block (a cache miss needing the database): the
+/// server runs the same handler again on a worker thread, where `Request.onEventLoop` is false.
+public struct OffloadToWorker: Error {
+    public init() {}
 }

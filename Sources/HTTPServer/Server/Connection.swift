@@ -222,16 +222,30 @@ final class Connection: @unchecked Sendable {
         switch current.match {
         case .found(let route, let parameters):
             request.parameters = parameters
-            if route.options.inline {
-                respond(core.invoke(route.handler, request), to: request)
+            if route.options.inline, let response = core.invokeInline(route.handler, request) {
+                switch response.body {
+                case .deferred(let start):
+                    phase = .handling
+                    start(promise(for: request))
+                case .bytes:
+                    respond(response, to: request)
+                case .stream:
+                    core.logger.error("an inline handler returned a stream; streams need a worker route",
+                                      metadata: ["path": "\(core.redactPath(request.path))"])
+                    respond(core.errorResponder(.internalServerError, "Something went wrong on our side.", head), to: request)
+                }
             } else {
                 phase = .handling
                 let request = request
                 let core = self.core
                 let loop = self.loop
+                let promise = promise(for: request)
                 core.workers.submit { [self] in
                     let response = core.invoke(route.handler, request)
-                    if case .stream(let producer) = response.body {
+                    switch response.body {
+                    case .deferred(let start):
+                        start(promise)
+                    case .stream(let producer):
                         let channel = StreamChannel()
                         loop.execute { self.beginStream(response, request: request, channel: channel) }
                         let writer = ResponseBodyWriter { bytes in
@@ -249,8 +263,8 @@ final class Connection: @unchecked Sendable {
                         }
                         channel.finish(failed: failed)
                         loop.execute { self.pumpStream() }
-                    } else {
-                        loop.execute { self.finishHandling(response, request: request) }
+                    case .bytes:
+                        promise.succeed(response)
                     }
                 }
             }
@@ -277,9 +291,22 @@ final class Connection: @unchecked Sendable {
         }
     }
 
+    /// The promise a deferred or worker response completes: it hands the response back to this loop.
+    private func promise(for request: Request) -> ResponsePromise {
+        let loop = self.loop
+        return ResponsePromise { [self] response in
+            loop.execute { self.finishHandling(response, request: request) }
+        }
+    }
+
     private func finishHandling(_ response: Response, request: Request) {
         guard phase == .handling else { return }
         phase = .head
+        var response = response
+        if case .bytes = response.body {} else {
+            core.logger.error("a deferred response must complete with bytes", metadata: ["path": "\(core.redactPath(request.path))"])
+            response = core.errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
+        }
         respond(response, to: request)
         resumeAfterResponse()
     }
@@ -458,6 +485,9 @@ final class Connection: @unchecked Sendable {
                 if head?.version == .http1_1 {
                     output.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
                 }
+            case .deferred:
+                // Never serialized: a deferred response is replaced by what its promise delivers.
+                output.append(contentsOf: "Content-Length: 0\r\n".utf8)
             }
         }
         if !keepAlive {

@@ -31,6 +31,9 @@ final class ServerCore: Sendable {
     func invoke(_ handler: Handler, _ request: Request) -> Response {
         do {
             return try handler(request)
+        } catch is OffloadToWorker {
+            logger.error("a handler asked to be offloaded from a worker thread", metadata: ["path": "\(redactPath(request.path))"])
+            return errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
         } catch let error as HTTPResponseError {
             return error.response(for: request)
         } catch {
@@ -38,6 +41,20 @@ final class ServerCore: Sendable {
                 "method": "\(request.method)", "path": "\(redactPath(request.path))", "error": "\(String(reflecting: error))",
             ])
             return errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
+        }
+    }
+
+    /// Runs an inline handler on the event loop; nil when it asked to be offloaded to a worker.
+    func invokeInline(_ handler: Handler, _ request: Request) -> Response? {
+        var request = request
+        request.onEventLoop = true
+        do {
+            return try handler(request)
+        } catch is OffloadToWorker {
+            return nil
+        } catch {
+            request.onEventLoop = false
+            return invoke({ _ in throw error }, request)
         }
     }
 

@@ -44,15 +44,33 @@ struct CodeCarbonRoutes {
             }
             return .json(try CodeCarbonShapes.run(row), status: .created)
         }
-        both(&router, .post, "/emissions") { request, caller in
+        // The hot path runs on the event loop when the token and the run are cached, and answers after the
+        // group commit without holding a thread; otherwise it moves itself to a worker.
+        let authenticator = self.authenticator
+        let emissions: Handler = { request in
+            let caller: Caller
+            if request.onEventLoop {
+                guard let cached = authenticator.cachedCaller(request) else { throw OffloadToWorker() }
+                caller = cached
+            } else {
+                caller = try authenticator.authenticateChecked(request)
+            }
+            guard caller.isAuthenticated else { throw AppError.unauthorized("Not authenticated: send x-api-token or Authorization: Bearer.") }
             try caller.requireWrite()
             let body = try JSONBody(request)
             let runID = try body.uuid("run_id", required: true)!
             let measure = try SampleParsing.codeCarbonEmission(body)
-            let placement = try ingest.placement(ofRun: runID, for: caller)
-            let id = try ingest.writeOne(measure, placement: placement)
-            return .json(.id(id), status: .created)
+            let placement: RunPlacement
+            if request.onEventLoop {
+                guard let cached = ingest.cachedPlacement(ofRun: runID, for: caller) else { throw OffloadToWorker() }
+                placement = cached
+            } else {
+                placement = try ingest.placement(ofRun: runID, for: caller)
+            }
+            return ingest.acceptLater(measure, placement: placement, request: request)
         }
+        router.post("/emissions", options: .inline, emissions)
+        router.post("/api/emissions", options: .inline, emissions)
 
         // Reads and management used by the codecarbon CLI (Authorization: Bearer).
         both(&router, .get, "/auth/check") { _, caller in

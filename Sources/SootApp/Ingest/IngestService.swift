@@ -1,5 +1,6 @@
 import Emissions
 import Foundation
+import HTTPServer
 import Postgres
 import Synchronization
 
@@ -36,6 +37,13 @@ public final class IngestService: Sendable {
         }
         guard try allowed(caller, placement) else { throw AppError.notFound("No such run.") }
         return placement
+    }
+
+    /// The cached placement of a run a project token may write to; nil when the database would be needed.
+    func cachedPlacement(ofRun runID: UUID, for caller: Caller) -> RunPlacement? {
+        guard case .project(let projectID, let organizationID, _) = caller.identity,
+              let placement = placements.withLock({ $0[runID] }) else { return nil }
+        return placement.projectID == projectID && placement.organizationID == organizationID ? placement : nil
     }
 
     func forget(runID: UUID) { _ = placements.withLock { $0.removeValue(forKey: runID) } }
@@ -91,6 +99,26 @@ public final class IngestService: Sendable {
     }
 
     // MARK: Samples
+
+    /// One sample through group commit, answered when committed: 201 with the sample's id, or the error.
+    func acceptLater(_ measure: SampleMeasure, placement: RunPlacement, request: Request) -> Response {
+        let record = SampleRecord(placement: placement, measure: measure, clientKey: nil)
+        return .later { [self] promise in
+            batcher.submit([record]) { result in
+                switch result {
+                case .success:
+                    promise.succeed(.json(.id(record.id), status: .created))
+                case .failure(let error as DatabaseError) where error.isForeignKeyViolation:
+                    self.forget(runID: placement.runID)
+                    promise.succeed(AppError.notFound("No such run.").response(for: request))
+                case .failure(let error as HTTPResponseError):
+                    promise.succeed(error.response(for: request))
+                case .failure:
+                    promise.succeed(AppError(.internalServerError, code: "internal", "Something went wrong on our side.").response(for: request))
+                }
+            }
+        }
+    }
 
     /// One sample, durably, through group commit; returns its id.
     func writeOne(_ measure: SampleMeasure, placement: RunPlacement) throws -> UUID {

@@ -4,18 +4,19 @@ import Logging
 import Postgres
 import Synchronization
 
-/// Group commit for samples posted one at a time (CodeCarbon's `POST /emissions`): requests wait on a queue,
-/// writer threads take whatever is waiting (up to `maximumBatch`), write it in one transaction and wake every
-/// request of the batch only after COMMIT returned. A 201 therefore always means committed, and many
-/// concurrent posts share one fsync.
+/// Group commit for samples posted one at a time (CodeCarbon's `POST /emissions`): requests queue here, writer
+/// threads take whatever is waiting (up to `maximumBatch`), write it in one transaction and complete every
+/// request of the batch only after COMMIT returned. A 201 therefore always means committed, and many concurrent
+/// posts share one fsync. Completion is a callback, so the event loop never waits; a watchdog answers requests
+/// whose commit takes longer than `commitTimeout` with "unavailable".
 public final class SampleBatcher: @unchecked Sendable {
-    // Safety: `queue` and `stopping` are guarded by `lock`; writer threads own their connections.
+    // Safety: `queue`, `inFlight` and `stopping` are guarded by `lock`; writer threads own their connections.
     public struct Configuration: Sendable {
         /// Writer threads, each with its own PostgreSQL connection. Default 2.
         public var writers: Int
         /// Most samples in one transaction. Default 1,000.
         public var maximumBatch: Int
-        /// Longest a request waits for its commit before answering 503. Default 1.8 s (CodeCarbon's client
+        /// Longest a request waits for its commit before it is answered 503. Default 1.8 s (CodeCarbon's client
         /// gives up after 2 s).
         public var commitTimeout: Double
 
@@ -26,12 +27,23 @@ public final class SampleBatcher: @unchecked Sendable {
         }
     }
 
-    final class Pending: @unchecked Sendable {
-        // Safety: `result` is written by one writer thread before `done.signal()` and read after `wait`.
+    final class Pending: Sendable {
         let records: [SampleRecord]
-        var result: Result<[Bool], Error>?
-        let done = DispatchSemaphore(value: 0)
-        init(_ records: [SampleRecord]) { self.records = records }
+        let enqueuedAt: Double
+        private let completed = Atomic<Bool>(false)
+        private let completion: @Sendable (Result<[Bool], Error>) -> Void
+
+        init(_ records: [SampleRecord], completion: @escaping @Sendable (Result<[Bool], Error>) -> Void) {
+            self.records = records
+            self.completion = completion
+            enqueuedAt = Date().timeIntervalSince1970
+        }
+
+        /// Delivers the result once; later results (a commit that finished after the watchdog answered) are dropped.
+        func finish(_ result: Result<[Bool], Error>) {
+            guard !completed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            completion(result)
+        }
     }
 
     private let url: String
@@ -39,8 +51,8 @@ public final class SampleBatcher: @unchecked Sendable {
     private let logger: Logger
     private let lock = NSCondition()
     private var queue: [Pending] = []
+    private var inFlight: [ObjectIdentifier: [Pending]] = [:]
     private var stopping = false
-    private var threads: [Thread] = []
     private let running = Atomic<Int>(0)
 
     public init(url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "soot.ingest")) {
@@ -48,36 +60,52 @@ public final class SampleBatcher: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         for index in 0..<max(1, configuration.writers) {
-            let thread = Thread { [self] in writerLoop() }
-            thread.name = "soot-ingest-\(index)"
-            thread.stackSize = 1 << 20
-            threads.append(thread)
-            running.add(1, ordering: .relaxed)
-            thread.start()
+            start(name: "soot-ingest-\(index)") { [self] in writerLoop() }
         }
+        start(name: "soot-ingest-watch") { [self] in watchdog() }
     }
 
-    /// Writes the samples durably; returns for each whether it was new. Throws `DatabaseError` (unavailable)
-    /// when the database cannot commit in time.
-    func write(_ records: [SampleRecord]) throws -> [Bool] {
-        let pending = Pending(records)
+    private func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread(block: body)
+        thread.name = name
+        thread.stackSize = 1 << 20
+        running.add(1, ordering: .relaxed)
+        thread.start()
+    }
+
+    /// Queues samples; `completion` gets, for each, whether it was new, or the error (unavailable when the
+    /// database cannot commit in time). It runs on a writer or watchdog thread.
+    func submit(_ records: [SampleRecord], completion: @escaping @Sendable (Result<[Bool], Error>) -> Void) {
+        let pending = Pending(records, completion: completion)
         lock.lock()
         if stopping {
             lock.unlock()
-            throw DatabaseError(.unavailable, message: "the server is shutting down")
+            pending.finish(.failure(DatabaseError(.unavailable, message: "the server is shutting down")))
+            return
         }
         queue.append(pending)
         lock.signal()
         lock.unlock()
-        if pending.done.wait(timeout: .now() + configuration.commitTimeout) == .timedOut {
-            // The batch may still commit later; the client is told to retry, and a retry with the same client
-            // key cannot count twice.
-            throw DatabaseError(.unavailable, message: "the database did not commit in time")
-        }
-        return try pending.result!.get()
     }
 
-    private func takeBatch() -> [Pending]? {
+    /// Blocking form of `submit`, for worker threads.
+    func write(_ records: [SampleRecord]) throws -> [Bool] {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        submit(records) { result in
+            box.result = result
+            done.signal()
+        }
+        done.wait()
+        return try box.result!.get()
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        // Safety: written once before the semaphore is signalled, read after the wait.
+        var result: Result<[Bool], Error>?
+    }
+
+    private func takeBatch(for writer: ObjectIdentifier) -> [Pending]? {
         lock.lock()
         defer { lock.unlock() }
         while queue.isEmpty && !stopping { lock.wait() }
@@ -88,37 +116,65 @@ public final class SampleBatcher: @unchecked Sendable {
             taken.append(queue.removeFirst())
             count += first.records.count
         }
+        inFlight[writer] = taken
         return taken
     }
 
+    private func finished(_ writer: ObjectIdentifier) {
+        lock.lock()
+        inFlight[writer] = nil
+        lock.unlock()
+    }
+
     private func writerLoop() {
+        let me = ObjectIdentifier(Thread.current)
         var connection: DatabaseConnection?
         defer {
             connection?.close()
             running.subtract(1, ordering: .relaxed)
         }
-        while let batch = takeBatch() {
+        while let batch = takeBatch(for: me) {
             do {
                 if connection == nil || !(connection!.isHealthy) {
                     connection?.close()
                     connection = try DatabaseConnection(url: url)
                 }
                 let results = try commit(batch, on: connection!)
-                for (pending, result) in zip(batch, results) {
-                    pending.result = result
-                    pending.done.signal()
-                }
+                finished(me)
+                for (pending, result) in zip(batch, results) { pending.finish(result) }
             } catch {
+                finished(me)
                 if let database = error as? DatabaseError, database.isUnavailable {
                     logger.warning("ingest batch failed: database unavailable", metadata: ["error": "\(database.detail ?? database.message)"])
                     connection?.close()
                     connection = nil
                 }
-                for pending in batch {
-                    pending.result = .failure(error)
-                    pending.done.signal()
-                }
+                for pending in batch { pending.finish(.failure(error)) }
                 if connection == nil { usleep(50_000) }
+            }
+        }
+    }
+
+    /// Answers requests that waited longer than the commit timeout, queued or in flight.
+    private func watchdog() {
+        defer { running.subtract(1, ordering: .relaxed) }
+        while true {
+            usleep(100_000)
+            let now = Date().timeIntervalSince1970
+            let limit = now - configuration.commitTimeout
+            lock.lock()
+            if stopping && queue.isEmpty && inFlight.isEmpty {
+                lock.unlock()
+                return
+            }
+            let expiredQueued = queue.filter { $0.enqueuedAt < limit }
+            if !expiredQueued.isEmpty { queue.removeAll { $0.enqueuedAt < limit } }
+            let expiredInFlight = inFlight.values.flatMap { $0 }.filter { $0.enqueuedAt < limit }
+            lock.unlock()
+            for pending in expiredQueued + expiredInFlight {
+                // The batch may still commit later; the client is told to retry, and a retry carrying a client
+                // key cannot count twice.
+                pending.finish(.failure(DatabaseError(.unavailable, message: "the database did not commit in time")))
             }
         }
     }
