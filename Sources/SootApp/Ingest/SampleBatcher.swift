@@ -50,8 +50,10 @@ public final class SampleBatcher: @unchecked Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let lock = NSCondition()
-    private var queue: [Pending] = []
-    private var inFlight: [ObjectIdentifier: [Pending]] = [:]
+    /// One queue per writer; an experiment's samples always go to the same writer, so two writers never update
+    /// the same run or day rows (no lock waits, no deadlocks between them).
+    private var queues: [[Pending]]
+    private var inFlight: [Int: [Pending]] = [:]
     private var stopping = false
     private let running = Atomic<Int>(0)
 
@@ -59,8 +61,9 @@ public final class SampleBatcher: @unchecked Sendable {
         self.url = url
         self.configuration = configuration
         self.logger = logger
+        queues = Array(repeating: [], count: max(1, configuration.writers))
         for index in 0..<max(1, configuration.writers) {
-            start(name: "soot-ingest-\(index)") { [self] in writerLoop() }
+            start(name: "soot-ingest-\(index)") { [self] in writerLoop(index) }
         }
         start(name: "soot-ingest-watch") { [self] in watchdog() }
     }
@@ -83,8 +86,9 @@ public final class SampleBatcher: @unchecked Sendable {
             pending.finish(.failure(DatabaseError(.unavailable, message: "the server is shutting down")))
             return
         }
-        queue.append(pending)
-        lock.signal()
+        let writer = records.first.map { abs($0.placement.experimentID.hashValue % queues.count) } ?? 0
+        queues[writer].append(pending)
+        lock.broadcast()
         lock.unlock()
     }
 
@@ -105,29 +109,32 @@ public final class SampleBatcher: @unchecked Sendable {
         var result: Result<[Bool], Error>?
     }
 
-    private func takeBatch(for writer: ObjectIdentifier) -> [Pending]? {
+    private func takeBatch(for writer: Int) -> [Pending]? {
         lock.lock()
         defer { lock.unlock() }
-        while queue.isEmpty && !stopping { lock.wait() }
-        if queue.isEmpty { return nil }
+        while queues[writer].isEmpty && !stopping { lock.wait() }
+        if queues[writer].isEmpty { return nil }
         var taken: [Pending] = []
         var count = 0
-        while let first = queue.first, count == 0 || count + first.records.count <= configuration.maximumBatch {
-            taken.append(queue.removeFirst())
-            count += first.records.count
+        var index = 0
+        let queue = queues[writer]
+        while index < queue.count, count == 0 || count + queue[index].records.count <= configuration.maximumBatch {
+            taken.append(queue[index])
+            count += queue[index].records.count
+            index += 1
         }
+        queues[writer].removeFirst(index)
         inFlight[writer] = taken
         return taken
     }
 
-    private func finished(_ writer: ObjectIdentifier) {
+    private func finished(_ writer: Int) {
         lock.lock()
         inFlight[writer] = nil
         lock.unlock()
     }
 
-    private func writerLoop() {
-        let me = ObjectIdentifier(Thread.current)
+    private func writerLoop(_ me: Int) {
         var connection: DatabaseConnection?
         defer {
             connection?.close()
@@ -163,12 +170,18 @@ public final class SampleBatcher: @unchecked Sendable {
             let now = Date().timeIntervalSince1970
             let limit = now - configuration.commitTimeout
             lock.lock()
-            if stopping && queue.isEmpty && inFlight.isEmpty {
+            if stopping && queues.allSatisfy(\.isEmpty) && inFlight.isEmpty {
                 lock.unlock()
                 return
             }
-            let expiredQueued = queue.filter { $0.enqueuedAt < limit }
-            if !expiredQueued.isEmpty { queue.removeAll { $0.enqueuedAt < limit } }
+            var expiredQueued: [Pending] = []
+            for index in queues.indices {
+                let expired = queues[index].filter { $0.enqueuedAt < limit }
+                if !expired.isEmpty {
+                    expiredQueued += expired
+                    queues[index].removeAll { $0.enqueuedAt < limit }
+                }
+            }
             let expiredInFlight = inFlight.values.flatMap { $0 }.filter { $0.enqueuedAt < limit }
             lock.unlock()
             for pending in expiredQueued + expiredInFlight {
@@ -184,7 +197,8 @@ public final class SampleBatcher: @unchecked Sendable {
     private func commit(_ batch: [Pending], on connection: DatabaseConnection) throws -> [Result<[Bool], Error>] {
         let all = batch.flatMap(\.records)
         do {
-            let flags = try connection.transaction { try SampleWriter.write($0, all) }
+            // One statement, committed on its own: a single round trip for the whole batch.
+            let flags = try SampleWriter.write(connection, all)
             var offset = 0
             return batch.map { pending in
                 defer { offset += pending.records.count }
@@ -192,7 +206,7 @@ public final class SampleBatcher: @unchecked Sendable {
             }
         } catch let error as DatabaseError where !error.isUnavailable && batch.count > 1 {
             return batch.map { pending in
-                Result { try connection.transaction { try SampleWriter.write($0, pending.records) } }
+                Result { try SampleWriter.write(connection, pending.records) }
             }
         }
     }
