@@ -11,7 +11,29 @@ extension Int: PostgresEncodable { public var postgresText: String? { String(sel
 extension Int64: PostgresEncodable { public var postgresText: String? { String(self) } }
 extension Int32: PostgresEncodable { public var postgresText: String? { String(self) } }
 extension Bool: PostgresEncodable { public var postgresText: String? { self ? "t" : "f" } }
-extension UUID: PostgresEncodable { public var postgresText: String? { uuidString.lowercased() } }
+extension UUID: PostgresEncodable { public var postgresText: String? { lowercaseText } }
+
+extension UUID {
+    /// `8-4-4-4-12` lowercase hex, without Foundation's formatter (hot in array binds).
+    public var lowercaseText: String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: uuid) { raw in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var position = 0
+                for (index, byte) in raw.enumerated() {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        out[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    out[position] = digits[Int(byte >> 4)]
+                    out[position + 1] = digits[Int(byte & 15)]
+                    position += 2
+                }
+                return position
+            }
+        }
+    }
+}
 extension Double: PostgresEncodable {
     /// Shortest text that round-trips exactly (Swift's description), so no precision is lost.
     public var postgresText: String? {

@@ -9,7 +9,7 @@ public struct JSONBody {
     /// Parses the body: 415 unless `Content-Type` is JSON, 400 for invalid JSON, 422 unless it is an object.
     public init(_ request: Request) throws {
         let type = (request.headers["Content-Type"] ?? "").lowercased()
-        let mediaType = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let mediaType = type.split(separator: ";").first.map { $0.trimmingOWS() } ?? ""
         guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
             throw AppError.unsupportedMediaType()
         }
@@ -25,6 +25,15 @@ public struct JSONBody {
 
     public init(object: [String: JSONValue]) { self.object = object }
 
+    /// Trims ASCII whitespace fast; falls back to Foundation only for other Unicode whitespace at the ends.
+    static func trimWhitespace(_ text: String) -> String {
+        let utf8 = text.utf8
+        guard let first = utf8.first, let last = utf8.last else { return text }
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        if first < 0x80 && last < 0x80 && !isSpace(first) && !isSpace(last) { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Whether `key` is present (even as null).
     public func has(_ key: String) -> Bool { object[key] != nil }
 
@@ -36,7 +45,7 @@ public struct JSONBody {
             return nil
         }
         guard case .string(var text) = value else { throw AppError.invalid(key, "\(key) must be a string.") }
-        if trim { text = text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if trim { text = JSONBody.trimWhitespace(text) }
         if text.isEmpty && !allowEmpty {
             if required { throw AppError.invalid(key, "\(key) must not be empty.") }
             return nil

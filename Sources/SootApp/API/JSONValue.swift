@@ -128,7 +128,7 @@ extension JSONValue {
     public static func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
     public static func number(_ value: Double?) -> JSONValue { value.map { .number($0) } ?? .null }
     public static func int(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
-    public static func id(_ value: UUID?) -> JSONValue { value.map { .string($0.uuidString.lowercased()) } ?? .null }
+    public static func id(_ value: UUID?) -> JSONValue { value.map { .string($0.lowercaseText) } ?? .null }
     public static func date(_ value: Date?) -> JSONValue { value.map { .string(ISOTime.format($0)) } ?? .null }
 }
 

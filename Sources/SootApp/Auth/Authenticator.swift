@@ -20,10 +20,10 @@ struct Authenticator: Sendable {
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                 throw AppError.unauthorized("Use 'Authorization: Bearer <token>'.")
             }
-            return try callerForToken(String(parts[1]).trimmingCharacters(in: .whitespaces))
+            return try callerForToken(String(parts[1]).trimmingOWS())
         }
         if let token = request.headers["x-api-token"] {
-            return try callerForToken(token.trimmingCharacters(in: .whitespaces))
+            return try callerForToken(token.trimmingOWS())
         }
         if let cookie = Cookies.value(SessionStore.cookieName, in: request), let session = try sessions.find(cookie: cookie) {
             return Caller(identity: .user(session.userID), credential: .session(id: session.id, csrfToken: session.csrfToken),
@@ -39,9 +39,9 @@ struct Authenticator: Sendable {
         if let authorization = request.headers["Authorization"] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-            token = String(parts[1]).trimmingCharacters(in: .whitespaces)
+            token = String(parts[1]).trimmingOWS()
         } else if let header = request.headers["x-api-token"] {
-            token = header.trimmingCharacters(in: .whitespaces)
+            token = header.trimmingOWS()
         }
         guard let token, TokenFormat.parse(token) != nil else { return nil }
         return tokenCache.caller(forHash: TokenFormat.hash(token))
