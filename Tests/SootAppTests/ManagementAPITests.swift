@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Postgres
 @testable import SootApp
 import TestSupport
@@ -215,5 +216,32 @@ func makeUser(_ pool: ConnectionPool, email: String, scope: String = "write") th
             #expect(try app.pool.query("SELECT count(*) AS n FROM organizations WHERE name = 'Beta'").first!.decode("n", as: Int.self) == 1)
             #expect(try app.pool.query("SELECT count(*) AS n FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE p.name = 'P'").first!.decode("n", as: Int.self) == 4)
         }
+    }
+}
+
+@Suite struct HealthTests {
+    @Test func readinessFollowsTheDatabase() throws {
+        try withApp { app in
+            #expect(try app.send("GET", "/healthz").status == 200)
+            let ready = try app.send("GET", "/readyz")
+            #expect(ready.status == 200)
+            #expect(ready.text.contains("\"database\":\"ok\""))
+        }
+        TestLogging.quiet
+        let unreachable = ConnectionPool(url: "host=/nonexistent-soot dbname=x user=soot", configuration: .init(acquireTimeout: 0.2))
+        let application = Application(configuration: AppConfiguration(), database: unreachable)
+        let server = application.makeServer(Configuration(port: 0))
+        try server.start()
+        defer {
+            server.shutdown(gracePeriod: 1)
+            application.shutdown()
+        }
+        let connection = try RawConnection(port: server.port)
+        try connection.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try connection.readResponse()
+        #expect(response.status == 503)
+        #expect(response.header("Retry-After") == "1")
+        try connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try connection.readResponse().status == 200)
     }
 }

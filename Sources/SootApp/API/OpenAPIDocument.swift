@@ -19,7 +19,9 @@ enum OpenAPIDocument {
             }
             if !parameters.isEmpty { op["parameters"] = .array(parameters) }
             if let request = operation.requestSchema {
-                op["requestBody"] = ["required": true, "content": ["application/json": ["schema": ref(request)]]]
+                var media: [String: JSONValue] = ["schema": ref(request)]
+                if let example = examples[request] { media["example"] = example }
+                op["requestBody"] = ["required": true, "content": ["application/json": .object(media)]]
             }
             var responses: [String: JSONValue] = [:]
             if let response = operation.responseSchema {
@@ -60,6 +62,26 @@ enum OpenAPIDocument {
             ],
         ]
     }
+
+    /// Request bodies a user can paste into curl.
+    static let examples: [String: JSONValue] = [
+        "RunReport": [
+            "organization": "Acme", "team": "ML", "project": "Vision", "experiment": "nightly",
+            "client_run_id": "nightly-2026-11-29", "started_at": "2026-11-29T01:00:00Z", "ended_at": "2026-11-29T03:30:00Z",
+            "cpu_model": "AMD EPYC 7763", "gpu_model": "NVIDIA A100", "gpu_count": 4, "country_iso_code": "FRA",
+            "totals": ["energy_kwh": 12.5, "emissions_kg": 0.71, "cpu_energy_kwh": 2.1, "gpu_energy_kwh": 9.8, "ram_energy_kwh": 0.6],
+        ],
+        "SampleBatch": [
+            "samples": [[
+                "id": "host7-000123", "timestamp": "2026-11-29T01:00:10Z", "duration_seconds": 10, "energy_kwh": 0.0021,
+                "emissions_kg": 0.00012, "cpu_power_w": 180.5,
+            ]],
+        ],
+        "NamedInput": ["name": "Speech", "description": "Speech recognition models"],
+        "TokenInput": ["name": "cluster agents", "scope": "write"],
+        "MemberInput": ["email": "ada@acme.example", "role": "member"],
+        "ExperimentInput": ["name": "baseline", "country_iso_code": "FRA", "on_cloud": false],
+    ]
 
     static func operationID(_ operation: APIRegistry.Operation) -> String {
         let words = operation.path.split(separator: "/").filter { $0 != "api" && $0 != "v1" }
