@@ -57,6 +57,7 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets", "TestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "EmissionsTests", dependencies: ["Emissions"]),
         .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
