@@ -54,6 +54,7 @@ public final class Application: Sendable {
         EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
+        MethodologyRoutes(database: database).register(&router)
         LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
                     throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies, store: store)
             .register(&router)

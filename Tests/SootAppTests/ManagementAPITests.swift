@@ -245,3 +245,28 @@ func makeUser(_ pool: ConnectionPool, email: String, scope: String = "write") th
         #expect(try connection.readResponse().status == 200)
     }
 }
+
+@Suite struct MethodologyTests {
+    @Test func everyConstantIsShownWithItsSource() throws {
+        try withApp { app in
+            let page = try app.send("GET", "/methodology")
+            #expect(page.status == 200)
+            #expect(page.header("Content-Type") == "text/html; charset=utf-8")
+            let html = page.text
+            let equivalents = try app.pool.query("SELECT label, kg_co2e_per_unit, source, year FROM equivalents").rows
+            #expect(equivalents.count == 7)
+            for row in equivalents {
+                let label: String = try row.decode("label")
+                #expect(html.contains(label.replacingOccurrences(of: "'", with: "&#39;")), "\(label)")
+                #expect(html.contains(try row.decode("source", as: String.self)))
+            }
+            #expect(html.contains("0.393 kg CO2e per mile"))
+            #expect(html.contains("22.88 kg CO2e per day"))
+            #expect(html.contains("60.0 kg CO2e per seedling") || html.contains("60 kg CO2e per seedling"))
+            #expect(html.contains("CodeCarbon publishes no primary source"))
+            let countries = try app.pool.query("SELECT count(*) AS n FROM grid_intensities WHERE kind = 'country'").first!.decode("n", as: Int.self)
+            #expect(countries == 213)
+            #expect(html.contains("<td class=\"num\">213</td>"))
+        }
+    }
+}
