@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets", "TestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "EmissionsTests", dependencies: ["Emissions"]),
-        .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer", "TestSupport"]),
+        .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer", "Emissions", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

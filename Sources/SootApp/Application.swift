@@ -55,6 +55,7 @@ public final class Application: Sendable {
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
         MethodologyRoutes(database: database).register(&router)
+        DashboardRoutes(database: database, authenticator: authenticator).register(&router)
         LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
                     throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies, store: store)
             .register(&router)

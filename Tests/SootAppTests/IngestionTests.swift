@@ -14,7 +14,7 @@ struct Agent {
 
     init(_ app: AppFixture, organization: String = "Acme", project: String = "Vision") throws {
         let boot = try Bootstrap.run(app.pool, .init(organization: organization, team: "ML", project: project, experiment: "Default",
-                                                     email: "agent@\(organization.lowercased()).test"))
+                                                     email: Agent.email(organization)))
         experimentID = boot["experiment_id"]!.stringValue!
         projectID = boot["project_id"]!.stringValue!
         organizationID = boot["organization_id"]!.stringValue!
@@ -23,6 +23,10 @@ struct Agent {
     }
 
     var header: [(String, String)] { [("x-api-token", projectToken)] }
+
+    static func email(_ organization: String) -> String {
+        "agent@" + String(organization.lowercased().filter { $0.isLetter && $0.isASCII }) + ".test"
+    }
 }
 
 func runCreate(_ experimentID: String, timestamp: String = ISOTime.format(Date())) -> JSONValue {

@@ -1,3 +1,4 @@
+import Emissions
 import Foundation
 import HTTPServer
 import Postgres
@@ -109,19 +110,37 @@ struct LoginRoutes {
         let me = try store.me(caller)
         let organizations = try store.listOrganizations(caller, page: Page(limit: 200, offset: 0))
         var items = ""
-        if case .array(let list)? = organizations["data"] {
-            for organization in list {
-                guard case .string(let name)? = organization["name"], case .string(let role)? = organization["role"] else { continue }
-                items += "<li>\(HTML.escape(name)) <span class=\"muted\">(\(HTML.escape(role)))</span></li>\n"
-            }
+        for organization in organizations.items {
+            guard let name = organization["name"]?.stringValue, let slug = organization["slug"]?.stringValue,
+                  let role = organization["role"]?.stringValue else { continue }
+            items += "<li><a href=\"/o/\(HTML.escape(FormDecoding.encode(slug)))\">\(HTML.escape(name))</a> <span class=\"muted\">(\(HTML.escape(role)))</span></li>\n"
         }
         if items.isEmpty { items = "<li class=\"muted\">You do not belong to an organization yet.</li>" }
         guard case .string(let email)? = me["email"] else { throw AppError.unauthorized() }
+        guard let user = caller.userID else { throw AppError.unauthorized() }
+        var recent = ""
+        for row in try database.query("""
+            SELECT r.id, r.started_at, r.emissions_kg, e.name AS experiment, p.name AS project FROM runs r
+            JOIN experiments e ON e.id = r.experiment_id JOIN projects p ON p.id = r.project_id
+            WHERE \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+            ORDER BY r.started_at DESC LIMIT 10
+            """).rows {
+            let id: UUID = try row.decode("id")
+            let mass = Formatting.mass(kilograms: try row.decode("emissions_kg"))
+            recent += "<tr><td><a href=\"/run/\(id.lowercaseText)\">\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self)).prefix(16).replacingOccurrences(of: "T", with: " ")))</a></td>"
+                + "<td>\(HTML.escape(try row.decode("project"))) / \(HTML.escape(try row.decode("experiment")))</td>"
+                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td></tr>"
+        }
+        _ = user
         let body = """
             <h1>Welcome</h1>
             <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
             <h2>Your organizations</h2>
             <ul class="plain">\(items)</ul>
+            <h2>Recent runs</h2>
+            <form method="get" action="/find-run" class="card"><label for="run-id">Find a run by its id</label>
+            <input id="run-id" name="id" placeholder="e.g. 6f1c…" required><button type="submit">Open the run</button></form>
+            \(recent.isEmpty ? "<p class=\"muted\">No runs yet.</p>" : "<table><thead><tr><th>Started (UTC)</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table>")
             """
         var response = Response.html(Layout.page(title: "Home", body: body, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "no-store")

@@ -1,0 +1,107 @@
+import Emissions
+import Foundation
+import HTTPServer
+import Postgres
+
+/// The date range a dashboard shows, from `range` (7d, 30d, 90d, year, all) or `from`/`to` (custom), kept in links.
+struct DashboardRange: Sendable {
+    let key: String
+    /// First UTC day included (nil: from the beginning).
+    let from: String?
+    /// Last UTC day included (nil: up to now).
+    let to: String?
+
+    static let presets: [(key: String, label: String)] = [("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90 days"),
+                                                          ("year", "This year"), ("all", "All time")]
+
+    init(_ request: Request, now: Date = Date()) throws {
+        let today = UTCDay.string(now.timeIntervalSince1970)
+        if let from = request.query("from"), !from.isEmpty {
+            guard DashboardRange.isDay(from) else { throw AppError.invalid("from", "from must be a date like 2026-11-01.") }
+            let to = request.query("to").flatMap { $0.isEmpty ? nil : $0 } ?? today
+            guard DashboardRange.isDay(to) else { throw AppError.invalid("to", "to must be a date like 2026-11-30.") }
+            guard from <= to else { throw AppError.invalid("to", "to must not be before from.") }
+            (key, self.from, self.to) = ("custom", from, to)
+            return
+        }
+        let key = request.query("range") ?? "30d"
+        func daysAgo(_ days: Double) -> String { UTCDay.string(now.timeIntervalSince1970 - days * 86_400) }
+        switch key {
+        case "7d": (self.key, from, to) = (key, daysAgo(6), today)
+        case "90d": (self.key, from, to) = (key, daysAgo(89), today)
+        case "year": (self.key, from, to) = (key, String(today.prefix(4)) + "-01-01", today)
+        case "all": (self.key, from, to) = (key, nil, nil)
+        default: (self.key, from, to) = ("30d", daysAgo(29), today)
+        }
+    }
+
+    static func isDay(_ text: String) -> Bool {
+        text.utf8.count == 10 && ISOTime.parse(text + "T00:00:00Z") != nil
+    }
+
+    /// The query string that reproduces this range.
+    var query: String {
+        key == "custom" ? "from=\(from ?? "")&to=\(to ?? "")" : "range=\(key)"
+    }
+
+    var label: String {
+        if key == "custom" { return "\(from ?? "…") to \(to ?? "…")" }
+        return DashboardRange.presets.first { $0.key == key }?.label ?? key
+    }
+}
+
+/// Totals of a scope over a range, from the daily rollups (and the runs table for run counts).
+struct ScopeTotals: Sendable {
+    var energy = 0.0, cpu = 0.0, gpu = 0.0, ram = 0.0, emissions = 0.0, duration = 0.0, samples = 0, runs = 0
+}
+
+enum DashboardData {
+    /// `column` is one of organization_id, team_id, project_id, experiment_id (fixed strings, never user input).
+    static func totals(_ database: ConnectionPool, caller: Caller, column: String, id: UUID, range: DashboardRange) throws -> ScopeTotals {
+        let row = try database.query("""
+            SELECT coalesce(sum(d.energy_kwh), 0) AS energy, coalesce(sum(d.cpu_energy_kwh), 0) AS cpu,
+                   coalesce(sum(d.gpu_energy_kwh), 0) AS gpu, coalesce(sum(d.ram_energy_kwh), 0) AS ram,
+                   coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.duration_seconds), 0) AS duration,
+                   coalesce(sum(d.sample_count), 0)::bigint AS samples,
+                   (SELECT count(*) FROM runs r WHERE r.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+                      AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date)
+                      AND (\(range.to)::date IS NULL OR r.started_at < \(range.to)::date + 1)) AS runs
+            FROM experiment_days d
+            WHERE d.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "d", idColumn: "project_id"))
+              AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
+              AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
+            """).first!
+        return ScopeTotals(energy: try row.decode("energy"), cpu: try row.decode("cpu"), gpu: try row.decode("gpu"),
+                           ram: try row.decode("ram"), emissions: try row.decode("emissions"), duration: try row.decode("duration"),
+                           samples: try row.decode("samples"), runs: try row.decode("runs"))
+    }
+
+    /// Emissions and energy per UTC day.
+    static func daily(_ database: ConnectionPool, caller: Caller, column: String, id: UUID, range: DashboardRange)
+        throws -> [(day: String, emissions: Double, energy: Double)]
+    {
+        try database.query("""
+            SELECT d.day::text AS day, sum(d.emissions_kg) AS emissions, sum(d.energy_kwh) AS energy
+            FROM experiment_days d
+            WHERE d.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "d", idColumn: "project_id"))
+              AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
+              AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
+            GROUP BY d.day ORDER BY d.day
+            """).rows.map { (try $0.decode("day"), try $0.decode("emissions"), try $0.decode("energy")) }
+    }
+
+    struct Child: Sendable {
+        let id: UUID
+        let name: String
+        let path: String
+        var totals: ScopeTotals
+    }
+
+    static func equivalents(_ database: ConnectionPool) throws -> [Equivalent] {
+        try database.query("SELECT * FROM equivalents ORDER BY position").rows.map { row in
+            Equivalent(key: try row.decode("key"), label: try row.decode("label"), unit: try row.decode("unit"),
+                       kgPerUnit: try row.decode("kg_co2e_per_unit"), source: try row.decode("source"),
+                       year: try row.decode("year", as: Int?.self), note: try row.decode("note"))
+        }
+    }
+}

@@ -1,0 +1,323 @@
+import Emissions
+import Foundation
+import HTTPServer
+import Postgres
+
+/// The organization, team, project and experiment pages (`/o/{org}/{team}/{project}/experiments/{id}`) and the run
+/// page (`/run/{id}`): totals for a date range, equivalents, a daily chart, children with their totals, and for
+/// projects and experiments where the same energy would have emitted less. Every figure comes from the daily
+/// rollups and run totals, never from the samples.
+struct DashboardRoutes {
+    let database: ConnectionPool
+    let authenticator: Authenticator
+
+    struct Scope {
+        let title: String
+        let kind: String
+        let column: String
+        let id: UUID
+        let path: String
+        let crumbs: [(String, String)]
+    }
+
+    func register(_ router: inout Router) {
+        let routes = self
+        router.get("/o/:org") { request in try routes.page(request) { caller in try routes.organization(request, caller) } }
+        router.get("/o/:org/:team") { request in try routes.page(request) { caller in try routes.team(request, caller) } }
+        router.get("/o/:org/:team/:project") { request in try routes.page(request) { caller in try routes.project(request, caller) } }
+        router.get("/o/:org/:team/:project/experiments/:experiment") { request in
+            try routes.page(request) { caller in try routes.experiment(request, caller) }
+        }
+        router.get("/run/:run") { request in try routes.page(request) { caller in try routes.run(request, caller) } }
+        // "Where is my run?": a run id typed into the home page's box.
+        router.get("/find-run") { request in
+            let text = (request.query("id") ?? "").trimmingOWS().lowercased()
+            guard UUID(uuidString: text) != nil else { throw AppError.notFound("That is not a run id.") }
+            return .redirect(to: "/run/\(text)", status: .found)
+        }
+    }
+
+    /// Signed-in pages: anonymous visitors go to the login page and come back.
+    func page(_ request: Request, _ body: (Caller) throws -> (String, String)) throws -> Response {
+        let caller = try authenticator.authenticate(request)
+        guard case .user = caller.identity else {
+            return .redirect(to: "/login?next=" + FormDecoding.encode(request.head.target))
+        }
+        var csrf: String?
+        if case .session(_, let token) = caller.credential { csrf = token }
+        let (title, html) = try body(caller)
+        var response = Response.html(Layout.page(title: title, body: html, csrfToken: csrf, signedIn: true))
+        response.headers.set("Cache-Control", "private, no-store")
+        return response
+    }
+
+    // MARK: Scopes
+
+    func organization(_ request: Request, _ caller: Caller) throws -> (String, String) {
+        guard let user = caller.userID, let row = try database.query("""
+            SELECT o.id, o.name, o.slug FROM organizations o JOIN organization_members m ON m.organization_id = o.id AND m.user_id = \(user)
+            WHERE o.slug = \(request.parameter("org") ?? "")
+            """).first else { throw AppError.notFound("No such organization.") }
+        let slug: String = try row.decode("slug")
+        let scope = Scope(title: try row.decode("name"), kind: "Organization", column: "organization_id", id: try row.decode("id"),
+                          path: "/o/\(FormDecoding.encode(slug))", crumbs: [])
+        return try render(request, caller, scope, children: "Teams", childColumn: "team_id", childTable: "teams", childSlug: true)
+    }
+
+    func team(_ request: Request, _ caller: Caller) throws -> (String, String) {
+        guard let row = try database.query("""
+            SELECT t.id, t.name, t.slug, o.name AS org_name, o.slug AS org_slug FROM teams t JOIN organizations o ON o.id = t.organization_id
+            WHERE o.slug = \(request.parameter("org") ?? "") AND t.slug = \(request.parameter("team") ?? "")
+              AND \(Access.team(caller, organizationColumn: "t.organization_id", teamColumn: "t.id"))
+            """).first else { throw AppError.notFound("No such team.") }
+        let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
+        let scope = Scope(title: try row.decode("name"), kind: "Team", column: "team_id", id: try row.decode("id"),
+                          path: orgPath + "/" + FormDecoding.encode(try row.decode("slug")),
+                          crumbs: [(try row.decode("org_name"), orgPath)])
+        return try render(request, caller, scope, children: "Projects", childColumn: "project_id", childTable: "projects", childSlug: true)
+    }
+
+    func project(_ request: Request, _ caller: Caller) throws -> (String, String) {
+        guard let row = try database.query("""
+            SELECT p.id, p.name, p.slug, t.name AS team_name, t.slug AS team_slug, o.name AS org_name, o.slug AS org_slug
+            FROM projects p JOIN teams t ON t.id = p.team_id JOIN organizations o ON o.id = p.organization_id
+            WHERE o.slug = \(request.parameter("org") ?? "") AND t.slug = \(request.parameter("team") ?? "")
+              AND p.slug = \(request.parameter("project") ?? "") AND \(Store.projectAccess(caller))
+            """).first else { throw AppError.notFound("No such project.") }
+        let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
+        let teamPath = orgPath + "/" + FormDecoding.encode(try row.decode("team_slug"))
+        let scope = Scope(title: try row.decode("name"), kind: "Project", column: "project_id", id: try row.decode("id"),
+                          path: teamPath + "/" + FormDecoding.encode(try row.decode("slug")),
+                          crumbs: [(try row.decode("org_name"), orgPath), (try row.decode("team_name"), teamPath)])
+        return try render(request, caller, scope, children: "Experiments", childColumn: "experiment_id", childTable: "experiments",
+                          childSlug: false)
+    }
+
+    func experiment(_ request: Request, _ caller: Caller) throws -> (String, String) {
+        guard let id = UUID(uuidString: request.parameter("experiment") ?? ""), let row = try database.query("""
+            SELECT e.id, e.name, p.name AS project_name, p.slug AS project_slug, t.name AS team_name, t.slug AS team_slug,
+                   o.name AS org_name, o.slug AS org_slug
+            FROM experiments e JOIN projects p ON p.id = e.project_id JOIN teams t ON t.id = e.team_id JOIN organizations o ON o.id = e.organization_id
+            WHERE e.id = \(id) AND o.slug = \(request.parameter("org") ?? "") AND t.slug = \(request.parameter("team") ?? "")
+              AND p.slug = \(request.parameter("project") ?? "") AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
+            """).first else { throw AppError.notFound("No such experiment.") }
+        let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
+        let teamPath = orgPath + "/" + FormDecoding.encode(try row.decode("team_slug"))
+        let projectPath = teamPath + "/" + FormDecoding.encode(try row.decode("project_slug"))
+        let scope = Scope(title: try row.decode("name"), kind: "Experiment", column: "experiment_id", id: id,
+                          path: projectPath + "/experiments/" + id.lowercaseText,
+                          crumbs: [(try row.decode("org_name"), orgPath), (try row.decode("team_name"), teamPath),
+                                   (try row.decode("project_name"), projectPath)])
+        return try render(request, caller, scope, children: "Runs", childColumn: nil, childTable: "runs", childSlug: false)
+    }
+
+    // MARK: Rendering
+
+    func render(_ request: Request, _ caller: Caller, _ scope: Scope, children label: String, childColumn: String?,
+                childTable: String, childSlug: Bool) throws -> (String, String) {
+        let range = try DashboardRange(request)
+        let totals = try DashboardData.totals(database, caller: caller, column: scope.column, id: scope.id, range: range)
+        let daily = try DashboardData.daily(database, caller: caller, column: scope.column, id: scope.id, range: range)
+        let equivalents = try DashboardData.equivalents(database)
+        var html = crumbs(scope) + "<h1>\(HTML.escape(scope.title))</h1>" + ranges(scope.path, range)
+        html += stats(totals)
+        html += "<h2>Emissions per day</h2>" + Charts.dailyBars(daily.map { ($0.day, $0.emissions) }, unit: "kg CO2e",
+                                                                  title: "Emissions per day, \(range.label)")
+        html += equivalentsList(totals.emissions, equivalents)
+        if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
+        html += "<h2>\(HTML.escape(label))</h2>"
+        if let childColumn {
+            html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug)
+        } else {
+            html += try runsTable(caller, scope, range)
+        }
+        html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
+        return ("\(scope.title) · \(scope.kind)", html)
+    }
+
+    func crumbs(_ scope: Scope) -> String {
+        guard !scope.crumbs.isEmpty else { return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><a href=\"/\">Home</a></nav>" }
+        let links = [("Home", "/")] + scope.crumbs
+        return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">" + links.map { "<a href=\"\(HTML.escape($0.1))\">\(HTML.escape($0.0))</a>" }
+            .joined(separator: " / ") + "</nav>"
+    }
+
+    func ranges(_ path: String, _ range: DashboardRange) -> String {
+        var html = "<nav class=\"ranges\" aria-label=\"Date range\">"
+        for preset in DashboardRange.presets {
+            let current = preset.key == range.key ? " aria-current=\"page\"" : ""
+            html += "<a href=\"\(HTML.escape(path))?range=\(preset.key)\"\(current)>\(HTML.escape(preset.label))</a>"
+        }
+        html += """
+            <form method="get" action="\(HTML.escape(path))" class="inline">
+            <label class="muted" for="from">From</label> <input id="from" name="from" type="date" value="\(HTML.escape(range.from ?? ""))" style="width:auto">
+            <label class="muted" for="to">to</label> <input id="to" name="to" type="date" value="\(HTML.escape(range.to ?? ""))" style="width:auto">
+            <button type="submit" class="link">Apply</button></form></nav>
+            """
+        return html
+    }
+
+    func stats(_ totals: ScopeTotals) -> String {
+        let energy = Formatting.energy(kilowattHours: totals.energy)
+        let mass = Formatting.mass(kilograms: totals.emissions)
+        let intensity = GridComparison.intensity(emissionsKg: totals.emissions, energyKWh: totals.energy).map { Formatting.significant($0) } ?? "–"
+        func stat(_ value: String, _ unit: String, _ label: String, _ id: String) -> String {
+            "<div class=\"stat\" id=\"\(id)\"><div class=\"value\">\(HTML.escape(value)) <small>\(HTML.escape(unit))</small></div><div class=\"label\">\(HTML.escape(label))</div></div>"
+        }
+        let split = "CPU \(Formatting.significant(totals.cpu)) · GPU \(Formatting.significant(totals.gpu)) · RAM \(Formatting.significant(totals.ram)) kWh"
+        return "<div class=\"stats\">"
+            + stat(mass.value, mass.unit + " CO2e", "Emissions", "total-emissions")
+            + stat(energy.value, energy.unit, "Energy (\(split))", "total-energy")
+            + stat(Formatting.duration(seconds: totals.duration), "", "Compute time", "total-duration")
+            + stat(Formatting.number(Double(totals.runs)), "", "Runs started", "total-runs")
+            + stat(intensity, "g/kWh", "Carbon intensity", "total-intensity")
+            + "</div>"
+    }
+
+    func equivalentsList(_ kilograms: Double, _ equivalents: [Equivalent]) -> String {
+        guard kilograms > 0 else { return "" }
+        var html = "<h2>That is as much as</h2><ul class=\"equivalents\">"
+        for equivalent in equivalents {
+            html += "<li data-key=\"\(HTML.escape(equivalent.key))\"><strong>\(HTML.escape(Formatting.significant(equivalent.units(for: kilograms))))</strong> "
+                + "\(HTML.escape(equivalent.label.lowercased())) <a href=\"/methodology#equivalents\" class=\"muted\">(how?)</a></li>"
+        }
+        return html + "</ul>"
+    }
+
+    func whereElse(_ totals: ScopeTotals, _ scope: Scope) throws -> String {
+        guard totals.energy > 0 else { return "" }
+        let grids = try database.query("""
+            SELECT kind, provider, code, name, g_co2e_per_kwh FROM grid_intensities
+            """).rows.map { row -> (name: String, code: String, provider: String, gramsPerKWh: Double) in
+            let provider: String = try row.decode("provider")
+            let name: String = try row.decode("name")
+            let code: String = try row.decode("code")
+            return (provider.isEmpty ? name : "\(provider.uppercased()) \(code) (\(name))", code, provider, try row.decode("g_co2e_per_kwh"))
+        }
+        let alternatives = GridComparison.alternatives(energyKWh: totals.energy, actualKg: totals.emissions, grids: grids)
+        guard let best = alternatives.first else { return "" }
+        let intensity = GridComparison.intensity(emissionsKg: totals.emissions, energyKWh: totals.energy) ?? 0
+        var html = "<h2>Where could this have run?</h2>"
+        if best.savingKg > 0 {
+            let mass = Formatting.mass(kilograms: best.emissionsKg)
+            html += "<p class=\"advice\">Had this run in \(HTML.escape(best.name)), it would have emitted \(HTML.escape(mass.value)) \(HTML.escape(mass.unit)) CO2e, "
+                + "\(HTML.escape(Formatting.number(best.savingFraction * 100))) % less than the \(HTML.escape(Formatting.significant(intensity))) g/kWh it ran at.</p>"
+        } else {
+            html += "<p class=\"advice\">This already ran on one of the cleanest grids we know of.</p>"
+        }
+        html += "<table><thead><tr><th>Grid</th><th class=\"num\">g CO2e/kWh</th><th class=\"num\">Would have emitted</th><th class=\"num\">Saving</th></tr></thead><tbody>"
+        for alternative in alternatives.prefix(8) {
+            let mass = Formatting.mass(kilograms: alternative.emissionsKg)
+            let saving = Formatting.mass(kilograms: alternative.savingKg)
+            html += "<tr><td>\(HTML.escape(alternative.name))</td><td class=\"num\">\(HTML.escape(Formatting.number(alternative.gramsPerKWh)))</td>"
+                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td>"
+                + "<td class=\"num\">\(HTML.escape(saving.value)) \(HTML.escape(saving.unit)) (\(HTML.escape(Formatting.number(alternative.savingFraction * 100))) %)</td></tr>"
+        }
+        return html + "</tbody></table>"
+    }
+
+    func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, childColumn: String, childTable: String, slug: Bool) throws -> String {
+        let rows = try database.query("""
+            SELECT c.id, c.name, \(unsafeSQL: slug ? "c.slug" : "c.id::text") AS link,
+                   coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.energy_kwh), 0) AS energy,
+                   coalesce(sum(d.duration_seconds), 0) AS duration
+            FROM \(unsafeSQL: childTable) c
+            LEFT JOIN experiment_days d ON d.\(unsafeSQL: childColumn) = c.id
+                AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
+                AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
+            WHERE c.\(unsafeSQL: scope.column) = \(scope.id)
+              AND \(childTable == "teams" ? Access.team(caller, organizationColumn: "c.organization_id", teamColumn: "c.id")
+                                          : Store.projectAccess(caller, "c", idColumn: childTable == "projects" ? "id" : "project_id"))
+            GROUP BY c.id, c.name
+            """).rows
+        var items = try rows.map { row in
+            (name: try row.decode("name", as: String.self), link: try row.decode("link", as: String.self),
+             emissions: try row.decode("emissions", as: Double.self), energy: try row.decode("energy", as: Double.self),
+             duration: try row.decode("duration", as: Double.self))
+        }
+        items.sort { ($0.emissions, $1.name) > ($1.emissions, $0.name) }
+        guard !items.isEmpty else { return "<p class=\"muted\">Nothing here yet.</p>" }
+        var html = "<table><thead><tr><th>Name</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Compute time</th></tr></thead><tbody>"
+        for item in items {
+            let path = childTable == "experiments" ? scope.path + "/experiments/" + item.link : scope.path + "/" + FormDecoding.encode(item.link)
+            let mass = Formatting.mass(kilograms: item.emissions)
+            let energy = Formatting.energy(kilowattHours: item.energy)
+            html += "<tr><td><a href=\"\(HTML.escape(path))?\(range.query)\">\(HTML.escape(item.name))</a></td>"
+                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td><td class=\"num\">\(HTML.escape(energy.value)) \(HTML.escape(energy.unit))</td>"
+                + "<td class=\"num\">\(HTML.escape(Formatting.duration(seconds: item.duration)))</td></tr>"
+        }
+        return html + "</tbody></table>"
+    }
+
+    func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> String {
+        let rows = try database.query("""
+            SELECT r.id, r.started_at, r.last_seen_at, r.emissions_kg, r.energy_kwh, r.duration_seconds, r.cpu_model, r.gpu_model
+            FROM runs r WHERE r.experiment_id = \(scope.id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+              AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date)
+              AND (\(range.to)::date IS NULL OR r.started_at < \(range.to)::date + 1)
+            ORDER BY r.started_at DESC LIMIT 200
+            """).rows
+        guard !rows.isEmpty else { return "<p class=\"muted\">No run started in this range.</p>" }
+        var html = "<table><thead><tr><th>Started (UTC)</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
+        for row in rows {
+            let id: UUID = try row.decode("id")
+            let started = ISOTime.format(try row.decode("started_at", as: Date.self)).prefix(16).replacingOccurrences(of: "T", with: " ")
+            let hardware = [try row.decode("cpu_model", as: String?.self), try row.decode("gpu_model", as: String?.self)].compactMap { $0 }
+                .filter { !$0.isEmpty }.joined(separator: " + ")
+            let mass = Formatting.mass(kilograms: try row.decode("emissions_kg"))
+            let energy = Formatting.energy(kilowattHours: try row.decode("energy_kwh"))
+            html += "<tr><td><a href=\"/run/\(id.lowercaseText)\">\(HTML.escape(started))</a></td><td>\(HTML.escape(hardware))</td>"
+                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td><td class=\"num\">\(HTML.escape(energy.value)) \(HTML.escape(energy.unit))</td>"
+                + "<td class=\"num\">\(HTML.escape(Formatting.duration(seconds: try row.decode("duration_seconds"))))</td></tr>"
+        }
+        return html + "</tbody></table>"
+    }
+
+    // MARK: Run
+
+    func run(_ request: Request, _ caller: Caller) throws -> (String, String) {
+        guard let id = UUID(uuidString: request.parameter("run") ?? ""), let row = try database.query("""
+            SELECT \(unsafeSQL: Representation.runColumns), e.name AS experiment_name, p.name AS project_name, p.slug AS project_slug,
+                   t.name AS team_name, t.slug AS team_slug, o.name AS org_name, o.slug AS org_slug
+            FROM runs r JOIN experiments e ON e.id = r.experiment_id JOIN projects p ON p.id = r.project_id
+                 JOIN teams t ON t.id = r.team_id JOIN organizations o ON o.id = r.organization_id
+            WHERE r.id = \(id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+            """).first else { throw AppError.notFound("No such run.") }
+        let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
+        let teamPath = orgPath + "/" + FormDecoding.encode(try row.decode("team_slug"))
+        let projectPath = teamPath + "/" + FormDecoding.encode(try row.decode("project_slug"))
+        let experimentPath = projectPath + "/experiments/" + (try row.decode("experiment_id", as: UUID.self)).lowercaseText
+        let scope = Scope(title: "Run", kind: "Run", column: "run_id", id: id, path: "/run/\(id.lowercaseText)",
+                          crumbs: [(try row.decode("org_name"), orgPath), (try row.decode("team_name"), teamPath),
+                                   (try row.decode("project_name"), projectPath), (try row.decode("experiment_name"), experimentPath)])
+        let lastSeen: Date = try row.decode("last_seen_at")
+        let running = try row.decode("ended_at", as: Date?.self) == nil && Date().timeIntervalSince(lastSeen) < 15 * 60
+        let totals = ScopeTotals(energy: try row.decode("energy_kwh"), cpu: try row.decode("cpu_energy_kwh"), gpu: try row.decode("gpu_energy_kwh"),
+                                 ram: try row.decode("ram_energy_kwh"), emissions: try row.decode("emissions_kg"),
+                                 duration: try row.decode("duration_seconds"), samples: try row.decode("sample_count"), runs: 1)
+        var html = crumbs(scope) + "<h1>Run <code>\(id.lowercaseText)</code>\(running ? " <span class=\"notice\">running</span>" : "")</h1>"
+        html += stats(totals)
+        var machine = ""
+        for (label, column) in [("CPU", "cpu_model"), ("GPU", "gpu_model"), ("OS", "os"), ("Python", "python_version"),
+                                ("CodeCarbon", "codecarbon_version"), ("Country", "country_name"), ("Region", "region"),
+                                ("Cloud", "cloud_provider"), ("Cloud region", "cloud_region")] {
+            if let value = row[column], !value.isEmpty { machine += "<tr><th>\(label)</th><td>\(HTML.escape(value))</td></tr>" }
+        }
+        for (label, column) in [("CPU count", "cpu_count"), ("GPU count", "gpu_count"), ("RAM (GB)", "ram_total_size")] {
+            if let value = row[column] { machine += "<tr><th>\(label)</th><td>\(HTML.escape(value))</td></tr>" }
+        }
+        html += "<h2>Machine</h2><table><tbody>\(machine)"
+            + "<tr><th>Started</th><td>\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self))))</td></tr>"
+            + "<tr><th>Last seen</th><td>\(HTML.escape(ISOTime.format(lastSeen)))</td></tr></tbody></table>"
+        // The run's own samples, downsampled to at most 500 points, for its time series.
+        let series = try database.query("""
+            SELECT to_char(min("timestamp") AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, sum(emissions_kg) AS emissions
+            FROM (SELECT "timestamp", emissions_kg, ntile(500) OVER (ORDER BY "timestamp") AS bucket FROM emission_samples WHERE run_id = \(id)) s
+            GROUP BY bucket ORDER BY bucket
+            """).rows.map { (try $0.decode("at", as: String.self), try $0.decode("emissions", as: Double.self)) }
+        html += "<h2>Emissions over time</h2>" + Charts.dailyBars(series.map { (day: $0.0, value: $0.1) }, unit: "kg CO2e", title: "Emissions of this run over time")
+        html += equivalentsList(totals.emissions, try DashboardData.equivalents(database))
+        html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
+        return ("Run \(id.lowercaseText.prefix(8))", html)
+    }
+}

@@ -1,0 +1,98 @@
+import Emissions
+import Foundation
+import Postgres
+@testable import SootApp
+import TestSupport
+import Testing
+
+@Suite struct DashboardTests {
+    /// A signed-in browser and an agent that has posted a few runs.
+    func setUp(_ app: AppFixture) throws -> (Browser, Agent, [String]) {
+        let agent = try Agent(app, organization: "Acme <b>&co</b>", project: "Vision \"quoted\"")
+        try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+        var browser = Browser(app: app)
+        _ = try browser.logIn(email: Agent.email("Acme <b>&co</b>"), password: "a long password 123")
+        var runs: [String] = []
+        for index in 0..<3 {
+            let start = Date().addingTimeInterval(Double(-index) * 86_400 - 3_600)
+            let report = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                "experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(start)),
+                "ended_at": .string(ISOTime.format(start.addingTimeInterval(600))), "cpu_model": "<script>cpu</script>",
+                "totals": ["energy_kwh": .number(1.5 + Double(index)), "emissions_kg": .number(0.1 * Double(index + 1))],
+            ])
+            runs.append(report.body["id"]!.stringValue!)
+        }
+        return (browser, agent, runs)
+    }
+
+    @Test func pagesShowTheDatabaseTotalsAndEscapeNames() throws {
+        try withApp { app in
+            let (browser, agent, runs) = try setUp(app)
+            var signedIn = browser
+            // The login above used the bootstrap email; check it worked before going on.
+            let home = try signedIn.get("/")
+            try #require(home.status == 200, "login failed")
+            #expect(home.text.contains("Acme &lt;b&gt;&amp;co&lt;/b&gt;"))
+            #expect(!home.text.contains("<b>&co</b>"))
+            for run in runs { #expect(home.text.contains("/run/\(run)")) }
+
+            let slug = try app.pool.query("SELECT slug FROM organizations WHERE id = \(UUID(uuidString: agent.organizationID)!)").first!.decode("slug", as: String.self)
+            let page = try signedIn.get("/o/\(slug)?range=all")
+            #expect(page.status == 200)
+            let sums = try app.pool.query("SELECT sum(energy_kwh) AS e, sum(emissions_kg) AS c FROM emission_samples").first!
+            let energy = Formatting.energy(kilowattHours: try sums.decode("e", as: Double.self))
+            let mass = Formatting.mass(kilograms: try sums.decode("c", as: Double.self))
+            #expect(page.text.contains("id=\"total-energy\"><div class=\"value\">\(energy.value) <small>\(energy.unit)</small>"))
+            #expect(page.text.contains("id=\"total-emissions\"><div class=\"value\">\(mass.value) <small>\(mass.unit) CO2e</small>"))
+            #expect(page.text.contains("id=\"total-runs\"><div class=\"value\">3 "))
+            // Equivalents from the seeded factors: 0.6 kg / 0.393 kg per mile.
+            #expect(page.text.contains("<strong>\(Formatting.significant(0.6 / 0.393))</strong> miles driven"))
+            #expect(page.text.contains("<svg viewBox"))
+            #expect(!page.text.contains("<script>"))
+
+            // Down the tree: team, project (with where-else advice), experiment, run.
+            let team = try #require(page.text.range(of: "href=\"/o/\(slug)/").map { String(page.text[$0.upperBound...].prefix { $0 != "?" && $0 != "\"" }) })
+            let teamPage = try signedIn.get("/o/\(slug)/\(team)?range=all")
+            #expect(teamPage.status == 200)
+            let projectSlug = try app.pool.query("SELECT slug FROM projects WHERE id = \(UUID(uuidString: agent.projectID)!)").first!.decode("slug", as: String.self)
+            let projectPage = try signedIn.get("/o/\(slug)/\(team)/\(projectSlug)?range=all")
+            #expect(projectPage.status == 200)
+            #expect(projectPage.text.contains("Where could this have run?"))
+            #expect(projectPage.text.contains("Vision &quot;quoted&quot;"))
+            let experimentPage = try signedIn.get("/o/\(slug)/\(team)/\(projectSlug)/experiments/\(agent.experimentID)?range=7d")
+            #expect(experimentPage.status == 200)
+            #expect(experimentPage.text.contains("&lt;script&gt;cpu&lt;/script&gt;"))
+            let runPage = try signedIn.get("/run/\(runs[0])")
+            #expect(runPage.status == 200)
+            #expect(runPage.text.contains(runs[0]))
+            let found = try signedIn.get("/find-run?id=\(runs[1].uppercased())")
+            #expect(found.header("Location") == "/run/\(runs[1])")
+
+            // A custom range with nothing in it.
+            let empty = try signedIn.get("/o/\(slug)?from=2001-01-01&to=2001-01-31")
+            #expect(empty.text.contains("No data in this range."))
+            #expect(try signedIn.get("/o/\(slug)?from=yesterday").status == 422)
+        }
+    }
+
+    @Test func strangersAndAnonymousVisitorsSeeNothing() throws {
+        try withApp { app in
+            let (_, agent, runs) = try setUp(app)
+            let slug = try app.pool.query("SELECT slug FROM organizations WHERE id = \(UUID(uuidString: agent.organizationID)!)").first!.decode("slug", as: String.self)
+            var anonymous = Browser(app: app)
+            let redirect = try anonymous.get("/o/\(slug)")
+            #expect(redirect.status == 303)
+            #expect(redirect.header("Location")?.hasPrefix("/login?next=") == true)
+            _ = try Agent(app, organization: "Other", project: "Theirs")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            var stranger = Browser(app: app)
+            _ = try stranger.logIn(email: "agent@other.test", password: "a long password 123")
+            #expect(try stranger.get("/").status == 200)
+            let page = try stranger.get("/o/\(slug)")
+            #expect(page.status == 404)
+            #expect(page.header("Content-Type") == "text/html; charset=utf-8")
+            #expect(!page.text.contains("Acme"))
+            #expect(try stranger.get("/run/\(runs[0])").status == 404)
+        }
+    }
+}
