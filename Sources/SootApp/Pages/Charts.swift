@@ -5,7 +5,7 @@ enum Charts {
     /// Vertical bars, one per day, with a y axis in the values' unit.
     static func dailyBars(_ points: [(day: String, value: Double)], unit: String, title: String) -> String {
         guard !points.isEmpty else { return "<p class=\"muted\">No data in this range.</p>" }
-        let width = 800.0, height = 240.0, left = 64.0, bottom = 28.0, top = 12.0, right = 8.0
+        let width = 800.0, height = 250.0, left = 64.0, bottom = 28.0, top = 26.0, right = 8.0
         let maximum = max(points.map(\.value).max() ?? 0, 1e-12)
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let slot = plotWidth / Double(points.count)
@@ -26,7 +26,7 @@ enum Charts {
         }
         let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(points.first!.day))</text>"
             + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(points.last!.day))</text>"
-            + "<text x=\"4\" y=\"\(f(top + 8))\" class=\"axis\">\(HTML.escape(unit))</text>"
+            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
         var rows = ""
         for point in points {
             rows += "<tr><td>\(HTML.escape(point.day))</td><td class=\"num\">\(HTML.escape(Formatting.significant(point.value)))</td></tr>"

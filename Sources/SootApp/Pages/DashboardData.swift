@@ -80,7 +80,7 @@ enum DashboardData {
     static func daily(_ database: ConnectionPool, caller: Caller, column: String, id: UUID, range: DashboardRange)
         throws -> [(day: String, emissions: Double, energy: Double)]
     {
-        try database.query("""
+        let rows: [(day: String, emissions: Double, energy: Double)] = try database.query("""
             SELECT d.day::text AS day, sum(d.emissions_kg) AS emissions, sum(d.energy_kwh) AS energy
             FROM experiment_days d
             WHERE d.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "d", idColumn: "project_id"))
@@ -88,6 +88,25 @@ enum DashboardData {
               AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
             GROUP BY d.day ORDER BY d.day
             """).rows.map { (try $0.decode("day"), try $0.decode("emissions"), try $0.decode("energy")) }
+        return fillGaps(rows, from: range.from, to: range.to)
+    }
+
+    /// Every day of the range, with zeros where nothing ran, so the chart's time axis is true.
+    static func fillGaps(_ rows: [(day: String, emissions: Double, energy: Double)], from: String?, to: String?)
+        -> [(day: String, emissions: Double, energy: Double)]
+    {
+        guard let first = from ?? rows.first?.day, let last = to ?? rows.last?.day,
+              let start = ISOTime.parse(first + "T00:00:00Z"), let end = ISOTime.parse(last + "T00:00:00Z"), start <= end,
+              end.timeIntervalSince(start) <= 3_660 * 86_400 else { return rows }
+        let known = Dictionary(rows.map { ($0.day, $0) }, uniquingKeysWith: { first, _ in first })
+        var filled: [(day: String, emissions: Double, energy: Double)] = []
+        var moment = start.timeIntervalSince1970
+        while moment <= end.timeIntervalSince1970 {
+            let day = UTCDay.string(moment)
+            filled.append(known[day] ?? (day, 0, 0))
+            moment += 86_400
+        }
+        return filled
     }
 
     struct Child: Sendable {

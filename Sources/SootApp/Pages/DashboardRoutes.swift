@@ -150,8 +150,8 @@ struct DashboardRoutes {
         }
         html += """
             <form method="get" action="\(HTML.escape(path))" class="inline">
-            <label class="muted" for="from">From</label> <input id="from" name="from" type="date" value="\(HTML.escape(range.from ?? ""))" style="width:auto">
-            <label class="muted" for="to">to</label> <input id="to" name="to" type="date" value="\(HTML.escape(range.to ?? ""))" style="width:auto">
+            <label class="muted" for="from">From</label> <input id="from" name="from" type="date" value="\(HTML.escape(range.from ?? ""))">
+            <label class="muted" for="to">to</label> <input id="to" name="to" type="date" value="\(HTML.escape(range.to ?? ""))">
             <button type="submit" class="link">Apply</button></form></nav>
             """
         return html
@@ -179,7 +179,7 @@ struct DashboardRoutes {
         var html = "<h2>That is as much as</h2><ul class=\"equivalents\">"
         for equivalent in equivalents {
             html += "<li data-key=\"\(HTML.escape(equivalent.key))\"><strong>\(HTML.escape(Formatting.significant(equivalent.units(for: kilograms))))</strong> "
-                + "\(HTML.escape(equivalent.label.lowercased())) <a href=\"/methodology#equivalents\" class=\"muted\">(how?)</a></li>"
+                + "\(HTML.escape(equivalent.label)) <a href=\"/methodology#equivalents\" class=\"muted\">(how?)</a></li>"
         }
         return html + "</ul>"
     }
@@ -187,7 +187,7 @@ struct DashboardRoutes {
     func whereElse(_ totals: ScopeTotals, _ scope: Scope) throws -> String {
         guard totals.energy > 0 else { return "" }
         let grids = try database.query("""
-            SELECT kind, provider, code, name, g_co2e_per_kwh FROM grid_intensities
+            SELECT kind, provider, code, name, g_co2e_per_kwh FROM grid_intensities WHERE g_co2e_per_kwh > 0
             """).rows.map { row -> (name: String, code: String, provider: String, gramsPerKWh: Double) in
             let provider: String = try row.decode("provider")
             let name: String = try row.decode("name")
