@@ -97,3 +97,27 @@ import Testing
         }
     }
 }
+
+@Suite struct PublicProjectTests {
+    @Test func aPublicLinkShowsOneProjectReadOnly() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            _ = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                "experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(Date().addingTimeInterval(-600))),
+                "totals": ["energy_kwh": 2, "emissions_kg": 0.5, "duration_seconds": 600],
+            ])
+            let shared = try app.api("PATCH", "/api/v1/projects/\(agent.projectID)", token: agent.personalToken, json: ["is_public": true])
+            let path = try #require(shared.body["public_path"]?.stringValue)
+            let page = try app.send("GET", path + "?range=all")
+            #expect(page.status == 200)
+            #expect(page.text.contains("Vision"))
+            #expect(page.text.contains("id=\"total-emissions\"><div class=\"value\">500 <small>g CO2e</small>"))
+            #expect(!page.text.contains("/o/"))
+            #expect(try app.send("GET", "/p/not-a-real-public-link-at-all").status == 404)
+            _ = try app.api("PATCH", "/api/v1/projects/\(agent.projectID)", token: agent.personalToken, json: ["is_public": false])
+            let gone = try app.send("GET", path)
+            #expect(gone.status == 404)
+            #expect(gone.text.contains("<h1>404"))
+        }
+    }
+}

@@ -18,6 +18,8 @@ struct DashboardRoutes {
         let id: UUID
         let path: String
         let crumbs: [(String, String)]
+        /// A project's public read-only page: no links into private pages.
+        var isPublic = false
     }
 
     func register(_ router: inout Router) {
@@ -29,6 +31,27 @@ struct DashboardRoutes {
             try routes.page(request) { caller in try routes.experiment(request, caller) }
         }
         router.get("/run/:run") { request in try routes.page(request) { caller in try routes.run(request, caller) } }
+        // A project's read-only public link, when its owners turned it on.
+        router.get("/p/:slug") { request in
+            let slug = request.parameter("slug") ?? ""
+            guard slug.utf8.count >= 16, let row = try routes.database.query("""
+                SELECT p.id, p.name, p.organization_id, o.name AS org_name FROM projects p JOIN organizations o ON o.id = p.organization_id
+                WHERE p.is_public AND p.public_slug = \(slug)
+                """).first else { throw AppError.notFound("No such public project.") }
+            // Read access to this one project, exactly what a read-only project token has.
+            let viewer = Caller(identity: .project(projectID: try row.decode("id"), organizationID: try row.decode("organization_id"),
+                                                   tokenID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))),
+                                credential: .none, canWrite: false)
+            var scope = Scope(title: try row.decode("name"), kind: "Project", column: "project_id", id: try row.decode("id"),
+                              path: "/p/\(FormDecoding.encode(slug))", crumbs: [])
+            scope.isPublic = true
+            let (title, html) = try routes.render(request, viewer, scope, children: "Experiments", childColumn: "experiment_id",
+                                                  childTable: "experiments", childSlug: false)
+            let notice = "<p class=\"muted\">A read-only view shared by \(HTML.escape(try row.decode("org_name", as: String.self))).</p>"
+            var response = Response.html(Layout.page(title: title, body: notice + html))
+            response.headers.set("Cache-Control", "public, max-age=60")
+            return response
+        }
         // "Where is my run?": a run id typed into the home page's box.
         router.get("/find-run") { request in
             let text = (request.query("id") ?? "").trimmingOWS().lowercased()
@@ -136,6 +159,7 @@ struct DashboardRoutes {
     }
 
     func crumbs(_ scope: Scope) -> String {
+        if scope.isPublic { return "" }
         guard !scope.crumbs.isEmpty else { return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><a href=\"/\">Home</a></nav>" }
         let links = [("Home", "/")] + scope.crumbs
         return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">" + links.map { "<a href=\"\(HTML.escape($0.1))\">\(HTML.escape($0.0))</a>" }
@@ -242,7 +266,8 @@ struct DashboardRoutes {
             let path = childTable == "experiments" ? scope.path + "/experiments/" + item.link : scope.path + "/" + FormDecoding.encode(item.link)
             let mass = Formatting.mass(kilograms: item.emissions)
             let energy = Formatting.energy(kilowattHours: item.energy)
-            html += "<tr><td><a href=\"\(HTML.escape(path))?\(range.query)\">\(HTML.escape(item.name))</a></td>"
+            let name = scope.isPublic ? HTML.escape(item.name) : "<a href=\"\(HTML.escape(path))?\(range.query)\">\(HTML.escape(item.name))</a>"
+            html += "<tr><td>\(name)</td>"
                 + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td><td class=\"num\">\(HTML.escape(energy.value)) \(HTML.escape(energy.unit))</td>"
                 + "<td class=\"num\">\(HTML.escape(Formatting.duration(seconds: item.duration)))</td></tr>"
         }
