@@ -179,3 +179,41 @@ struct BootstrapCommand: ParsableCommand {
         }
     }
 }
+
+/// `soot demo`: a realistic organization to look at and to benchmark the dashboards with.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Fill a demo organization: teams, projects, experiments, runs over a year and their samples.",
+        discussion: "Prints a JSON summary (with the demo user's password when the user was created). Progress goes to stderr.")
+    @Option(help: "Organization name.") var organization = "Demo Research"
+    @Option(help: "Email of the demo user.") var email = "demo@soot.local"
+    @Option(help: "Number of teams.") var teams = 5
+    @Option(help: "Projects per team.") var projectsPerTeam = 6
+    @Option(help: "Experiments per project.") var experimentsPerProject = 3
+    @Option(help: "Number of runs.") var runs = 3000
+    @Option(help: "Number of samples in all (split evenly between runs).") var samples = 1_000_000
+    @Option(help: "Spread the runs over this many days before now.") var days = 365
+    @OptionGroup var database: DatabaseOptions
+
+    func run() throws {
+        try withDatabase(database) { pool in
+            var options = DemoData.Options()
+            options.organization = organization
+            options.email = email
+            options.teams = teams
+            options.projectsPerTeam = projectsPerTeam
+            options.experimentsPerProject = experimentsPerProject
+            options.runs = runs
+            options.samples = samples
+            options.days = days
+            let started = Date()
+            let summary = try DemoData.generate(pool, options) { written, total in
+                let rate = Double(written) / max(0.001, Date().timeIntervalSince(started))
+                FileHandle.standardError.write(Data("\r\(written) / \(total) samples (\(Int(rate)) per second)   ".utf8))
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            printJSON(summary)
+        }
+    }
+}

@@ -51,15 +51,14 @@ enum SampleWriter {
         let p = samples.map(\.placement)
         let inserted = try connection.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(samples.map(\.id))::uuid[], \(p.map(\.organizationID))::uuid[], \(p.map(\.teamID))::uuid[],
-                    \(p.map(\.projectID))::uuid[], \(p.map(\.experimentID))::uuid[], \(p.map(\.runID))::uuid[],
+                SELECT * FROM unnest(\(samples.map(\.id))::uuid[], \(p.map(\.organizationID))::uuid[], \(p.map(\.runID))::uuid[],
                     \(m.map { Date(timeIntervalSince1970: $0.timestamp) })::timestamptz[],
                     \(m.map(\.durationSeconds))::float8[], \(m.map(\.emissionsKg))::float8[], \(m.map(\.emissionsRate))::float8[],
                     \(m.map(\.cpuPowerW))::float8[], \(m.map(\.gpuPowerW))::float8[], \(m.map(\.ramPowerW))::float8[],
                     \(m.map(\.cpuEnergyKWh))::float8[], \(m.map(\.gpuEnergyKWh))::float8[], \(m.map(\.ramEnergyKWh))::float8[],
                     \(m.map(\.energyKWh))::float8[], \(m.map(\.cpuUtilization))::float8[], \(m.map(\.gpuUtilization))::float8[],
                     \(m.map(\.ramUtilization))::float8[], \(m.map(\.waterLiters))::float8[], \(samples.map(\.clientKey))::text[])
-                AS u(id, organization_id, team_id, project_id, experiment_id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power,
+                AS u(id, organization_id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power,
                      ram_power, cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key)
             ),
             ins AS (
@@ -69,9 +68,17 @@ enum SampleWriter {
                 SELECT id, organization_id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power, ram_power, cpu_energy,
                        gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key FROM input
                 ON CONFLICT (run_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
-                RETURNING id
+                RETURNING id, run_id, "timestamp" AS ts, duration_seconds AS duration, emissions_kg AS emissions, energy_kwh AS energy,
+                          cpu_energy_kwh AS cpu_energy, gpu_energy_kwh AS gpu_energy, ram_energy_kwh AS ram_energy, water_liters AS water,
+                          cpu_power_w AS cpu_power, gpu_power_w AS gpu_power, ram_power_w AS ram_power
             ),
-            fresh AS (SELECT input.* FROM input JOIN ins USING (id)),
+            per_run AS (
+                SELECT run_id, count(*) AS n, sum(duration) AS duration, sum(emissions) AS emissions, sum(energy) AS energy,
+                       sum(cpu_energy) AS cpu, sum(gpu_energy) AS gpu, sum(ram_energy) AS ram, sum(water) AS water, max(ts) AS seen,
+                       (array_agg(cpu_power ORDER BY ts DESC))[1] AS cpu_power, (array_agg(gpu_power ORDER BY ts DESC))[1] AS gpu_power,
+                       (array_agg(ram_power ORDER BY ts DESC))[1] AS ram_power
+                FROM ins GROUP BY run_id
+            ),
             run_totals AS (
                 UPDATE runs r SET sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
                     emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
@@ -81,20 +88,17 @@ enum SampleWriter {
                     cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
                     gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
                     ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
-                FROM (SELECT run_id, count(*) AS n, sum(duration) AS duration, sum(emissions) AS emissions, sum(energy) AS energy,
-                             sum(cpu_energy) AS cpu, sum(gpu_energy) AS gpu, sum(ram_energy) AS ram, sum(water) AS water, max(ts) AS seen,
-                             (array_agg(cpu_power ORDER BY ts DESC))[1] AS cpu_power, (array_agg(gpu_power ORDER BY ts DESC))[1] AS gpu_power,
-                             (array_agg(ram_power ORDER BY ts DESC))[1] AS ram_power
-                      FROM fresh GROUP BY run_id) d
+                FROM per_run d
                 WHERE r.id = d.run_id
                 RETURNING r.id
             ),
             day_totals AS (
                 INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, sample_count, duration_seconds,
                                                   emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, water_liters)
-                SELECT organization_id, team_id, project_id, experiment_id, (ts AT TIME ZONE 'UTC')::date, count(*), sum(duration),
-                       sum(emissions), sum(energy), sum(cpu_energy), sum(gpu_energy), sum(ram_energy), sum(water)
-                FROM fresh GROUP BY 1, 2, 3, 4, 5
+                SELECT r.organization_id, r.team_id, r.project_id, r.experiment_id, (i.ts AT TIME ZONE 'UTC')::date, count(*), sum(i.duration),
+                       sum(i.emissions), sum(i.energy), sum(i.cpu_energy), sum(i.gpu_energy), sum(i.ram_energy), sum(i.water)
+                FROM ins i JOIN runs r ON r.id = i.run_id
+                GROUP BY 1, 2, 3, 4, 5
                 ON CONFLICT (experiment_id, day) DO UPDATE SET
                     sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
                     emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
