@@ -1,6 +1,6 @@
 # Soot: `make run` builds and serves on the embedded PostgreSQL; `make test` runs every test.
 SWIFT ?= swift
-FUZZ_SECONDS ?= 30
+FUZZ_RUNS ?= 400000
 # The real codecarbon client from PyPI, for the compatibility tests.
 CODECARBON_VENV := .build/codecarbon-venv
 
@@ -20,12 +20,12 @@ $(CODECARBON_VENV)/bin/codecarbon:
 	$(CODECARBON_VENV)/bin/pip install --quiet --disable-pip-version-check codecarbon==3.3.2
 
 test: deps $(CODECARBON_VENV)/bin/codecarbon
-	./Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+	./Tests/Fuzz/run.sh $(FUZZ_RUNS)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-xctest
 
 fuzz:
-	./Tests/Fuzz/run.sh $(FUZZ_SECONDS)
+	./Tests/Fuzz/run.sh $(FUZZ_RUNS)
 
 clean:
 	rm -rf .build

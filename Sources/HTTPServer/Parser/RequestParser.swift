@@ -132,6 +132,17 @@ public struct RequestParser: Sendable {
                 position = count
                 break
             }
+            // Limits first, at the byte where feeding one byte at a time would have crossed them, so the answer
+            // never depends on how the bytes were split into reads.
+            if lines == 0, newline > lineStart + limits.maximumRequestLineBytes + 1 {
+                throw ParseError(.uriTooLong, "the request line is longer than \(limits.maximumRequestLineBytes) bytes")
+            }
+            if lines > 0, newline > lineStart + limits.maximumHeaderFieldBytes + 1 {
+                throw ParseError(.headerFieldsTooLarge, "a header field is longer than \(limits.maximumHeaderFieldBytes) bytes")
+            }
+            if newline > limits.maximumHeaderBytes + 2 {
+                throw ParseError(.headerFieldsTooLarge, "the header section is larger than \(limits.maximumHeaderBytes) bytes")
+            }
             // Every line must end in CRLF; a bare LF is refused (RFC 9112 section 2.2 lets us).
             if newline == lineStart || input[newline - 1] != 0x0D {
                 throw ParseError(.badRequest, "a line ends in a bare LF")
