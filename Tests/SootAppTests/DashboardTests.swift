@@ -54,6 +54,15 @@ import Testing
             let team = try #require(page.text.range(of: "href=\"/o/\(slug)/").map { String(page.text[$0.upperBound...].prefix { $0 != "?" && $0 != "\"" }) })
             let teamPage = try signedIn.get("/o/\(slug)/\(team)?range=all")
             #expect(teamPage.status == 200)
+            // Children sort by any column, both ways.
+            let teamID = try app.pool.query("SELECT team_id FROM projects WHERE id = \(UUID(uuidString: agent.projectID)!)").first!.decode("team_id", as: UUID.self)
+            _ = try app.api("POST", "/api/v1/teams/\(teamID.lowercaseText)/projects", token: agent.personalToken, json: ["name": "Aardvark"])
+            let byName = try signedIn.get("/o/\(slug)/\(team)?range=all&sort=name&dir=asc").text
+            let byEmissions = try signedIn.get("/o/\(slug)/\(team)?range=all&sort=emissions&dir=desc").text
+            func position(_ text: String, _ word: String) -> Int { text.range(of: word).map { text.distance(from: text.startIndex, to: $0.lowerBound) } ?? -1 }
+            #expect(position(byName, ">Aardvark<") < position(byName, ">Vision &quot;quoted&quot;<"))
+            #expect(position(byEmissions, ">Aardvark<") > position(byEmissions, ">Vision &quot;quoted&quot;<"))
+            #expect(byName.contains("aria-sort=\"ascending\""))
             let projectSlug = try app.pool.query("SELECT slug FROM projects WHERE id = \(UUID(uuidString: agent.projectID)!)").first!.decode("slug", as: String.self)
             let projectPage = try signedIn.get("/o/\(slug)/\(team)/\(projectSlug)?range=all")
             #expect(projectPage.status == 200)
@@ -62,9 +71,11 @@ import Testing
             let experimentPage = try signedIn.get("/o/\(slug)/\(team)/\(projectSlug)/experiments/\(agent.experimentID)?range=7d")
             #expect(experimentPage.status == 200)
             #expect(experimentPage.text.contains("&lt;script&gt;cpu&lt;/script&gt;"))
+            #expect(experimentPage.text.components(separatedBy: "class=\"dot\"").count - 1 == 3)
             let runPage = try signedIn.get("/run/\(runs[0])")
             #expect(runPage.status == 200)
             #expect(runPage.text.contains(runs[0]))
+            #expect(!runPage.text.contains("Energy by component"))  // these reports gave no CPU/GPU/RAM split
             let found = try signedIn.get("/find-run?id=\(runs[1].uppercased())")
             #expect(found.header("Location") == "/run/\(runs[1])")
 

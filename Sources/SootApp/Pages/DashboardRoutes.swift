@@ -150,8 +150,10 @@ struct DashboardRoutes {
         if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
         html += "<h2>\(HTML.escape(label))</h2>"
         if let childColumn {
-            html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug)
+            html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug,
+                                      currentRequest: request)
         } else {
+            html += try runsScatter(caller, scope, range)
             html += try runsTable(caller, scope, range)
         }
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
@@ -240,7 +242,8 @@ struct DashboardRoutes {
         return html + "</tbody></table>"
     }
 
-    func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, childColumn: String, childTable: String, slug: Bool) throws -> String {
+    func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, childColumn: String, childTable: String, slug: Bool,
+                       currentRequest: Request) throws -> String {
         let rows = try database.query("""
             SELECT c.id, c.name, \(unsafeSQL: slug ? "c.slug" : "c.id::text") AS link,
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.energy_kwh), 0) AS energy,
@@ -259,10 +262,26 @@ struct DashboardRoutes {
              emissions: try row.decode("emissions", as: Double.self), energy: try row.decode("energy", as: Double.self),
              duration: try row.decode("duration", as: Double.self))
         }
-        items.sort { ($0.emissions, $1.name) > ($1.emissions, $0.name) }
+        let sort = TableSort(request: currentRequest, allowed: ["name", "emissions", "energy", "duration"], defaultKey: "emissions")
+        items.sort { a, b in
+            let ascending: Bool
+            switch sort.key {
+            case "name": ascending = (a.name.lowercased(), a.link) < (b.name.lowercased(), b.link)
+            case "energy": ascending = (a.energy, a.link) < (b.energy, b.link)
+            case "duration": ascending = (a.duration, a.link) < (b.duration, b.link)
+            default: ascending = (a.emissions, a.link) < (b.emissions, b.link)
+            }
+            return sort.descending ? !ascending : ascending
+        }
         guard !items.isEmpty else { return "<p class=\"muted\">Nothing here yet.</p>" }
-        var html = "<table><thead><tr><th>Name</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Compute time</th></tr></thead><tbody>"
-        for item in items {
+        let pageSize = 50
+        let pages = (items.count + pageSize - 1) / pageSize
+        let page = min(max(1, Int(currentRequest.query("page") ?? "1") ?? 1), pages)
+        let base = "\(scope.path)?\(range.query)"
+        var html = "<table><thead><tr>" + sort.header("Name", key: "name", base: base)
+            + sort.header("Emissions", key: "emissions", base: base, numeric: true) + sort.header("Energy", key: "energy", base: base, numeric: true)
+            + sort.header("Compute time", key: "duration", base: base, numeric: true) + "</tr></thead><tbody>"
+        for item in items.dropFirst((page - 1) * pageSize).prefix(pageSize) {
             let path = childTable == "experiments" ? scope.path + "/experiments/" + item.link : scope.path + "/" + FormDecoding.encode(item.link)
             let mass = Formatting.mass(kilograms: item.emissions)
             let energy = Formatting.energy(kilowattHours: item.energy)
@@ -271,7 +290,32 @@ struct DashboardRoutes {
                 + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td><td class=\"num\">\(HTML.escape(energy.value)) \(HTML.escape(energy.unit))</td>"
                 + "<td class=\"num\">\(HTML.escape(Formatting.duration(seconds: item.duration)))</td></tr>"
         }
-        return html + "</tbody></table>"
+        html += "</tbody></table>"
+        if pages > 1 {
+            html += "<nav class=\"pager\" aria-label=\"Pages\">"
+            for number in 1...pages {
+                let current = number == page ? " aria-current=\"page\"" : ""
+                html += "<a href=\"\(HTML.escape(base))&sort=\(sort.key)&dir=\(sort.descending ? "desc" : "asc")&page=\(number)\"\(current)>\(number)</a> "
+            }
+            html += "</nav>"
+        }
+        return html
+    }
+
+    /// Runs of an experiment: start time against emissions, dot size by duration.
+    func runsScatter(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> String {
+        let rows = try database.query("""
+            SELECT extract(epoch FROM r.started_at)::float8 AS at, r.emissions_kg, r.duration_seconds, r.id FROM runs r
+            WHERE r.experiment_id = \(scope.id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+              AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date)
+              AND (\(range.to)::date IS NULL OR r.started_at < \(range.to)::date + 1)
+            ORDER BY r.started_at LIMIT 2000
+            """).rows.map { (try $0.decode("at", as: Double.self), try $0.decode("emissions_kg", as: Double.self),
+                             try $0.decode("duration_seconds", as: Double.self), try $0.decode("id", as: UUID.self)) }
+        guard rows.count > 1 else { return "" }
+        return "<h2>Runs: when they started and what they emitted</h2>"
+            + Charts.scatter(rows.map { (x: $0.0, y: $0.1, size: $0.2, label: UTCDay.string($0.0) + ", " + Formatting.duration(seconds: $0.2),
+                                         link: "/run/\($0.3.lowercaseText)") }, unit: "kg CO2e", title: "Runs of this experiment")
     }
 
     func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> String {
@@ -340,6 +384,9 @@ struct DashboardRoutes {
             FROM (SELECT "timestamp", emissions_kg, ntile(500) OVER (ORDER BY "timestamp") AS bucket FROM emission_samples WHERE run_id = \(id)) s
             GROUP BY bucket ORDER BY bucket
             """).rows.map { (try $0.decode("at", as: String.self), try $0.decode("emissions", as: Double.self)) }
+        let split = Charts.split([("CPU", totals.cpu), ("GPU", totals.gpu), ("RAM", totals.ram)], unit: "kWh",
+                                 title: "Energy of this run by component")
+        if !split.isEmpty { html += "<h2>Energy by component</h2>" + split }
         html += "<h2>Emissions over time</h2>" + Charts.dailyBars(series.map { (day: $0.0, value: $0.1) }, unit: "kg CO2e", title: "Emissions of this run over time")
         html += equivalentsList(totals.emissions, try DashboardData.equivalents(database))
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
