@@ -132,3 +132,46 @@ import Testing
         }
     }
 }
+
+@Suite struct ProjectSettingsTests {
+    @Test func tokensAndSharingFromTheProjectPage() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            var browser = Browser(app: app)
+            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            let path = "/o/acme/ml/vision"
+            let page = try browser.get(path)
+            #expect(page.status == 200)
+            #expect(page.text.contains("Send data to this project"))
+            let csrf = try #require(Browser.csrf(in: page.text))
+
+            // Without the CSRF token nothing is created.
+            #expect(try browser.post(path + "/tokens", form: [("name", "forged")]).status == 403)
+            let created = try browser.post(path + "/tokens", form: [("csrf_token", csrf), ("name", "cluster <b>"), ("scope", "write")])
+            #expect(created.status == 201)
+            let token = try #require(created.text.range(of: "id=\"token\">").map { String(created.text[$0.upperBound...].prefix { $0 != "<" }) })
+            #expect(token.hasPrefix("soot_prj_"))
+            #expect(created.text.contains("api_key = \(token)"))
+            #expect(created.text.contains("experiment_id = \(agent.experimentID)"))
+            #expect(created.text.contains("CODECARBON_API_KEY=\(token)"))
+            #expect(try app.api("POST", "/runs", token: nil, json: runCreate(agent.experimentID), headers: [("x-api-token", token)]).status == 201)
+            let listed = try browser.get(path)
+            #expect(listed.text.contains("cluster &lt;b&gt;"))
+            #expect(!listed.text.contains(token))
+
+            // Revoking from the page stops the token at once.
+            let tokenID = try app.pool.query("SELECT id FROM api_tokens WHERE name = 'cluster <b>'").first!.decode("id", as: UUID.self)
+            #expect(try browser.post(path + "/tokens/\(tokenID.lowercaseText)/revoke", form: [("csrf_token", csrf)]).status == 303)
+            #expect(try app.api("POST", "/runs", token: nil, json: runCreate(agent.experimentID), headers: [("x-api-token", token)]).status == 401)
+
+            // Sharing on and off.
+            #expect(try browser.post(path + "/public", form: [("csrf_token", csrf), ("public", "on")]).status == 303)
+            let shared = try browser.get(path).text
+            let link = try #require(shared.range(of: "href=\"/p/").map { "/p/" + String(shared[$0.upperBound...].prefix { $0 != "\"" }) })
+            #expect(try app.send("GET", link).status == 200)
+            #expect(try browser.post(path + "/public", form: [("csrf_token", csrf), ("public", "off")]).status == 303)
+            #expect(try app.send("GET", link).status == 404)
+        }
+    }
+}

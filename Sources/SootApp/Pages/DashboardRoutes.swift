@@ -148,6 +148,9 @@ struct DashboardRoutes {
                                                                   title: "Emissions per day, \(range.label)")
         html += equivalentsList(totals.emissions, equivalents)
         if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
+        if scope.kind == "Project" && !scope.isPublic {
+            html += try ProjectSettingsRoutes.panels(database, caller: caller, projectID: scope.id, path: scope.path)
+        }
         html += "<h2>\(HTML.escape(label))</h2>"
         if let childColumn {
             html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug,
