@@ -57,6 +57,7 @@ public final class Application: Sendable {
         MethodologyRoutes(database: database).register(&router)
         DashboardRoutes(database: database, authenticator: authenticator).register(&router)
         ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).register(&router)
+        ManagementPages(database: database, authenticator: authenticator, store: store).register(&router)
         LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
                     throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies, store: store)
             .register(&router)

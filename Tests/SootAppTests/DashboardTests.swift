@@ -175,3 +175,41 @@ import Testing
         }
     }
 }
+
+@Suite struct ManagementPagesTests {
+    @Test func adminsManageFromThePages() throws {
+        try withApp { app in
+            _ = try Agent(app)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            var browser = Browser(app: app)
+            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            let organization = try browser.get("/o/acme")
+            let csrf = try #require(Browser.csrf(in: organization.text))
+            #expect(organization.text.contains("Add someone by email"))
+
+            let team = try browser.post("/o/acme/teams", form: [("csrf_token", csrf), ("name", "Teams")])
+            #expect(team.header("Location") == "/o/acme/teams")
+            #expect(try browser.get("/o/acme/teams").status == 200)
+            let project = try browser.post("/o/acme/teams/projects", form: [("csrf_token", csrf), ("name", "Detector")])
+            #expect(project.header("Location") == "/o/acme/teams/detector")
+            let experiment = try browser.post("/o/acme/teams/detector/experiments", form: [("csrf_token", csrf), ("name", "baseline")])
+            #expect(experiment.header("Location")?.hasPrefix("/o/acme/teams/detector/experiments/") == true)
+
+            let added = try browser.post("/o/acme/members", form: [("csrf_token", csrf), ("email", "new@acme.test"), ("role", "member")])
+            #expect(added.status == 201)
+            #expect(added.text.contains("one-time password"))
+            let newID = try app.pool.query("SELECT id FROM users WHERE email = 'new@acme.test'").first!.decode("id", as: UUID.self)
+            #expect(try browser.post("/o/acme/members/\(newID.lowercaseText)/role", form: [("csrf_token", csrf), ("role", "admin")]).status == 303)
+            #expect(try app.pool.query("SELECT role FROM organization_members WHERE user_id = \(newID)").first!.decode("role", as: String.self) == "admin")
+
+            // Deleting needs the confirmation page's exact name.
+            let confirm = try browser.get("/o/acme/teams/detector/delete")
+            #expect(confirm.text.contains("Type the project"))
+            #expect(try browser.post("/o/acme/teams/detector/delete", form: [("csrf_token", csrf), ("confirm", "detector")]).status == 422)
+            #expect(try browser.post("/o/acme/teams/detector/delete", form: [("csrf_token", csrf), ("confirm", "Detector")]).status == 303)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM projects WHERE name = 'Detector'").first!.decode("n", as: Int.self) == 0)
+            // Forms without the CSRF token change nothing.
+            #expect(try browser.post("/o/acme/teams", form: [("name", "Forged")]).status == 403)
+        }
+    }
+}

@@ -130,29 +130,39 @@ public final class Responder: Sendable {
             segments.append(decoded)
         }
         var parameters: [String: String] = [:]
-        guard let table = find(root, segments[...], &parameters) else { return .notFound }
-        if let route = table[method] ?? (method == .head ? table[.get] : nil) {
-            return .found(route, parameters: parameters)
+        // A literal segment wins, unless it has no route for this method while a parameter branch does
+        // (so a team whose slug is "teams" is still reachable by GET).
+        if let table = find(root, segments[...], &parameters, method: method) {
+            if let route = table[method] ?? (method == .head ? table[.get] : nil) {
+                return .found(route, parameters: parameters)
+            }
         }
+        parameters = [:]
+        guard let table = find(root, segments[...], &parameters, method: nil) else { return .notFound }
         var allowed = Array(table.keys)
         if allowed.contains(.get) && !allowed.contains(.head) { allowed.append(.head) }
         allowed.append(.options)
         return .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue })
     }
 
-    private func find(_ node: Node, _ segments: ArraySlice<String>, _ parameters: inout [String: String]) -> [HTTPMethod: Route]? {
+    /// The routes at the end of `segments`; with `method`, only a table that has that method (or GET for HEAD).
+    private func find(_ node: Node, _ segments: ArraySlice<String>, _ parameters: inout [String: String],
+                      method: HTTPMethod?) -> [HTTPMethod: Route]? {
+        func accepts(_ table: [HTTPMethod: Route]) -> Bool {
+            guard let method else { return !table.isEmpty }
+            return table[method] != nil || (method == .head && table[.get] != nil)
+        }
         guard let segment = segments.first else {
-            if !node.routes.isEmpty { return node.routes }
-            return nil
+            return accepts(node.routes) ? node.routes : nil
         }
         let rest = segments.dropFirst()
-        if let next = node.literals[segment], let found = find(next, rest, &parameters) { return found }
+        if let next = node.literals[segment], let found = find(next, rest, &parameters, method: method) { return found }
         if let (name, next) = node.parameter {
             parameters[name] = segment
-            if let found = find(next, rest, &parameters) { return found }
+            if let found = find(next, rest, &parameters, method: method) { return found }
             parameters[name] = nil
         }
-        if let (name, table) = node.catchAll {
+        if let (name, table) = node.catchAll, accepts(table) {
             parameters[name] = segments.joined(separator: "/")
             return table
         }

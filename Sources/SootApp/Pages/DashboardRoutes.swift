@@ -159,6 +159,9 @@ struct DashboardRoutes {
             html += try runsScatter(caller, scope, range)
             html += try runsTable(caller, scope, range)
         }
+        if !scope.isPublic {
+            html += try ManagementPages.panels(database, caller: caller, kind: scope.kind, id: scope.id, path: scope.path)
+        }
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
         return ("\(scope.title) · \(scope.kind)", html)
     }

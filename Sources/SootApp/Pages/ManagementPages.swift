@@ -1,0 +1,183 @@
+import Foundation
+import HTTPServer
+import Postgres
+
+/// Forms for the management the REST API offers, on the dashboard pages: create teams (organization admins),
+/// projects (team members) and experiments; add members by email and change their roles; delete a project
+/// after a confirmation page. Every form carries the session's CSRF token and goes through `Store`.
+struct ManagementPages {
+    let database: ConnectionPool
+    let authenticator: Authenticator
+    let store: Store
+
+    func register(_ router: inout Router) {
+        let pages = self
+        router.post("/o/:org/teams") { request in try pages.createTeam(request) }
+        router.post("/o/:org/members") { request in try pages.addMember(request) }
+        router.post("/o/:org/members/:user/role") { request in try pages.changeRole(request) }
+        router.post("/o/:org/:team/projects") { request in try pages.createProject(request) }
+        router.post("/o/:org/:team/:project/experiments") { request in try pages.createExperiment(request) }
+        router.get("/o/:org/:team/:project/delete") { request in try pages.confirmDelete(request) }
+        router.post("/o/:org/:team/:project/delete") { request in try pages.deleteProject(request) }
+    }
+
+    func signedIn(_ request: Request) throws -> (Caller, String) {
+        let caller = try authenticator.authenticateChecked(request)
+        guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
+            throw AppError.unauthorized("Log in first.")
+        }
+        return (caller, csrf)
+    }
+
+    func organization(_ request: Request, _ caller: Caller) throws -> (id: UUID, slug: String) {
+        guard let user = caller.userID, let row = try database.query("""
+            SELECT o.id, o.slug FROM organizations o JOIN organization_members m ON m.organization_id = o.id AND m.user_id = \(user)
+            WHERE o.slug = \(request.parameter("org") ?? "")
+            """).first else { throw AppError.notFound("No such organization.") }
+        return (try row.decode("id"), try row.decode("slug"))
+    }
+
+    static func name(_ request: Request) throws -> String {
+        let name = (request.formField("name") ?? "").trimmingOWS()
+        guard !name.isEmpty, name.count <= 200 else { throw AppError.invalid("name", "A name needs 1 to 200 characters.") }
+        return name
+    }
+
+    func createTeam(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let organization = try organization(request, caller)
+        let team = try store.createTeam(caller, organizationID: organization.id, name: try ManagementPages.name(request), description: "")
+        return .redirect(to: "/o/\(FormDecoding.encode(organization.slug))/\(FormDecoding.encode(team["slug"]?.stringValue ?? ""))")
+    }
+
+    func addMember(_ request: Request) throws -> Response {
+        let (caller, csrf) = try signedIn(request)
+        let organization = try organization(request, caller)
+        guard let email = Accounts.validEmail(request.formField("email") ?? "") else { throw AppError.invalid("email", "That is not an email address.") }
+        let role = ["owner", "admin", "member"].contains(request.formField("role") ?? "") ? request.formField("role")! : "member"
+        let (_, password) = try store.addOrganizationMember(caller, organizationID: organization.id, email: email, role: role)
+        let back = "/o/\(FormDecoding.encode(organization.slug))#members"
+        guard let password else { return .redirect(to: back) }
+        let body = """
+            <h1>\(HTML.escape(email)) was added</h1>
+            <p>Soot created the account. Give them this one-time password; it is shown only now:</p>
+            <pre class="card">\(HTML.escape(password))</pre><p><a href="\(HTML.escape(back))">Back to the organization</a></p>
+            """
+        var response = Response.html(Layout.page(title: "Member added", body: body, csrfToken: csrf, signedIn: true), status: .created)
+        response.headers.set("Cache-Control", "no-store")
+        return response
+    }
+
+    func changeRole(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let organization = try organization(request, caller)
+        let userID = try Store.id(request.parameter("user"))
+        if request.formField("role") == "remove" {
+            try store.removeOrganizationMember(caller, organizationID: organization.id, userID: userID)
+        } else {
+            guard let role = request.formField("role"), ["owner", "admin", "member"].contains(role) else {
+                throw AppError.invalid("role", "Choose owner, admin or member.")
+            }
+            _ = try store.updateOrganizationMember(caller, organizationID: organization.id, userID: userID, role: role)
+        }
+        return .redirect(to: "/o/\(FormDecoding.encode(organization.slug))#members")
+    }
+
+    func team(_ request: Request, _ caller: Caller) throws -> (id: UUID, path: String) {
+        guard let row = try database.query("""
+            SELECT t.id, o.slug AS org_slug, t.slug FROM teams t JOIN organizations o ON o.id = t.organization_id
+            WHERE o.slug = \(request.parameter("org") ?? "") AND t.slug = \(request.parameter("team") ?? "")
+              AND \(Access.team(caller, organizationColumn: "t.organization_id", teamColumn: "t.id"))
+            """).first else { throw AppError.notFound("No such team.") }
+        return (try row.decode("id"), "/o/\(FormDecoding.encode(try row.decode("org_slug")))/\(FormDecoding.encode(try row.decode("slug")))")
+    }
+
+    func createProject(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let team = try team(request, caller)
+        let project = try store.createProject(caller, teamID: team.id, name: try ManagementPages.name(request), description: "")
+        return .redirect(to: team.path + "/" + FormDecoding.encode(project["slug"]?.stringValue ?? ""))
+    }
+
+    func createExperiment(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        var fields = try Store.ExperimentFields(JSONBody(object: [:]), creating: false)
+        fields.name = try ManagementPages.name(request)
+        let experiment = try store.createExperiment(caller, projectID: project.id, fields: fields)
+        return .redirect(to: project.path + "/experiments/" + (experiment["id"]?.stringValue ?? ""))
+    }
+
+    func confirmDelete(_ request: Request) throws -> Response {
+        let (caller, csrf) = try signedIn(request)
+        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let row = try database.query("""
+            SELECT p.name, (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS runs,
+                   (SELECT coalesce(sum(sample_count), 0) FROM runs r WHERE r.project_id = p.id)::bigint AS samples
+            FROM projects p WHERE p.id = \(project.id)
+            """).first!
+        let name: String = try row.decode("name")
+        let body = """
+            <section class="card narrow"><h1>Delete \(HTML.escape(name))?</h1>
+            <p>This deletes the project with its experiments, \(try row.decode("runs", as: Int.self)) runs and \(try row.decode("samples", as: Int.self)) samples, and revokes its tokens. It cannot be undone.</p>
+            <form method="post" action="\(HTML.escape(project.path))/delete"><input type="hidden" name="csrf_token" value="\(HTML.escape(csrf))">
+            <label for="confirm">Type the project's name to confirm</label><input id="confirm" name="confirm" required autocomplete="off">
+            <button type="submit">Delete for good</button></form>
+            <p><a href="\(HTML.escape(project.path))">Keep it</a></p></section>
+            """
+        return .html(Layout.page(title: "Delete \(name)", body: body, csrfToken: csrf, signedIn: true))
+    }
+
+    func deleteProject(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let name = try database.query("SELECT name FROM projects WHERE id = \(project.id)").first!.decode("name", as: String.self)
+        guard request.formField("confirm") == name else { throw AppError.invalid("confirm", "Type the project's exact name to delete it.") }
+        try store.deleteProject(caller, id: project.id)
+        authenticator.tokenCache.clear()
+        return .redirect(to: String(project.path[..<project.path.lastIndex(of: "/")!]))
+    }
+
+    /// The forms shown on a scope's page (only what the caller's role allows is shown; the store checks again).
+    static func panels(_ database: ConnectionPool, caller: Caller, kind: String, id: UUID, path: String) throws -> String {
+        guard let user = caller.userID, case .session(_, let csrf) = caller.credential else { return "" }
+        let hidden = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(HTML.escape(csrf))\">"
+        func create(_ action: String, _ label: String, _ placeholder: String) -> String {
+            """
+            <form method="post" action="\(HTML.escape(action))" class="card">\(hidden)<label for="new-\(label.lowercased())">New \(HTML.escape(label.lowercased()))</label>
+            <input id="new-\(label.lowercased())" name="name" required maxlength="200" placeholder="\(HTML.escape(placeholder))"><button type="submit">Create \(HTML.escape(label.lowercased()))</button></form>
+            """
+        }
+        switch kind {
+        case "Organization":
+            let role = try database.query("SELECT role FROM organization_members WHERE organization_id = \(id) AND user_id = \(user)")
+                .first?.decode("role", as: String.self) ?? "member"
+            guard role == "owner" || role == "admin" else { return "" }
+            var rows = ""
+            for member in try database.query("""
+                SELECT u.id, u.email, m.role FROM organization_members m JOIN users u ON u.id = m.user_id
+                WHERE m.organization_id = \(id) ORDER BY lower(u.email)
+                """).rows {
+                let memberID: UUID = try member.decode("id")
+                let current: String = try member.decode("role")
+                let options = ["member", "admin", "owner", "remove"].map { "<option value=\"\($0)\"\($0 == current ? " selected" : "")>\($0)</option>" }.joined()
+                rows += "<tr><td>\(HTML.escape(try member.decode("email")))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/members/\(memberID.lowercaseText)/role\" class=\"inline\">\(hidden)"
+                    + "<select name=\"role\" aria-label=\"Role\" style=\"width:auto\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
+            }
+            return """
+                <h2 id="members">Members</h2><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table>
+                <form method="post" action="\(HTML.escape(path))/members" class="card">\(hidden)<label for="member-email">Add someone by email</label>
+                <input id="member-email" name="email" type="email" required><label for="member-role">Role</label>
+                <select id="member-role" name="role"><option>member</option><option>admin</option><option>owner</option></select><button type="submit">Add</button></form>
+                <h2>Teams</h2>\(create(path + "/teams", "Team", "e.g. Speech"))
+                """
+        case "Team":
+            return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector")
+        case "Project":
+            return "<h2>Experiments</h2>" + create(path + "/experiments", "Experiment", "e.g. baseline")
+                + "<p><a href=\"\(HTML.escape(path))/delete\">Delete this project…</a></p>"
+        default:
+            return ""
+        }
+    }
+}
