@@ -59,6 +59,15 @@ struct Authenticator: Sendable {
         return caller
     }
 
+    /// The signed-in person behind a page's form post (session and CSRF checked), with the session's CSRF token.
+    func sessionUser(_ request: Request) throws -> (Caller, String) {
+        let caller = try authenticateChecked(request)
+        guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
+            throw AppError.unauthorized("Log in first.")
+        }
+        return (caller, csrf)
+    }
+
     /// Verifies a token: looked up by prefix, compared by SHA-256 in constant time, not revoked or expired.
     func callerForToken(_ token: String) throws -> Caller {
         guard let (kind, prefix) = TokenFormat.parse(token) else { throw AppError.unauthorized("The token is not valid.") }

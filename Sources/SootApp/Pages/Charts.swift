@@ -17,13 +17,7 @@ enum Charts {
             bars += "<rect x=\"\(f(x))\" y=\"\(f(top + plotHeight - barHeight))\" width=\"\(f(barWidth))\" height=\"\(f(barHeight))\" class=\"bar\">"
                 + "<title>\(HTML.escape(point.day)): \(HTML.escape(Formatting.significant(point.value))) \(HTML.escape(unit))</title></rect>"
         }
-        var ticks = ""
-        for step in 0...4 {
-            let value = maximum * Double(step) / 4
-            let y = top + plotHeight - plotHeight * Double(step) / 4
-            ticks += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y))\" y2=\"\(f(y))\" class=\"grid\"/>"
-                + "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(Formatting.significant(value)))</text>"
-        }
+        let ticks = yAxis(maximum: maximum, left: left, right: width - right, top: top, height: plotHeight)
         let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(points.first!.day))</text>"
             + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(points.last!.day))</text>"
             + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
@@ -37,6 +31,18 @@ enum Charts {
             <details><summary>Data table</summary><table><thead><tr><th>Day (UTC)</th><th class="num">\(HTML.escape(unit))</th></tr></thead>
             <tbody>\(rows)</tbody></table></details></figure>
             """
+    }
+
+    /// Five horizontal grid lines from 0 to `maximum`, labelled on the left.
+    static func yAxis(maximum: Double, left: Double, right: Double, top: Double, height: Double) -> String {
+        var ticks = ""
+        for step in 0...4 {
+            let value = maximum * Double(step) / 4
+            let y = top + height - height * Double(step) / 4
+            ticks += "<line x1=\"\(f(left))\" x2=\"\(f(right))\" y1=\"\(f(y))\" y2=\"\(f(y))\" class=\"grid\"/>"
+                + "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(Formatting.significant(value)))</text>"
+        }
+        return ticks
     }
 
     static func f(_ value: Double) -> String { Formatting.number(value, decimals: 1).replacingOccurrences(of: ",", with: "") }
@@ -55,13 +61,7 @@ enum Charts {
             dots += "<a href=\"\(HTML.escape(point.link))\"><circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(radius))\" class=\"dot\">"
                 + "<title>\(HTML.escape(point.label)): \(HTML.escape(Formatting.significant(point.y))) \(HTML.escape(unit))</title></circle></a>"
         }
-        var ticks = ""
-        for step in 0...4 {
-            let value = maxY * Double(step) / 4
-            let y = top + plotHeight - plotHeight * Double(step) / 4
-            ticks += "<line x1=\"\(f(left))\" x2=\"\(f(width - right))\" y1=\"\(f(y))\" y2=\"\(f(y))\" class=\"grid\"/>"
-                + "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(Formatting.significant(value)))</text>"
-        }
+        let ticks = yAxis(maximum: maxY, left: left, right: width - right, top: top, height: plotHeight)
         let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(UTCDay.string(minX)))</text>"
             + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(UTCDay.string(maxX)))</text>"
             + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"

@@ -21,13 +21,7 @@ struct ManagementPages {
         router.post("/o/:org/:team/:project/delete") { request in try pages.deleteProject(request) }
     }
 
-    func signedIn(_ request: Request) throws -> (Caller, String) {
-        let caller = try authenticator.authenticateChecked(request)
-        guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
-            throw AppError.unauthorized("Log in first.")
-        }
-        return (caller, csrf)
-    }
+    func signedIn(_ request: Request) throws -> (Caller, String) { try authenticator.sessionUser(request) }
 
     func organization(_ request: Request, _ caller: Caller) throws -> (id: UUID, slug: String) {
         guard let user = caller.userID, let row = try database.query("""

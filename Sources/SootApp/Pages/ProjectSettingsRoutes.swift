@@ -30,11 +30,7 @@ struct ProjectSettingsRoutes {
         return (try row.decode("id"), path, try row.decode("experiment", as: UUID?.self))
     }
 
-    func signedIn(_ request: Request) throws -> (Caller, String) {
-        let caller = try authenticator.authenticateChecked(request)
-        guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else { throw AppError.unauthorized() }
-        return (caller, csrf)
-    }
+    func signedIn(_ request: Request) throws -> (Caller, String) { try authenticator.sessionUser(request) }
 
     func createToken(_ request: Request) throws -> Response {
         let (caller, csrf) = try signedIn(request)
