@@ -55,19 +55,46 @@ struct ScopeTotals: Sendable {
     var energy = 0.0, cpu = 0.0, gpu = 0.0, ram = 0.0, emissions = 0.0, duration = 0.0, samples = 0, runs = 0
 }
 
+/// Which rows of the rollups and runs a caller may see, decided once per page: for a person, the list of teams
+/// they can read (one query), so the big aggregates filter with `team_id = ANY(...)` instead of a correlated
+/// membership check per row.
+struct Visibility: Sendable {
+    let caller: Caller
+    let teams: [UUID]?
+
+    init(_ database: ConnectionPool, caller: Caller, organizationID: UUID? = nil) throws {
+        self.caller = caller
+        if caller.userID != nil {
+            teams = try database.query("""
+                SELECT t.id FROM teams t
+                WHERE (\(organizationID)::uuid IS NULL OR t.organization_id = \(organizationID))
+                  AND \(Access.team(caller, organizationColumn: "t.organization_id", teamColumn: "t.id"))
+                """).rows.map { try $0.decode("id") }
+        } else {
+            teams = nil
+        }
+    }
+
+    /// The predicate for a table aliased `alias` that has organization_id, team_id and project_id.
+    func predicate(_ alias: String) -> SQLQuery {
+        if let teams { return "\(unsafeSQL: alias).team_id = ANY(\(teams)::uuid[])" }
+        return Store.projectAccess(caller, alias, idColumn: "project_id")
+    }
+}
+
 enum DashboardData {
     /// `column` is one of organization_id, team_id, project_id, experiment_id (fixed strings, never user input).
-    static func totals(_ database: ConnectionPool, caller: Caller, column: String, id: UUID, range: DashboardRange) throws -> ScopeTotals {
+    static func totals(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, range: DashboardRange) throws -> ScopeTotals {
         let row = try database.query("""
             SELECT coalesce(sum(d.energy_kwh), 0) AS energy, coalesce(sum(d.cpu_energy_kwh), 0) AS cpu,
                    coalesce(sum(d.gpu_energy_kwh), 0) AS gpu, coalesce(sum(d.ram_energy_kwh), 0) AS ram,
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.duration_seconds), 0) AS duration,
                    coalesce(sum(d.sample_count), 0)::bigint AS samples,
-                   (SELECT count(*) FROM runs r WHERE r.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+                   (SELECT count(*) FROM runs r WHERE r.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("r"))
                       AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date)
                       AND (\(range.to)::date IS NULL OR r.started_at < \(range.to)::date + 1)) AS runs
             FROM experiment_days d
-            WHERE d.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "d", idColumn: "project_id"))
+            WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
               AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
               AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
             """).first!
@@ -77,13 +104,13 @@ enum DashboardData {
     }
 
     /// Emissions and energy per UTC day.
-    static func daily(_ database: ConnectionPool, caller: Caller, column: String, id: UUID, range: DashboardRange)
+    static func daily(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, range: DashboardRange)
         throws -> [(day: String, emissions: Double, energy: Double)]
     {
         let rows: [(day: String, emissions: Double, energy: Double)] = try database.query("""
             SELECT d.day::text AS day, sum(d.emissions_kg) AS emissions, sum(d.energy_kwh) AS energy
             FROM experiment_days d
-            WHERE d.\(unsafeSQL: column) = \(id) AND \(Store.projectAccess(caller, "d", idColumn: "project_id"))
+            WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
               AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
               AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
             GROUP BY d.day ORDER BY d.day

@@ -139,8 +139,9 @@ struct DashboardRoutes {
     func render(_ request: Request, _ caller: Caller, _ scope: Scope, children label: String, childColumn: String?,
                 childTable: String, childSlug: Bool) throws -> (String, String) {
         let range = try DashboardRange(request)
-        let totals = try DashboardData.totals(database, caller: caller, column: scope.column, id: scope.id, range: range)
-        let daily = try DashboardData.daily(database, caller: caller, column: scope.column, id: scope.id, range: range)
+        let visibility = try Visibility(database, caller: caller)
+        let totals = try DashboardData.totals(database, visibility: visibility, column: scope.column, id: scope.id, range: range)
+        let daily = try DashboardData.daily(database, visibility: visibility, column: scope.column, id: scope.id, range: range)
         let equivalents = try DashboardData.equivalents(database)
         var html = crumbs(scope) + "<h1>\(HTML.escape(scope.title))</h1>" + ranges(scope.path, range)
         html += stats(totals)
@@ -154,7 +155,7 @@ struct DashboardRoutes {
         html += "<h2>\(HTML.escape(label))</h2>"
         if let childColumn {
             html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug,
-                                      currentRequest: request)
+                                      currentRequest: request, visibility: visibility)
         } else {
             html += try runsScatter(caller, scope, range)
             html += try runsTable(caller, scope, range)
@@ -249,7 +250,7 @@ struct DashboardRoutes {
     }
 
     func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, childColumn: String, childTable: String, slug: Bool,
-                       currentRequest: Request) throws -> String {
+                       currentRequest: Request, visibility: Visibility) throws -> String {
         let rows = try database.query("""
             SELECT c.id, c.name, \(unsafeSQL: slug ? "c.slug" : "c.id::text") AS link,
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.energy_kwh), 0) AS energy,
@@ -259,8 +260,9 @@ struct DashboardRoutes {
                 AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
                 AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
             WHERE c.\(unsafeSQL: scope.column) = \(scope.id)
-              AND \(childTable == "teams" ? Access.team(caller, organizationColumn: "c.organization_id", teamColumn: "c.id")
-                                          : Store.projectAccess(caller, "c", idColumn: childTable == "projects" ? "id" : "project_id"))
+              AND \(childTable == "teams" ? (visibility.teams.map { "c.id = ANY(\($0)::uuid[])" as SQLQuery }
+                                              ?? Access.team(caller, organizationColumn: "c.organization_id", teamColumn: "c.id"))
+                                          : childTable == "projects" ? Store.projectAccess(caller, "c", idColumn: "id") : visibility.predicate("c"))
             GROUP BY c.id, c.name
             """).rows
         var items = try rows.map { row in
