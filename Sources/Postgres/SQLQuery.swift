@@ -193,10 +193,12 @@ public enum PostgresTime {
             + String(repeating: "0", count: 6 - microText.count) + microText + "Z"
     }
 
-    /// Parses the server's `timestamptz` output in ISO DateStyle: `2026-11-29 04:43:00.123456+00`.
+    /// Parses ISO 8601 as clients send it and as the server prints `timestamptz` in ISO DateStyle
+    /// (`2026-11-29 04:43:00.123456+00`): `T` or space, optional fraction, `Z`, `±HH`, `±HH:MM` or `±HHMM`
+    /// (a missing offset means UTC, as CodeCarbon's naive timestamps are). Nil for anything else.
     public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
-        guard bytes.count >= 19 else { return nil }
+        guard bytes.count >= 19, bytes.count <= 40 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for index in range {
@@ -205,27 +207,46 @@ public enum PostgresTime {
             }
             return value
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        guard let year = number(0..<4), bytes[4] == 0x2D, let month = number(5..<7), bytes[7] == 0x2D,
+              let day = number(8..<10), bytes[10] == 0x54 || bytes[10] == 0x20 || bytes[10] == 0x74,
+              let hour = number(11..<13), bytes[13] == 0x3A, let minute = number(14..<16), bytes[16] == 0x3A,
+              let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var index = 19
         var fraction = 0.0
         if index < bytes.count, bytes[index] == 0x2E {
             index += 1
             var scale = 0.1
+            let start = index
             while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
                 fraction += Double(bytes[index] - 48) * scale
                 scale /= 10
                 index += 1
             }
+            if index == start { return nil }
         }
-        var offsetSeconds = 0
-        if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D {
-            let sign = bytes[index] == 0x2D ? -1 : 1
-            let hours = number((index + 1)..<(index + 3)) ?? 0
-            var minutes = 0
-            if index + 3 < bytes.count, bytes[index + 3] == 0x3A { minutes = number((index + 4)..<(index + 6)) ?? 0 }
-            offsetSeconds = sign * (hours * 3600 + minutes * 60)
+        var offset = 0
+        if index < bytes.count {
+            if bytes[index] == 0x5A || bytes[index] == 0x7A {
+                index += 1
+            } else if bytes[index] == 0x2B || bytes[index] == 0x2D {
+                let sign = bytes[index] == 0x2D ? -1 : 1
+                guard let hours = number((index + 1)..<(index + 3)) else { return nil }
+                var minutes = 0
+                index += 3
+                if index < bytes.count, bytes[index] == 0x3A {
+                    guard let value = number((index + 1)..<(index + 3)) else { return nil }
+                    minutes = value
+                    index += 3
+                } else if index + 1 < bytes.count, let value = number(index..<(index + 2)) {
+                    minutes = value
+                    index += 2
+                }
+                offset = sign * (hours * 3600 + minutes * 60)
+            }
         }
+        guard index == bytes.count else { return nil }
         var parts = tm()
         parts.tm_year = Int32(year - 1900)
         parts.tm_mon = Int32(month - 1)
@@ -234,6 +255,6 @@ public enum PostgresTime {
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
         let epoch = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(epoch - offsetSeconds) + fraction)
+        return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
     }
 }

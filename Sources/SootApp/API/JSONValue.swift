@@ -147,69 +147,8 @@ public enum ISOTime {
         return String(text.dropLast()) + "+00:00"
     }
 
-    /// Parses ISO 8601 with an optional fraction and a `Z` or `±HH:MM` offset (a missing offset means UTC,
-    /// as CodeCarbon's naive timestamps are).
-    public static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 19, bytes.count <= 40 else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for index in range {
-                guard index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 else { return nil }
-                value = value * 10 + Int(bytes[index] - 48)
-            }
-            return value
-        }
-        guard let year = number(0..<4), bytes[4] == 0x2D, let month = number(5..<7), bytes[7] == 0x2D,
-              let day = number(8..<10), bytes[10] == 0x54 || bytes[10] == 0x20 || bytes[10] == 0x74,
-              let hour = number(11..<13), bytes[13] == 0x3A, let minute = number(14..<16), bytes[16] == 0x3A,
-              let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var fraction = 0.0
-        if index < bytes.count, bytes[index] == 0x2E {
-            index += 1
-            var scale = 0.1
-            let start = index
-            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
-                fraction += Double(bytes[index] - 48) * scale
-                scale /= 10
-                index += 1
-            }
-            if index == start { return nil }
-        }
-        var offset = 0
-        if index < bytes.count {
-            if bytes[index] == 0x5A || bytes[index] == 0x7A {
-                index += 1
-            } else if bytes[index] == 0x2B || bytes[index] == 0x2D {
-                let sign = bytes[index] == 0x2D ? -1 : 1
-                guard let hours = number((index + 1)..<(index + 3)) else { return nil }
-                var minutes = 0
-                index += 3
-                if index < bytes.count, bytes[index] == 0x3A {
-                    guard let value = number((index + 1)..<(index + 3)) else { return nil }
-                    minutes = value
-                    index += 3
-                } else if index + 1 < bytes.count, let value = number(index..<(index + 2)) {
-                    minutes = value
-                    index += 2
-                }
-                offset = sign * (hours * 3600 + minutes * 60)
-            }
-        }
-        guard index == bytes.count else { return nil }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month - 1)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        let epoch = timegm(&parts)
-        return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
-    }
+    /// Parses ISO 8601 timestamps (see `PostgresTime.parse`, the one parser for both directions).
+    public static func parse(_ text: String) -> Date? { PostgresTime.parse(text) }
 }
 
 import Postgres
