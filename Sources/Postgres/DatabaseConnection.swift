@@ -129,6 +129,20 @@ public final class DatabaseConnection: @unchecked Sendable {
     /// Streams the rows of a query one at a time (libpq single-row mode) without holding them all in memory.
     /// `body` returns false to stop early (the rest is then read and dropped).
     public func stream(_ query: SQLQuery, _ body: (Row) throws -> Bool) throws {
+        try streamResults(query) { result in try body(Row(result: QueryResult(result), index: 0)) }
+    }
+
+    /// Like `stream`, without decoding column names or copying cells: each cell's bytes are read in place, valid only
+    /// during the call. For exports of millions of rows.
+    public func streamRaw(_ query: SQLQuery, _ body: (RawRow) throws -> Bool) throws {
+        try streamResults(query) { result in
+            defer { PQclear(result) }
+            return try body(RawRow(result: result))
+        }
+    }
+
+    /// Sends `query` in single-row mode and hands each one-row result to `body`, which owns (frees) it.
+    private func streamResults(_ query: SQLQuery, _ body: (OpaquePointer) throws -> Bool) throws {
         guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
         let sent = Self.withCStrings(query.binds) { values in
             PQsendQueryParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
@@ -142,9 +156,10 @@ public final class DatabaseConnection: @unchecked Sendable {
         while let result = PQgetResult(handle) {
             let status = PQresultStatus(result)
             if status == PGRES_SINGLE_TUPLE {
-                let owned = QueryResult(result)
                 if wanted && failure == nil {
-                    do { wanted = try body(Row(result: owned, index: 0)) } catch { failure = error }
+                    do { wanted = try body(result) } catch { failure = error }
+                } else {
+                    PQclear(result)
                 }
             } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
                 PQclear(result)

@@ -123,3 +123,24 @@ public struct Row: Sendable {
         return result.text(row: index, column: position)
     }
 }
+
+/// One streamed row whose cells are read in place (see `DatabaseConnection.streamRaw`); valid only inside the call.
+public struct RawRow {
+    let result: OpaquePointer
+
+    init(result: OpaquePointer) { self.result = result }
+
+    public var columnCount: Int { Int(PQnfields(result)) }
+
+    /// The bytes of cell `column` (text format, no terminating zero), nil for NULL.
+    public func bytes(_ column: Int) -> UnsafeBufferPointer<UInt8>? {
+        if PQgetisnull(result, 0, Int32(column)) == 1 { return nil }
+        let length = Int(PQgetlength(result, 0, Int32(column)))
+        guard let pointer = PQgetvalue(result, 0, Int32(column)) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+    }
+
+    public func text(_ column: Int) -> String? {
+        bytes(column).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

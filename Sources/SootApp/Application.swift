@@ -52,6 +52,8 @@ public final class Application: Sendable {
         ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
         CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)
         EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
+        ExportRoutes(database: database, authenticator: authenticator).register(&router, &api)
+        ImportRoutes(database: database, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
         MethodologyRoutes(database: database).register(&router)

@@ -39,7 +39,7 @@ struct CodeCarbonRoutes {
             let started = try SampleParsing.timestamp(body, "timestamp")!
             let machine = try SampleParsing.Machine(body)
             let row = try database.withConnection { connection in
-                try ingest.createRun(connection, caller: caller, experimentID: experimentID, startedAt: started,
+                try IngestService.createRun(connection, caller: caller, experimentID: experimentID, startedAt: started,
                                      machine: machine, source: "codecarbon", clientKey: nil)
             }
             return .json(try CodeCarbonShapes.run(row), status: .created)

@@ -71,7 +71,7 @@ struct EmissionsEndpointRoutes {
                 SELECT \(unsafeSQL: Representation.runColumns) FROM runs r
                 WHERE r.experiment_id = \(experimentID!) AND r.client_key = \(runKey) FOR UPDATE
                 """).first
-            let row = try existing ?? ingest.createRun(
+            let row = try existing ?? IngestService.createRun(
                 connection, caller: caller, experimentID: experimentID!,
                 startedAt: timestamp.addingTimeInterval(-duration), endedAt: timestamp, machine: machine,
                 source: "codecarbon", clientKey: runKey)

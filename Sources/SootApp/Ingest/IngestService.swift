@@ -64,7 +64,7 @@ public final class IngestService: Sendable {
     // MARK: Runs
 
     /// Creates a run in an experiment the caller can write to; returns its row.
-    func createRun(
+    static func createRun(
         _ connection: DatabaseConnection, caller: Caller, experimentID: UUID, startedAt: Date, endedAt: Date? = nil,
         machine: SampleParsing.Machine, source: String, clientKey: String?
     ) throws -> Row {

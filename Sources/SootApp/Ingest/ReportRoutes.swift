@@ -31,7 +31,7 @@ struct ReportRoutes {
                             """).first {
                             return (.ok, try Representation.run(existing))
                         }
-                        let row = try ingest.createRun(connection, caller: caller, experimentID: experimentID, startedAt: report.startedAt,
+                        let row = try IngestService.createRun(connection, caller: caller, experimentID: experimentID, startedAt: report.startedAt,
                                                        endedAt: report.endedAt, machine: report.machine, source: "api", clientKey: report.clientRunID)
                         let placement = try IngestService.placement(of: row)
                         let records = report.samples.map { SampleRecord(placement: placement, measure: $0.0, clientKey: $0.1) }

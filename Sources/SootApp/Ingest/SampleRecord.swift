@@ -74,7 +74,7 @@ enum SampleWriter {
             ),
             per_run AS (
                 SELECT run_id, count(*) AS n, sum(duration) AS duration, sum(emissions) AS emissions, sum(energy) AS energy,
-                       sum(cpu_energy) AS cpu, sum(gpu_energy) AS gpu, sum(ram_energy) AS ram, sum(water) AS water, max(ts) AS seen,
+                       sum(cpu_energy) AS cpu, sum(gpu_energy) AS gpu, sum(ram_energy) AS ram, sum(water) AS water, max(ts) AS seen, min(ts) AS first,
                        (array_agg(cpu_power ORDER BY ts DESC))[1] AS cpu_power, (array_agg(gpu_power ORDER BY ts DESC))[1] AS gpu_power,
                        (array_agg(ram_power ORDER BY ts DESC))[1] AS ram_power
                 FROM ins GROUP BY run_id
@@ -85,6 +85,7 @@ enum SampleWriter {
                     cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
                     ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
                     last_seen_at = greatest(r.last_seen_at, d.seen, now()),
+                    first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
                     cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
                     gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
                     ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END

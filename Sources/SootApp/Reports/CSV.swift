@@ -1,0 +1,156 @@
+/// RFC 4180 CSV, written and read on bytes.
+///
+/// Writing: fields are quoted when they hold a comma, a quote, CR or LF (quotes doubled), records end with CRLF,
+/// text is UTF-8 as stored. A text cell that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
+/// tab or CR) is neutralised with a leading apostrophe, as OWASP advises; numbers and timestamps are written as they
+/// are (a negative longitude stays a number).
+struct CSVEncoder {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 64 * 1024) { bytes.reserveCapacity(capacity) }
+
+    private var atRowStart = true
+
+    mutating func separate() {
+        if !atRowStart { bytes.append(UInt8(ascii: ",")) }
+        atRowStart = false
+    }
+
+    /// A text cell from user or client data: quoted as needed and neutralised against formulas.
+    mutating func text(_ cell: UnsafeBufferPointer<UInt8>?) {
+        separate()
+        guard let cell, let first = cell.first else { return }
+        let formula = first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
+            || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D
+        let quote = formula || cell.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+        if !quote {
+            bytes.append(contentsOf: cell)
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        if formula { bytes.append(UInt8(ascii: "'")) }
+        for byte in cell {
+            if byte == UInt8(ascii: "\"") { bytes.append(byte) }
+            bytes.append(byte)
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func text(_ cell: String?) {
+        guard var cell else { return text(nil as UnsafeBufferPointer<UInt8>?) }
+        cell.withUTF8 { text($0) }
+    }
+
+    /// A cell Soot made itself (a number, a timestamp, an id): written as it is.
+    mutating func plain(_ cell: UnsafeBufferPointer<UInt8>?) {
+        separate()
+        if let cell { bytes.append(contentsOf: cell) }
+    }
+
+    mutating func plain(_ cell: String?) {
+        guard var cell else { return plain(nil as UnsafeBufferPointer<UInt8>?) }
+        cell.withUTF8 { plain($0) }
+    }
+
+    /// A number with full precision (shortest text that reads back as the same double), dot as decimal separator.
+    mutating func number(_ value: Double) {
+        plain(value.description)
+    }
+
+    mutating func endRow() {
+        bytes.append(0x0D)
+        bytes.append(0x0A)
+        atRowStart = true
+    }
+
+    /// Hands over what was written and starts empty again (keeping the capacity).
+    mutating func take() -> [UInt8] {
+        let taken = bytes
+        bytes.removeAll(keepingCapacity: true)
+        return taken
+    }
+}
+
+/// Reads RFC 4180 records: quoted fields with doubled quotes and line breaks, CRLF or LF endings, a UTF-8 byte order
+/// mark skipped. Each record knows the line it started on, for error reports.
+struct CSVReader {
+    struct Failure: Error {
+        let line: Int
+        let message: String
+    }
+
+    struct Record {
+        let line: Int
+        let fields: [String]
+    }
+
+    /// Every record of `bytes`; throws for an unterminated quote, a quote inside an unquoted field, or text after a
+    /// closing quote, and for invalid UTF-8.
+    static func records(_ bytes: [UInt8]) throws(Failure) -> [Record] {
+        var records: [Record] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var line = 1
+        var recordLine = 1
+        var inQuotes = false
+        var wasQuoted = false
+
+        func finishField() throws(Failure) {
+            guard let text = String(validating: field, as: UTF8.self) else {
+                throw Failure(line: recordLine, message: "The file is not UTF-8 text.")
+            }
+            fields.append(text)
+            field.removeAll(keepingCapacity: true)
+            wasQuoted = false
+        }
+
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inQuotes {
+                if byte == UInt8(ascii: "\"") {
+                    if index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        index += 2
+                        continue
+                    }
+                    inQuotes = false
+                    wasQuoted = true
+                } else {
+                    if byte == 0x0A { line += 1 }
+                    field.append(byte)
+                }
+                index += 1
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: ","):
+                try finishField()
+            case 0x0D where index + 1 < bytes.count && bytes[index + 1] == 0x0A:
+                index += 1
+                fallthrough
+            case 0x0A:
+                try finishField()
+                if !(fields.count == 1 && fields[0].isEmpty) { records.append(Record(line: recordLine, fields: fields)) }
+                fields.removeAll(keepingCapacity: true)
+                line += 1
+                recordLine = line
+            case UInt8(ascii: "\""):
+                guard field.isEmpty && !wasQuoted else {
+                    throw Failure(line: line, message: "A quote inside an unquoted field (quote the field and double the quote).")
+                }
+                inQuotes = true
+            default:
+                if wasQuoted { throw Failure(line: line, message: "Text after a closing quote.") }
+                field.append(byte)
+            }
+            index += 1
+        }
+        if inQuotes { throw Failure(line: recordLine, message: "A quoted field is not closed.") }
+        if !field.isEmpty || !fields.isEmpty || wasQuoted {
+            try finishField()
+            records.append(Record(line: recordLine, fields: fields))
+        }
+        return records
+    }
+}

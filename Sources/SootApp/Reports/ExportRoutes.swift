@@ -1,0 +1,444 @@
+import Emissions
+import Foundation
+import HTTPServer
+import Postgres
+
+/// Reports as CSV (RFC 4180) or JSON, streamed from PostgreSQL as they are read, for an organization, a team, a
+/// project or an experiment over a date range, and a run's samples:
+///
+///     GET /api/v1/reports/runs.csv?organization=ID&range=30d       one row per run
+///     GET /api/v1/reports/summary.csv?team=ID&from=…&to=…          one row per child (by=team|project|experiment)
+///     GET /api/v1/runs/{run_id}/samples.csv                        one row per sample
+///
+/// (`.json` for the same data as a JSON array.) A person's session or personal token, or a project token for its own
+/// project. The range is the dashboard's (`range=7d|30d|90d|year|all`, or `from`/`to` days, UTC): a run belongs to it
+/// when it has samples in it, and a run that crosses an edge of the range counts only its samples inside it (the
+/// `partial` column says so), so the rows add up to the dashboard's totals for the same range.
+struct ExportRoutes {
+    let database: ConnectionPool
+    let authenticator: Authenticator
+
+    enum Format: String { case csv, json }
+
+    /// How a column is written: user or client text (quoted and neutralised in CSV, a JSON string), a value Soot
+    /// made (id, timestamp: written as is, a JSON string), or a number or boolean (as is in both).
+    enum Kind { case text, plain, number, boolean }
+
+    struct Column {
+        let header: String
+        let sql: String
+        let kind: Kind
+    }
+
+    /// The scope a report covers, resolved and access-checked before any byte is sent.
+    struct Scope {
+        let column: String
+        let id: UUID
+        let organizationID: UUID
+        let kind: String
+        let name: String
+    }
+
+    func register(_ router: inout Router, _ api: inout APIRegistry) {
+        let routes = self
+        let authed = { (body: @escaping @Sendable (Request, Caller) throws -> Response) -> Handler in
+            { request in
+                let caller = try routes.authenticator.authenticateChecked(request)
+                guard caller.isAuthenticated else { throw AppError.unauthorized("Send 'Authorization: Bearer <token>' or log in.") }
+                return try body(request, caller)
+            }
+        }
+        let scopeQuery = ["organization", "team", "project", "experiment", "range", "from", "to"]
+        for format in [Format.csv, .json] {
+            api.add(&router, .get, "/api/v1/reports/runs.\(format.rawValue)",
+                    summary: "One row per run of an organization, team, project or experiment over a date range (\(format.rawValue), streamed)",
+                    tag: "Reports", query: scopeQuery, handler: authed { request, caller in
+                        try routes.runsReport(request, caller, format: format)
+                    })
+            api.add(&router, .get, "/api/v1/reports/summary.\(format.rawValue)",
+                    summary: "One row per team, project or experiment with totals and equivalents (\(format.rawValue))",
+                    tag: "Reports", query: scopeQuery + ["by"], handler: authed { request, caller in
+                        try routes.summaryReport(request, caller, format: format)
+                    })
+            api.add(&router, .get, "/api/v1/runs/:run_id/samples.\(format.rawValue)",
+                    summary: "Every sample of a run (\(format.rawValue), streamed)", tag: "Reports", handler: authed { request, caller in
+                        try routes.samplesReport(request, caller, format: format)
+                    })
+        }
+    }
+
+    // MARK: Scope
+
+    func scope(_ request: Request, _ caller: Caller) throws -> Scope {
+        let given = ["organization", "team", "project", "experiment"].compactMap { key in request.query(key).map { (key, $0) } }
+        guard given.count == 1, let (key, text) = given.first else {
+            throw AppError.invalid("organization", "Give exactly one of organization, team, project or experiment (an id).")
+        }
+        guard let id = UUID(uuidString: text) else { throw AppError.invalid(key, "\(key) must be an id.") }
+        let row: Row?
+        switch key {
+        case "organization":
+            row = try database.query("""
+                SELECT o.id AS organization_id, o.name FROM organizations o
+                WHERE o.id = \(id) AND (\(Access.organizationMember(caller, organizationColumn: "o.id"))
+                   OR EXISTS (SELECT 1 FROM projects p WHERE p.organization_id = o.id AND \(Store.projectAccess(caller))))
+                """).first
+        case "team":
+            row = try database.query("""
+                SELECT t.organization_id, t.name FROM teams t
+                WHERE t.id = \(id) AND (\(Access.team(caller, organizationColumn: "t.organization_id", teamColumn: "t.id"))
+                   OR EXISTS (SELECT 1 FROM projects p WHERE p.team_id = t.id AND \(Store.projectAccess(caller))))
+                """).first
+        case "project":
+            row = try database.query("SELECT p.organization_id, p.name FROM projects p WHERE p.id = \(id) AND \(Store.projectAccess(caller))").first
+        default:
+            row = try database.query("""
+                SELECT e.organization_id, e.name FROM experiments e WHERE e.id = \(id) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
+                """).first
+        }
+        guard let row else { throw AppError.notFound("No such \(key).") }
+        return Scope(column: key + "_id", id: id, organizationID: try row.decode("organization_id"), kind: key, name: try row.decode("name"))
+    }
+
+    /// `soot-{kind}-{name}-{what}-{range}.csv`, ASCII only.
+    static func fileName(_ scope: Scope, _ what: String, _ range: DashboardRange, _ format: Format) -> String {
+        let name = Naming.slug(scope.name)
+        let span = range.from.map { "\($0)_\(range.to ?? "")" } ?? "all-time"
+        return "soot-\(scope.kind)-\(name.isEmpty ? "unnamed" : String(name.prefix(60)))-\(what)-\(span).\(format.rawValue)"
+    }
+
+    // MARK: Runs
+
+    static let timeFormat = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'"
+    static func time(_ expression: String) -> String { "to_char((\(expression)) AT TIME ZONE 'UTC', \(timeFormat))" }
+
+    static let runColumns: [Column] = [
+        Column(header: "organization_id", sql: "r.organization_id", kind: .plain),
+        Column(header: "organization", sql: "o.name", kind: .text),
+        Column(header: "team_id", sql: "r.team_id", kind: .plain),
+        Column(header: "team", sql: "t.name", kind: .text),
+        Column(header: "project_id", sql: "r.project_id", kind: .plain),
+        Column(header: "project", sql: "p.name", kind: .text),
+        Column(header: "experiment_id", sql: "r.experiment_id", kind: .plain),
+        Column(header: "experiment", sql: "e.name", kind: .text),
+        Column(header: "run_id", sql: "r.id", kind: .plain),
+        Column(header: "started_at", sql: time("r.started_at"), kind: .plain),
+        Column(header: "ended_at", sql: time("coalesce(r.ended_at, r.last_sample_at)"), kind: .plain),
+        Column(header: "duration_s", sql: "f.duration", kind: .number),
+        Column(header: "energy_kwh", sql: "f.energy", kind: .number),
+        Column(header: "cpu_energy_kwh", sql: "f.cpu", kind: .number),
+        Column(header: "gpu_energy_kwh", sql: "f.gpu", kind: .number),
+        Column(header: "ram_energy_kwh", sql: "f.ram", kind: .number),
+        Column(header: "emissions_kg_co2e", sql: "f.emissions", kind: .number),
+        Column(header: "intensity_g_co2e_per_kwh", sql: "CASE WHEN f.energy > 0 THEN f.emissions * 1000 / f.energy END", kind: .number),
+        Column(header: "water_l", sql: "f.water", kind: .number),
+        Column(header: "samples", sql: "f.n", kind: .number),
+        Column(header: "partial", sql: "f.partial", kind: .boolean),
+        Column(header: "country_name", sql: "r.country_name", kind: .text),
+        Column(header: "country_iso_code", sql: "r.country_iso_code", kind: .text),
+        Column(header: "region", sql: "r.region", kind: .text),
+        Column(header: "cloud_provider", sql: "r.cloud_provider", kind: .text),
+        Column(header: "cloud_region", sql: "r.cloud_region", kind: .text),
+        Column(header: "longitude", sql: "r.longitude", kind: .number),
+        Column(header: "latitude", sql: "r.latitude", kind: .number),
+        Column(header: "cpu_model", sql: "r.cpu_model", kind: .text),
+        Column(header: "cpu_count", sql: "r.cpu_count", kind: .number),
+        Column(header: "gpu_model", sql: "r.gpu_model", kind: .text),
+        Column(header: "gpu_count", sql: "r.gpu_count", kind: .number),
+        Column(header: "ram_total_gb", sql: "r.ram_total_size", kind: .number),
+        Column(header: "os", sql: "r.os", kind: .text),
+        Column(header: "python_version", sql: "r.python_version", kind: .text),
+        Column(header: "codecarbon_version", sql: "r.codecarbon_version", kind: .text),
+        Column(header: "source", sql: "r.source", kind: .plain),
+    ]
+
+    /// The runs of a scope over a range with their figures inside the range (see the type's comment).
+    static func runsQuery(_ scope: Scope, visibility: Visibility, range: DashboardRange) -> SQLQuery {
+        let select = runColumns.map { "\($0.sql) AS \($0.header)" }.joined(separator: ", ")
+        return """
+            WITH b AS (SELECT \(range.from)::date::timestamp AT TIME ZONE 'UTC' AS lo, (\(range.to)::date + 1)::timestamp AT TIME ZONE 'UTC' AS hi)
+            SELECT \(unsafeSQL: select)
+            FROM b, runs r
+            JOIN experiments e ON e.id = r.experiment_id JOIN projects p ON p.id = r.project_id
+            JOIN teams t ON t.id = r.team_id JOIN organizations o ON o.id = r.organization_id
+            CROSS JOIN LATERAL (
+                SELECT r.sample_count::bigint AS n, r.duration_seconds AS duration, r.energy_kwh AS energy, r.cpu_energy_kwh AS cpu,
+                       r.gpu_energy_kwh AS gpu, r.ram_energy_kwh AS ram, r.emissions_kg AS emissions, r.water_liters AS water, false AS partial
+                WHERE r.first_sample_at IS NULL
+                   OR ((b.lo IS NULL OR r.first_sample_at >= b.lo) AND (b.hi IS NULL OR r.last_sample_at < b.hi))
+                UNION ALL
+                SELECT count(*), coalesce(sum(s.duration_seconds), 0), coalesce(sum(s.energy_kwh), 0), coalesce(sum(s.cpu_energy_kwh), 0),
+                       coalesce(sum(s.gpu_energy_kwh), 0), coalesce(sum(s.ram_energy_kwh), 0), coalesce(sum(s.emissions_kg), 0),
+                       coalesce(sum(s.water_liters), 0), true
+                FROM emission_samples s
+                WHERE s.run_id = r.id AND (b.lo IS NULL OR s."timestamp" >= b.lo) AND (b.hi IS NULL OR s."timestamp" < b.hi)
+                HAVING NOT (r.first_sample_at IS NULL
+                   OR ((b.lo IS NULL OR r.first_sample_at >= b.lo) AND (b.hi IS NULL OR r.last_sample_at < b.hi)))
+            ) f
+            WHERE r.\(unsafeSQL: scope.column) = \(scope.id) AND \(visibility.predicate("r"))
+              AND CASE WHEN r.first_sample_at IS NULL
+                       THEN (b.lo IS NULL OR r.started_at >= b.lo) AND (b.hi IS NULL OR r.started_at < b.hi)
+                       ELSE (b.lo IS NULL OR r.last_sample_at >= b.lo) AND (b.hi IS NULL OR r.first_sample_at < b.hi) END
+              AND (f.n > 0 OR r.first_sample_at IS NULL)
+            ORDER BY r.started_at, r.id
+            """
+    }
+
+    func runsReport(_ request: Request, _ caller: Caller, format: Format) throws -> Response {
+        let scope = try scope(request, caller)
+        let range = try DashboardRange(request)
+        let visibility = try Visibility(database, caller: caller, organizationID: scope.organizationID)
+        let query = Self.runsQuery(scope, visibility: visibility, range: range)
+        return stream(Self.runColumns, query, format: format, fileName: Self.fileName(scope, "runs", range, format))
+    }
+
+    // MARK: Samples
+
+    static let sampleColumns: [Column] = [
+        Column(header: "sample_id", sql: "s.id", kind: .plain),
+        Column(header: "run_id", sql: "s.run_id", kind: .plain),
+        Column(header: "timestamp", sql: time("s.\"timestamp\""), kind: .plain),
+        Column(header: "duration_s", sql: "s.duration_seconds", kind: .number),
+        Column(header: "energy_kwh", sql: "s.energy_kwh", kind: .number),
+        Column(header: "cpu_energy_kwh", sql: "s.cpu_energy_kwh", kind: .number),
+        Column(header: "gpu_energy_kwh", sql: "s.gpu_energy_kwh", kind: .number),
+        Column(header: "ram_energy_kwh", sql: "s.ram_energy_kwh", kind: .number),
+        Column(header: "emissions_kg_co2e", sql: "s.emissions_kg", kind: .number),
+        Column(header: "emissions_rate_kg_per_s", sql: "s.emissions_rate", kind: .number),
+        Column(header: "cpu_power_w", sql: "s.cpu_power_w", kind: .number),
+        Column(header: "gpu_power_w", sql: "s.gpu_power_w", kind: .number),
+        Column(header: "ram_power_w", sql: "s.ram_power_w", kind: .number),
+        Column(header: "cpu_utilization_percent", sql: "s.cpu_utilization_percent", kind: .number),
+        Column(header: "gpu_utilization_percent", sql: "s.gpu_utilization_percent", kind: .number),
+        Column(header: "ram_utilization_percent", sql: "s.ram_utilization_percent", kind: .number),
+        Column(header: "water_l", sql: "s.water_liters", kind: .number),
+        Column(header: "client_key", sql: "s.client_key", kind: .text),
+    ]
+
+    func samplesReport(_ request: Request, _ caller: Caller, format: Format) throws -> Response {
+        let runID = try Store.id(request.parameter("run_id"))
+        guard try database.query("""
+            SELECT 1 FROM runs r WHERE r.id = \(runID) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+            """).first != nil else { throw AppError.notFound("No such run.") }
+        let select = Self.sampleColumns.map { "\($0.sql) AS \($0.header)" }.joined(separator: ", ")
+        let query: SQLQuery = """
+            SELECT \(unsafeSQL: select) FROM emission_samples s WHERE s.run_id = \(runID) ORDER BY s."timestamp", s.id
+            """
+        return stream(Self.sampleColumns, query, format: format, fileName: "soot-run-\(runID.lowercaseText)-samples.\(format.rawValue)")
+    }
+
+    // MARK: Summary
+
+    func summaryReport(_ request: Request, _ caller: Caller, format: Format) throws -> Response {
+        let scope = try scope(request, caller)
+        let range = try DashboardRange(request)
+        let levels = ["organization", "team", "project", "experiment"]
+        let defaultChild = levels[min(levels.count - 1, levels.firstIndex(of: scope.kind)! + 1)]
+        let by = request.query("by") ?? defaultChild
+        let scopeLevel = levels.firstIndex(of: scope.kind)!
+        guard let byLevel = levels.firstIndex(of: by), byLevel > scopeLevel || (scopeLevel == 3 && byLevel == 3) else {
+            throw AppError.invalid("by", "by must be team, project or experiment, below the report's scope.")
+        }
+        let visibility = try Visibility(database, caller: caller, organizationID: scope.organizationID)
+        let table = by + "s"
+        let names: String
+        switch by {
+        case "team": names = "o.name AS organization, c.name AS team"
+        case "project": names = "o.name AS organization, t.name AS team, c.name AS project"
+        default: names = "o.name AS organization, t.name AS team, p.name AS project, c.name AS experiment"
+        }
+        let joins: String
+        switch by {
+        case "team": joins = "JOIN organizations o ON o.id = c.organization_id"
+        case "project": joins = "JOIN organizations o ON o.id = c.organization_id JOIN teams t ON t.id = c.team_id"
+        default: joins = "JOIN organizations o ON o.id = c.organization_id JOIN teams t ON t.id = c.team_id JOIN projects p ON p.id = c.project_id"
+        }
+        let childVisibility: SQLQuery = by == "team"
+            ? (visibility.teams.map { "c.id = ANY(\($0)::uuid[])" } ?? Access.team(caller, organizationColumn: "c.organization_id", teamColumn: "c.id"))
+            : (by == "project" ? Store.projectAccess(caller, "c", idColumn: "id") : visibility.predicate("c"))
+        let rows = try database.query("""
+            SELECT c.id, \(unsafeSQL: names),
+                   coalesce(d.samples, 0) AS samples, coalesce(d.duration, 0) AS duration, coalesce(d.energy, 0) AS energy,
+                   coalesce(d.cpu, 0) AS cpu, coalesce(d.gpu, 0) AS gpu, coalesce(d.ram, 0) AS ram, coalesce(d.emissions, 0) AS emissions,
+                   coalesce(d.water, 0) AS water,
+                   (SELECT count(*) FROM runs r WHERE r.\(unsafeSQL: by)_id = c.id
+                      AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date::timestamp AT TIME ZONE 'UTC')
+                      AND (\(range.to)::date IS NULL OR r.started_at < (\(range.to)::date + 1)::timestamp AT TIME ZONE 'UTC')) AS runs
+            FROM \(unsafeSQL: table) c \(unsafeSQL: joins)
+            LEFT JOIN (
+                SELECT x.\(unsafeSQL: by)_id AS child, sum(x.sample_count)::bigint AS samples, sum(x.duration_seconds) AS duration,
+                       sum(x.energy_kwh) AS energy, sum(x.cpu_energy_kwh) AS cpu, sum(x.gpu_energy_kwh) AS gpu, sum(x.ram_energy_kwh) AS ram,
+                       sum(x.emissions_kg) AS emissions, sum(x.water_liters) AS water
+                FROM experiment_days x
+                WHERE x.\(unsafeSQL: scope.column) = \(scope.id)
+                  AND (\(range.from)::date IS NULL OR x.day >= \(range.from)::date) AND (\(range.to)::date IS NULL OR x.day <= \(range.to)::date)
+                GROUP BY 1
+            ) d ON d.child = c.id
+            WHERE c.\(unsafeSQL: scope.kind == by ? "id" : scope.column) = \(scope.id) AND \(childVisibility)
+            ORDER BY emissions DESC, c.id
+            """).rows
+        let equivalents = try DashboardData.equivalents(database)
+        let nameHeaders = Array(levels[..<byLevel]) + [by]
+        var headers = [by + "_id"] + nameHeaders
+        headers += ["runs_started", "samples", "duration_s", "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh",
+                    "emissions_kg_co2e", "intensity_g_co2e_per_kwh", "water_l"]
+        headers += equivalents.map(\.key)
+        var cells2: [[(String?, Kind)]] = []
+        for row in rows {
+            var cells: [(String?, Kind)] = [(row["id"], .plain)]
+            for level in nameHeaders { cells.append((row[level], .text)) }
+            let emissions: Double = try row.decode("emissions")
+            let energy: Double = try row.decode("energy")
+            for key in ["runs", "samples", "duration", "energy", "cpu", "gpu", "ram", "emissions"] { cells.append((row[key], .number)) }
+            cells.append((energy > 0 ? (emissions * 1000 / energy).description : nil, .number))
+            cells.append((row["water"], .number))
+            for equivalent in equivalents { cells.append((equivalent.units(for: emissions).description, .number)) }
+            cells2.append(cells)
+        }
+        let body = Self.encode(headers: headers, rows: cells2, format: format)
+        var response = Response(contentType: Self.contentType(format), bytes: body)
+        response.headers.set("Content-Disposition", "attachment; filename=\"\(Self.fileName(scope, "summary-by-\(by)", range, format))\"")
+        response.headers.set("Cache-Control", "private, no-store")
+        return response
+    }
+
+    // MARK: Encoding
+
+    static func contentType(_ format: Format) -> String {
+        format == .csv ? "text/csv; charset=utf-8; header=present" : "application/json"
+    }
+
+    /// A small report held in memory (the summary).
+    static func encode(headers: [String], rows: [[(String?, Kind)]], format: Format) -> [UInt8] {
+        var out = RowEncoder(format: format, headers: headers)
+        var bytes = out.start()
+        for row in rows {
+            out.row { cell in
+                for (text, kind) in row {
+                    if var text { text.withUTF8 { cell($0, kind) } } else { cell(nil, kind) }
+                }
+            }
+            bytes += out.take()
+        }
+        return bytes + out.finish()
+    }
+
+    /// Streams `query`'s rows as they arrive: the connection is held while the client reads; a slow client slows
+    /// the query instead of filling memory. An error after the first byte ends the transfer without its last chunk,
+    /// so the client sees a broken download rather than a short file.
+    func stream(_ columns: [Column], _ query: SQLQuery, format: Format, fileName: String) -> Response {
+        let database = self.database
+        var response = Response(body: .stream { writer in
+            var out = RowEncoder(format: format, headers: columns.map(\.header))
+            try writer.write(out.start())
+            try writer.flush()
+            try database.withConnection { connection in
+                try connection.streamRaw(query) { row in
+                    out.row { cell in
+                        for (index, column) in columns.enumerated() { cell(row.bytes(index), column.kind) }
+                    }
+                    if out.count >= 60 * 1024 { try writer.write(out.take()) }
+                    return true
+                }
+            }
+            try writer.write(out.take() + out.finish())
+            try writer.flush()
+        })
+        response.headers.set("Content-Type", Self.contentType(format))
+        response.headers.set("Content-Disposition", "attachment; filename=\"\(fileName)\"")
+        response.headers.set("Cache-Control", "private, no-store")
+        response.headers.set("X-Content-Type-Options", "nosniff")
+        return response
+    }
+}
+
+/// Rows as CSV records or as the objects of a JSON array, on bytes.
+struct RowEncoder {
+    let format: ExportRoutes.Format
+    let headers: [String]
+    private var csv = CSVEncoder()
+    private var json: [UInt8] = []
+    private var rowCount = 0
+    private let keys: [[UInt8]]
+
+    init(format: ExportRoutes.Format, headers: [String]) {
+        self.format = format
+        self.headers = headers
+        keys = headers.map { Array("\"\($0)\":".utf8) }
+        json.reserveCapacity(64 * 1024)
+    }
+
+    var count: Int { format == .csv ? csv.bytes.count : json.count }
+
+    mutating func start() -> [UInt8] {
+        if format == .json { return Array("[".utf8) }
+        for header in headers { csv.plain(header) }
+        csv.endRow()
+        return csv.take()
+    }
+
+    mutating func row(_ body: (_ cell: (UnsafeBufferPointer<UInt8>?, ExportRoutes.Kind) -> Void) -> Void) {
+        if format == .csv {
+            body { bytes, kind in
+                switch kind {
+                case .text: csv.text(bytes)
+                case .plain, .number, .boolean:
+                    if kind == .boolean, let bytes, bytes.count == 1 {
+                        csv.plain(bytes[0] == UInt8(ascii: "t") ? "true" : "false")
+                    } else {
+                        csv.plain(bytes)
+                    }
+                }
+            }
+            csv.endRow()
+        } else {
+            json.append(contentsOf: rowCount == 0 ? Array("\n{".utf8) : Array(",\n{".utf8))
+            var index = 0
+            body { bytes, kind in
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                json.append(contentsOf: keys[index])
+                index += 1
+                guard let bytes else { json.append(contentsOf: "null".utf8); return }
+                switch kind {
+                case .number: json.append(contentsOf: bytes)
+                case .boolean: json.append(contentsOf: bytes.first == UInt8(ascii: "t") || bytes.first == UInt8(ascii: "1") ? Array("true".utf8) : Array("false".utf8))
+                case .text, .plain: JSONEscaping.appendString(bytes, to: &json)
+                }
+            }
+            json.append(UInt8(ascii: "}"))
+        }
+        rowCount += 1
+    }
+
+    mutating func take() -> [UInt8] {
+        if format == .csv { return csv.take() }
+        let taken = json
+        json.removeAll(keepingCapacity: true)
+        return taken
+    }
+
+    func finish() -> [UInt8] { format == .json ? Array("\n]\n".utf8) : [] }
+}
+
+enum JSONEscaping {
+    /// A JSON string of UTF-8 `bytes`: quotes, backslashes and control characters escaped.
+    static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
