@@ -145,12 +145,18 @@ struct DashboardRoutes {
         let equivalents = try DashboardData.equivalents(database)
         var html = crumbs(scope) + "<h1>\(HTML.escape(scope.title))</h1>" + ranges(scope.path, range)
         html += stats(totals)
+        if !scope.isPublic { html += downloads(scope, range) }
         html += "<h2>Emissions per day</h2>" + Charts.dailyBars(daily.map { ($0.day, $0.emissions) }, unit: "kg CO2e",
                                                                   title: "Emissions per day, \(range.label)")
         html += equivalentsList(totals.emissions, equivalents)
         if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
         if scope.kind == "Project" && !scope.isPublic {
             html += try ProjectSettingsRoutes.panels(database, caller: caller, projectID: scope.id, path: scope.path)
+            if case .session(_, let csrf) = caller.credential, caller.canWrite {
+                let experiments = try database.query("SELECT id, name FROM experiments WHERE project_id = \(scope.id) ORDER BY name, id")
+                    .rows.map { (try $0.decode("id", as: UUID.self), try $0.decode("name", as: String.self)) }
+                html += ImportRoutes.form(path: scope.path, csrf: csrf, experiments: experiments)
+            }
         }
         html += "<h2>\(HTML.escape(label))</h2>"
         if let childColumn {
@@ -165,6 +171,17 @@ struct DashboardRoutes {
         }
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
         return ("\(scope.title) · \(scope.kind)", html)
+    }
+
+    /// Links to the exports of exactly what the page shows: the same scope and range.
+    func downloads(_ scope: Scope, _ range: DashboardRange) -> String {
+        let key = String(scope.column.dropLast(3))
+        let query = "\(key)=\(scope.id.lowercaseText)&\(range.query)"
+        let by = ["organization": "team", "team": "project", "project": "experiment", "experiment": "experiment"][key] ?? "team"
+        return "<p class=\"downloads muted\">Download: "
+            + "<a href=\"\(HTML.escape("/api/v1/reports/runs.csv?" + query))\" download>runs (CSV)</a> · "
+            + "<a href=\"\(HTML.escape("/api/v1/reports/summary.csv?" + query + "&by=" + by))\" download>summary by \(by) (CSV)</a> · "
+            + "<a href=\"\(HTML.escape("/api/v1/reports/runs.json?" + query))\">runs (JSON)</a></p>"
     }
 
     func crumbs(_ scope: Scope) -> String {
@@ -383,6 +400,8 @@ struct DashboardRoutes {
         for (label, column) in [("CPU count", "cpu_count"), ("GPU count", "gpu_count"), ("RAM (GB)", "ram_total_size")] {
             if let value = row[column] { machine += "<tr><th>\(label)</th><td>\(HTML.escape(value))</td></tr>" }
         }
+        html += "<p class=\"downloads muted\">Download: <a href=\"/api/v1/runs/\(id.lowercaseText)/samples.csv\" download>samples (CSV)</a> · "
+            + "<a href=\"/api/v1/runs/\(id.lowercaseText)/samples.json\">samples (JSON)</a></p>"
         html += "<h2>Machine</h2><table><tbody>\(machine)"
             + "<tr><th>Started</th><td>\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self))))</td></tr>"
             + "<tr><th>Last seen</th><td>\(HTML.escape(ISOTime.format(lastSeen)))</td></tr></tbody></table>"
