@@ -137,7 +137,7 @@ public final class DatabaseConnection: @unchecked Sendable {
     public func streamRaw(_ query: SQLQuery, _ body: (RawRow) throws -> Bool) throws {
         try streamResults(query) { result in
             defer { PQclear(result) }
-            return try body(RawRow(result: result))
+            return try body(RawRow(result: result, row: 0))
         }
     }
 

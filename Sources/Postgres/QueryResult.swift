@@ -127,16 +127,20 @@ public struct Row: Sendable {
 /// One streamed row whose cells are read in place (see `DatabaseConnection.streamRaw`); valid only inside the call.
 public struct RawRow {
     let result: OpaquePointer
+    let row: Int32
 
-    init(result: OpaquePointer) { self.result = result }
+    init(result: OpaquePointer, row: Int32) {
+        self.result = result
+        self.row = row
+    }
 
     public var columnCount: Int { Int(PQnfields(result)) }
 
     /// The bytes of cell `column` (text format, no terminating zero), nil for NULL.
     public func bytes(_ column: Int) -> UnsafeBufferPointer<UInt8>? {
-        if PQgetisnull(result, 0, Int32(column)) == 1 { return nil }
-        let length = Int(PQgetlength(result, 0, Int32(column)))
-        guard let pointer = PQgetvalue(result, 0, Int32(column)) else { return UnsafeBufferPointer(start: nil, count: 0) }
+        if PQgetisnull(result, row, Int32(column)) == 1 { return nil }
+        let length = Int(PQgetlength(result, row, Int32(column)))
+        guard let pointer = PQgetvalue(result, row, Int32(column)) else { return UnsafeBufferPointer(start: nil, count: 0) }
         return UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
     }
 

@@ -21,8 +21,8 @@ struct ExportRoutes {
     enum Format: String { case csv, json }
 
     /// How a column is written: user or client text (quoted and neutralised in CSV, a JSON string), a value Soot
-    /// made (id, timestamp: written as is, a JSON string), or a number or boolean (as is in both).
-    enum Kind { case text, plain, number, boolean }
+    /// made (an id: written as is, a JSON string), a timestamptz (rewritten to ISO 8601), or a number or boolean.
+    enum Kind { case text, plain, number, boolean, time }
 
     struct Column {
         let header: String
@@ -109,21 +109,21 @@ struct ExportRoutes {
 
     // MARK: Runs
 
-    static let timeFormat = "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'"
-    static func time(_ expression: String) -> String { "to_char((\(expression)) AT TIME ZONE 'UTC', \(timeFormat))" }
 
+    /// The report's columns. The first eight (ids and names up the tree) come from one small query of the scope's
+    /// experiments, looked up per row by experiment id in memory, so the big query needs no joins.
     static let runColumns: [Column] = [
-        Column(header: "organization_id", sql: "r.organization_id", kind: .plain),
-        Column(header: "organization", sql: "o.name", kind: .text),
-        Column(header: "team_id", sql: "r.team_id", kind: .plain),
-        Column(header: "team", sql: "t.name", kind: .text),
-        Column(header: "project_id", sql: "r.project_id", kind: .plain),
-        Column(header: "project", sql: "p.name", kind: .text),
+        Column(header: "organization_id", sql: "", kind: .plain),
+        Column(header: "organization", sql: "", kind: .text),
+        Column(header: "team_id", sql: "", kind: .plain),
+        Column(header: "team", sql: "", kind: .text),
+        Column(header: "project_id", sql: "", kind: .plain),
+        Column(header: "project", sql: "", kind: .text),
         Column(header: "experiment_id", sql: "r.experiment_id", kind: .plain),
-        Column(header: "experiment", sql: "e.name", kind: .text),
+        Column(header: "experiment", sql: "", kind: .text),
         Column(header: "run_id", sql: "r.id", kind: .plain),
-        Column(header: "started_at", sql: time("r.started_at"), kind: .plain),
-        Column(header: "ended_at", sql: time("coalesce(r.ended_at, r.last_sample_at)"), kind: .plain),
+        Column(header: "started_at", sql: "r.started_at", kind: .time),
+        Column(header: "ended_at", sql: "coalesce(r.ended_at, r.last_sample_at)", kind: .time),
         Column(header: "duration_s", sql: "f.duration", kind: .number),
         Column(header: "energy_kwh", sql: "f.energy", kind: .number),
         Column(header: "cpu_energy_kwh", sql: "f.cpu", kind: .number),
@@ -154,13 +154,24 @@ struct ExportRoutes {
 
     /// The runs of a scope over a range with their figures inside the range (see the type's comment).
     static func runsQuery(_ scope: Scope, visibility: Visibility, range: DashboardRange) -> SQLQuery {
-        let select = runColumns.map { "\($0.sql) AS \($0.header)" }.joined(separator: ", ")
+        let select = runColumns.filter { !$0.sql.isEmpty }.map(\.sql).joined(separator: ", ")
+        if range.from == nil && range.to == nil {
+            // All time: every run whole, straight from its totals (the planner flattens this lateral away).
+            return """
+                SELECT \(unsafeSQL: select)
+                FROM runs r
+                CROSS JOIN LATERAL (
+                    SELECT r.sample_count::bigint AS n, r.duration_seconds AS duration, r.energy_kwh AS energy, r.cpu_energy_kwh AS cpu,
+                           r.gpu_energy_kwh AS gpu, r.ram_energy_kwh AS ram, r.emissions_kg AS emissions, r.water_liters AS water, false AS partial
+                ) f
+                WHERE r.\(unsafeSQL: scope.column) = \(scope.id) AND \(visibility.predicate("r"))
+                ORDER BY r.started_at
+                """
+        }
         return """
             WITH b AS (SELECT \(range.from)::date::timestamp AT TIME ZONE 'UTC' AS lo, (\(range.to)::date + 1)::timestamp AT TIME ZONE 'UTC' AS hi)
             SELECT \(unsafeSQL: select)
             FROM b, runs r
-            JOIN experiments e ON e.id = r.experiment_id JOIN projects p ON p.id = r.project_id
-            JOIN teams t ON t.id = r.team_id JOIN organizations o ON o.id = r.organization_id
             CROSS JOIN LATERAL (
                 SELECT r.sample_count::bigint AS n, r.duration_seconds AS duration, r.energy_kwh AS energy, r.cpu_energy_kwh AS cpu,
                        r.gpu_energy_kwh AS gpu, r.ram_energy_kwh AS ram, r.emissions_kg AS emissions, r.water_liters AS water, false AS partial
@@ -180,8 +191,22 @@ struct ExportRoutes {
                        THEN (b.lo IS NULL OR r.started_at >= b.lo) AND (b.hi IS NULL OR r.started_at < b.hi)
                        ELSE (b.lo IS NULL OR r.last_sample_at >= b.lo) AND (b.hi IS NULL OR r.first_sample_at < b.hi) END
               AND (f.n > 0 OR r.first_sample_at IS NULL)
-            ORDER BY r.started_at, r.id
+            ORDER BY r.started_at
             """
+    }
+
+    /// Ids and names of the scope's experiments and their project, team and organization, by experiment id.
+    func experimentNames(_ scope: Scope) throws -> [String: [String]] {
+        let column = scope.column == "experiment_id" ? "id" : scope.column
+        var names: [String: [String]] = [:]
+        for row in try database.query("""
+            SELECT o.id AS o, o.name AS on, t.id AS t, t.name AS tn, p.id AS p, p.name AS pn, e.id AS e, e.name AS en
+            FROM experiments e JOIN projects p ON p.id = e.project_id JOIN teams t ON t.id = e.team_id JOIN organizations o ON o.id = e.organization_id
+            WHERE e.\(unsafeSQL: column) = \(scope.id)
+            """).rows {
+            names[row["e"]!] = ["o", "on", "t", "tn", "p", "pn", "e", "en"].map { row[$0] ?? "" }
+        }
+        return names
     }
 
     func runsReport(_ request: Request, _ caller: Caller, format: Format) throws -> Response {
@@ -189,7 +214,16 @@ struct ExportRoutes {
         let range = try DashboardRange(request)
         let visibility = try Visibility(database, caller: caller, organizationID: scope.organizationID)
         let query = Self.runsQuery(scope, visibility: visibility, range: range)
-        return stream(Self.runColumns, query, format: format, fileName: Self.fileName(scope, "runs", range, format))
+        let names = try experimentNames(scope)
+        let columns = Self.runColumns
+        return stream(columns.map(\.header), query, format: format, fileName: Self.fileName(scope, "runs", range, format)) { row, cell in
+            let tree = row.bytes(0).flatMap { names[String(decoding: $0, as: UTF8.self)] } ?? Array(repeating: "", count: 8)
+            for index in 0..<8 {
+                var text = tree[index]
+                text.withUTF8 { cell($0, columns[index].kind) }
+            }
+            for index in 8..<columns.count { cell(row.bytes(index - 7), columns[index].kind) }
+        }
     }
 
     // MARK: Samples
@@ -197,7 +231,7 @@ struct ExportRoutes {
     static let sampleColumns: [Column] = [
         Column(header: "sample_id", sql: "s.id", kind: .plain),
         Column(header: "run_id", sql: "s.run_id", kind: .plain),
-        Column(header: "timestamp", sql: time("s.\"timestamp\""), kind: .plain),
+        Column(header: "timestamp", sql: "s.\"timestamp\"", kind: .time),
         Column(header: "duration_s", sql: "s.duration_seconds", kind: .number),
         Column(header: "energy_kwh", sql: "s.energy_kwh", kind: .number),
         Column(header: "cpu_energy_kwh", sql: "s.cpu_energy_kwh", kind: .number),
@@ -224,7 +258,10 @@ struct ExportRoutes {
         let query: SQLQuery = """
             SELECT \(unsafeSQL: select) FROM emission_samples s WHERE s.run_id = \(runID) ORDER BY s."timestamp", s.id
             """
-        return stream(Self.sampleColumns, query, format: format, fileName: "soot-run-\(runID.lowercaseText)-samples.\(format.rawValue)")
+        let columns = Self.sampleColumns
+        return stream(columns.map(\.header), query, format: format, fileName: "soot-run-\(runID.lowercaseText)-samples.\(format.rawValue)") { row, cell in
+            for (index, column) in columns.enumerated() { cell(row.bytes(index), column.kind) }
+        }
     }
 
     // MARK: Summary
@@ -325,20 +362,23 @@ struct ExportRoutes {
 
     /// Streams `query`'s rows as they arrive: the connection is held while the client reads; a slow client slows
     /// the query instead of filling memory. An error after the first byte ends the transfer without its last chunk,
-    /// so the client sees a broken download rather than a short file.
-    func stream(_ columns: [Column], _ query: SQLQuery, format: Format, fileName: String) -> Response {
+    /// so the client sees a broken download rather than a short file. Timestamps come in PostgreSQL's ISO output
+    /// in UTC (set for this transaction) and are written as ISO 8601 with an offset.
+    func stream(_ headers: [String], _ query: SQLQuery, format: Format, fileName: String,
+                _ cells: @escaping @Sendable (RawRow, _ cell: (UnsafeBufferPointer<UInt8>?, Kind) -> Void) -> Void) -> Response {
         let database = self.database
         var response = Response(body: .stream { writer in
-            var out = RowEncoder(format: format, headers: columns.map(\.header))
+            var out = RowEncoder(format: format, headers: headers)
             try writer.write(out.start())
             try writer.flush()
             try database.withConnection { connection in
-                try connection.streamRaw(query) { row in
-                    out.row { cell in
-                        for (index, column) in columns.enumerated() { cell(row.bytes(index), column.kind) }
+                try connection.transaction { connection in
+                    _ = try connection.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO'; SET LOCAL jit = off")
+                    try connection.streamRaw(query) { row in
+                        out.row { cell in cells(row, cell) }
+                        if out.count >= 60 * 1024 { try writer.write(out.take()) }
+                        return true
                     }
-                    if out.count >= 60 * 1024 { try writer.write(out.take()) }
-                    return true
                 }
             }
             try writer.write(out.take() + out.finish())
@@ -382,6 +422,8 @@ struct RowEncoder {
             body { bytes, kind in
                 switch kind {
                 case .text: csv.text(bytes)
+                case .time:
+                    if let bytes { ISOTimestamp.withRewritten(bytes) { csv.plain($0) } } else { csv.plain(nil as UnsafeBufferPointer<UInt8>?) }
                 case .plain, .number, .boolean:
                     if kind == .boolean, let bytes, bytes.count == 1 {
                         csv.plain(bytes[0] == UInt8(ascii: "t") ? "true" : "false")
@@ -403,6 +445,7 @@ struct RowEncoder {
                 case .number: json.append(contentsOf: bytes)
                 case .boolean: json.append(contentsOf: bytes.first == UInt8(ascii: "t") || bytes.first == UInt8(ascii: "1") ? Array("true".utf8) : Array("false".utf8))
                 case .text, .plain: JSONEscaping.appendString(bytes, to: &json)
+                case .time: ISOTimestamp.withRewritten(bytes) { JSONEscaping.appendString($0, to: &json) }
                 }
             }
             json.append(UInt8(ascii: "}"))
@@ -440,5 +483,23 @@ enum JSONEscaping {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+enum ISOTimestamp {
+    /// PostgreSQL's ISO output of a timestamptz in UTC (`2026-11-29 07:17:23.976867+00`) as ISO 8601 with a full
+    /// offset (`2026-11-29T07:17:23.976867+00:00`); other text is passed on unchanged.
+    static func withRewritten<R>(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let count = bytes.count
+        guard count >= 22, count <= 61, bytes[10] == UInt8(ascii: " "),
+              bytes[count - 3] == UInt8(ascii: "+") || bytes[count - 3] == UInt8(ascii: "-") else { return body(bytes) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 3) { scratch in
+            _ = scratch.initialize(from: bytes)
+            scratch[10] = UInt8(ascii: "T")
+            scratch[count] = UInt8(ascii: ":")
+            scratch[count + 1] = UInt8(ascii: "0")
+            scratch[count + 2] = UInt8(ascii: "0")
+            return body(UnsafeBufferPointer(scratch))
+        }
     }
 }

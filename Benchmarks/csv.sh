@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# CSV export benchmark: an organization with N runs (default 1,000,000, written straight into PostgreSQL with
+# generate_series: the runs table is what the report reads), then the streamed runs report over REST.
+# Prints rows per second, time to first byte, total time, bytes, and the server's RSS before and at its peak.
+# Usage: Benchmarks/csv.sh [runs] [repeats, default 3]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+runs="${1:-1000000}"; repeats="${2:-3}"
+cd "$root"
+swift build -c release --product soot >/dev/null
+work="$(mktemp -d /tmp/soot-csv-XXXXXX)"; chmod 755 "$work"
+export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
+port=$((20000 + RANDOM % 20000))
+soot=.build/release/soot
+boot="$($soot bootstrap --organization "Bench, \"CSV\"" --team Reports --project Export --experiment Default --email bench@soot.test)"
+field() { printf '%s' "$boot" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+token="$(field personal_token)"; org="$(field organization_id)"; experiment="$(field experiment_id)"
+$soot serve --port "$port" > "$work/serve.log" 2>&1 &
+server=$!
+trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -q <<SQL
+INSERT INTO runs (organization_id, team_id, project_id, experiment_id, source, started_at, ended_at, last_seen_at, first_sample_at,
+                  last_sample_at, os, python_version, codecarbon_version, cpu_count, cpu_model, gpu_count, gpu_model, country_name,
+                  country_iso_code, ram_total_size, sample_count, duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh,
+                  gpu_energy_kwh, ram_energy_kwh)
+SELECT e.organization_id, e.team_id, e.project_id, e.id, 'api', t, t + interval '1 hour', t + interval '1 hour', t + interval '15 s',
+       t + interval '1 hour', 'Linux-6.1-x86_64', '3.11.7', '3.3.2', 32, 'AMD EPYC 7R13, 48-Core', 1 + i % 8, 'NVIDIA A100-SXM4-40GB',
+       'France', 'FRA', 256, 240, 3600, 0.0123 * (1 + i % 17), 0.25 * (1 + i % 17), 0.05, 0.18 * (1 + i % 17), 0.02
+FROM experiments e, generate_series(1, $runs) i, LATERAL (SELECT now() - interval '300 days' + i * interval '25 s' AS t) s
+WHERE e.id = '$experiment';
+ANALYZE runs;
+SQL
+rss() { awk '/^VmRSS/{print $2}' /proc/$server/status; }
+hwm() { awk '/^VmHWM/{print $2}' /proc/$server/status; }
+url="http://127.0.0.1:$port/api/v1/reports/runs.csv?organization=$org&range=all"
+echo "| export | rows | bytes | first byte ms | total s | rows/s | server RSS before → peak (MB) |"
+echo "|---|---|---|---|---|---|---|"
+for i in $(seq 1 "$repeats"); do
+  before="$(rss)"
+  out="$(curl -s -H "Authorization: Bearer $token" -o "$work/export.csv" -w '%{http_code} %{time_starttransfer} %{time_total} %{size_download}' "$url")"
+  peak="$(hwm)"
+  rows=$(( $(wc -l < "$work/export.csv") - 1 ))
+  read -r status ttfb total size <<< "$out"
+  python3 -c "print(f'| runs.csv, all time (HTTP $status) | $rows | $size | {$ttfb*1000:.0f} | {$total:.2f} | {$rows/$total:,.0f} | {$before/1024:.0f} → {$peak/1024:.0f} |')"
+done
