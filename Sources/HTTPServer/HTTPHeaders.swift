@@ -55,6 +55,7 @@ extension StringProtocol {
     /// ASCII case-insensitive equality, without allocating.
     @inlinable
     public func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
+        if self.utf8.count != other.utf8.count { return false }
         var left = self.utf8.makeIterator()
         var right = other.utf8.makeIterator()
         while true {

@@ -10,6 +10,9 @@ public struct AppConfiguration: Sendable {
     public var sessionLifetime: Double
     /// Group commit of ingested samples (writers, batch size, commit timeout).
     public var ingest: SampleBatcher.Configuration = .init()
+    /// Serve `GET /bench/hello` and `POST /bench/emissions`, the two routes the HTTP benchmark runs against Soot and
+    /// its peers. Off by default.
+    public var benchmarkRoutes = false
 
     public init(
         publicDirectory: URL = URL(fileURLWithPath: "Public"),

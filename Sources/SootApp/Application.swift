@@ -43,6 +43,7 @@ public final class Application: Sendable {
         to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, batcher: SampleBatcher, logger: Logger
     ) -> [APIRegistry.Operation] {
         HealthRoutes(database: database).register(on: &router)
+        if configuration.benchmarkRoutes { BenchmarkRoutes().register(on: &router) }
         let sessions = SessionStore(database: database, lifetime: configuration.sessionLifetime)
         let authenticator = Authenticator(database: database, sessions: sessions)
         let store = Store(database: database)

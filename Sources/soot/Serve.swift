@@ -40,6 +40,9 @@ struct Serve: ParsableCommand {
     @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (env SOOT_SECURE_COOKIES=1); use behind HTTPS.")
     var secureCookies = false
 
+    @Flag(name: .customLong("benchmark-routes"), help: "Serve GET /bench/hello and POST /bench/emissions for Benchmarks/http.sh.")
+    var benchmarkRoutes = false
+
     @OptionGroup var database: DatabaseOptions
 
     func run() throws {
@@ -73,6 +76,7 @@ struct Serve: ParsableCommand {
             appConfiguration.publicDirectory = found
         }
         appConfiguration.secureCookies = secureCookies || environment["SOOT_SECURE_COOKIES"] == "1"
+        appConfiguration.benchmarkRoutes = benchmarkRoutes
         let application = Application(configuration: appConfiguration, database: pool, logger: logger)
 
         var httpConfiguration = Configuration(

@@ -320,7 +320,7 @@ public struct RequestParser: Sendable {
         } else {
             throw ParseError(.badRequest, "the request target is not in a valid form")
         }
-        if target.contains("#") { throw ParseError(.badRequest, "a fragment in the request target") }
+        if target.utf8.contains(UInt8(ascii: "#")) { throw ParseError(.badRequest, "a fragment in the request target") }
 
         // Framing (RFC 9112 section 6).
         var framing = BodyFraming.none

@@ -88,10 +88,18 @@ public final class Responder: Sendable {
 
     private let root: Node
     public let routes: [Route]
+    /// Routes without parameters by their exact path ("/a/b"): one hash lookup for the common case.
+    private let exact: [String: [HTTPMethod: Route]]
 
     init(routes: [Route]) {
         self.routes = routes
         root = Node()
+        var exact: [String: [HTTPMethod: Route]] = [:]
+        for route in routes where !route.pattern.contains(where: { $0 == ":" || $0 == "*" }) {
+            let segments = route.pattern.split(separator: "/", omittingEmptySubsequences: true)
+            exact["/" + segments.joined(separator: "/"), default: [:]][route.method] = route
+        }
+        self.exact = exact
         for route in routes {
             var node = root
             let segments = route.pattern.split(separator: "/", omittingEmptySubsequences: true)
@@ -124,6 +132,12 @@ public final class Responder: Sendable {
 
     /// Finds the route for `method` and the still-encoded `path`. HEAD falls back to GET.
     public func match(_ method: HTTPMethod, path: String) -> Match {
+        // A path needing no decoding, naming a route without parameters: found with one lookup (the keys have no
+        // empty segments, so "/a//b" or "/a/" still take the full walk below).
+        if !path.utf8.contains(UInt8(ascii: "%")), let table = exact[path],
+           let route = table[method] ?? (method == .head ? table[.get] : nil) {
+            return .found(route, parameters: [:])
+        }
         var segments: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: true) {
             guard let decoded = FormDecoding.decode(raw) else { return .badPath }

@@ -177,6 +177,12 @@ enum OpenAPIDocument {
         ]),
         "NewToken": object(["id": uuid, "name": text, "prefix": text, "scope": text, "token": ["type": "string", "description": "Shown only once"]]),
         "TokenList": list("Token"),
+        "ImportResult": object([
+            "rows": ["type": "integer"], "runs_created": ["type": "integer"], "runs_extended": ["type": "integer"],
+            "samples_imported": ["type": "integer"], "duplicates": ["type": "integer"],
+            "refused": ["type": "array", "items": ["type": "object", "properties": [
+                "line": ["type": "integer"], "column": ["type": "string"], "value": ["type": "string"], "message": ["type": "string"]]]],
+        ]),
         "Sample": object([
             "id": ["type": "string", "maxLength": 200, "description": "Optional client-chosen key: a retried sample with the same id counts once"],
             "timestamp": time, "duration_seconds": ["type": "number", "exclusiveMinimum": true, "minimum": 0],

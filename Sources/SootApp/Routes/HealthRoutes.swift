@@ -22,3 +22,19 @@ struct HealthRoutes {
         }
     }
 }
+
+/// The HTTP benchmark's two routes (`soot serve --benchmark-routes`), the same as its peers serve: a small GET, and
+/// a CodeCarbon-shaped JSON sample decoded and validated exactly as `POST /emissions` does, answered 201 with a small
+/// JSON body, without touching the database. Both run on the event loop.
+struct BenchmarkRoutes {
+    func register(on router: inout Router) {
+        router.get("/bench/hello", options: .inline) { _ in .text("Hello from the benchmark route.\n") }
+        router.post("/bench/emissions", options: .inline) { request in
+            let body = try JSONBody(request)
+            let measure = try SampleParsing.codeCarbonEmission(body)
+            let runID = try body.string("run_id", required: true, maxLength: 100)!
+            let answer: JSONValue = ["accepted": true, "run_id": .string(runID), "emissions_sum": .number(measure.emissionsKg)]
+            return .json(bytes: answer.bytes, status: .created)
+        }
+    }
+}
