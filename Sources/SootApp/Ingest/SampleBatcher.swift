@@ -50,8 +50,9 @@ public final class SampleBatcher: @unchecked Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let lock = NSCondition()
-    /// One queue per writer; an experiment's samples always go to the same writer, so two writers never update
-    /// the same run or day rows (no lock waits, no deadlocks between them).
+    /// One queue per writer; a run's samples always go to the same writer, and each writer keeps its own slice
+    /// (shard) of the daily rollups, so two writers never update the same run or rollup row (no lock waits, no
+    /// deadlocks between them), even when all samples belong to one experiment.
     private var queues: [[Pending]]
     private var inFlight: [Int: [Pending]] = [:]
     private var stopping = false
@@ -86,7 +87,7 @@ public final class SampleBatcher: @unchecked Sendable {
             pending.finish(.failure(DatabaseError(.unavailable, message: "the server is shutting down")))
             return
         }
-        let writer = records.first.map { abs($0.placement.experimentID.hashValue % queues.count) } ?? 0
+        let writer = records.first.map { abs($0.placement.runID.hashValue % queues.count) } ?? 0
         queues[writer].append(pending)
         lock.broadcast()
         lock.unlock()
@@ -146,7 +147,7 @@ public final class SampleBatcher: @unchecked Sendable {
                     connection?.close()
                     connection = try DatabaseConnection(url: url)
                 }
-                let results = try commit(batch, on: connection!)
+                let results = try commit(batch, on: connection!, shard: me)
                 finished(me)
                 for (pending, result) in zip(batch, results) { pending.finish(result) }
             } catch {
@@ -194,11 +195,11 @@ public final class SampleBatcher: @unchecked Sendable {
 
     /// One transaction for the whole batch; if it fails for a reason other than availability, each request is
     /// retried alone so one bad sample (its run deleted meanwhile) does not fail the others.
-    private func commit(_ batch: [Pending], on connection: DatabaseConnection) throws -> [Result<[Bool], Error>] {
+    private func commit(_ batch: [Pending], on connection: DatabaseConnection, shard: Int) throws -> [Result<[Bool], Error>] {
         let all = batch.flatMap(\.records)
         do {
             // One statement, committed on its own: a single round trip for the whole batch.
-            let flags = try SampleWriter.write(connection, all)
+            let flags = try SampleWriter.write(connection, all, shard: shard)
             var offset = 0
             return batch.map { pending in
                 defer { offset += pending.records.count }
@@ -206,7 +207,7 @@ public final class SampleBatcher: @unchecked Sendable {
             }
         } catch let error as DatabaseError where !error.isUnavailable && batch.count > 1 {
             return batch.map { pending in
-                Result { try SampleWriter.write(connection, pending.records) }
+                Result { try SampleWriter.write(connection, pending.records, shard: shard) }
             }
         }
     }

@@ -44,8 +44,9 @@ enum UUIDv7 {
 /// CTEs), and the statement is prepared once per connection. Outside a transaction it commits on its own, in one
 /// round trip. Samples whose client key already exists for their run are skipped and reported as such.
 enum SampleWriter {
-    /// Inserts `samples`; returns, for each, whether it was new (false: a duplicate client key).
-    static func write(_ connection: DatabaseConnection, _ samples: [SampleRecord]) throws -> [Bool] {
+    /// Inserts `samples`; returns, for each, whether it was new (false: a duplicate client key). `shard` is the
+    /// slice of the daily rollup this writer keeps (see migration 0005); concurrent writers use different ones.
+    static func write(_ connection: DatabaseConnection, _ samples: [SampleRecord], shard: Int = 0) throws -> [Bool] {
         guard !samples.isEmpty else { return [] }
         let m = samples.map(\.measure)
         let p = samples.map(\.placement)
@@ -94,13 +95,15 @@ enum SampleWriter {
                 RETURNING r.id
             ),
             day_totals AS (
-                INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, sample_count, duration_seconds,
-                                                  emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, water_liters)
-                SELECT r.organization_id, r.team_id, r.project_id, r.experiment_id, (i.ts AT TIME ZONE 'UTC')::date, count(*), sum(i.duration),
+                INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, shard, sample_count,
+                                                  duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh,
+                                                  ram_energy_kwh, water_liters)
+                SELECT r.organization_id, r.team_id, r.project_id, r.experiment_id, (i.ts AT TIME ZONE 'UTC')::date, \(shard)::smallint,
+                       count(*), sum(i.duration),
                        sum(i.emissions), sum(i.energy), sum(i.cpu_energy), sum(i.gpu_energy), sum(i.ram_energy), sum(i.water)
                 FROM ins i JOIN runs r ON r.id = i.run_id
                 GROUP BY 1, 2, 3, 4, 5
-                ON CONFLICT (experiment_id, day) DO UPDATE SET
+                ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
                     sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
                     emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
                     cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
