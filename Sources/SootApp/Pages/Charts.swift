@@ -1,4 +1,5 @@
 import Emissions
+import Foundation
 
 /// Charts drawn on the server as inline SVG, with a `<title>` and a data table alternative.
 enum Charts {
@@ -30,6 +31,119 @@ enum Charts {
             <title id="chart-title">\(HTML.escape(title))</title>\(ticks)\(bars)\(labels)</svg>
             <details><summary>Data table</summary><table><thead><tr><th>Day (UTC)</th><th class="num">\(HTML.escape(unit))</th></tr></thead>
             <tbody>\(rows)</tbody></table></details></figure>
+            """
+    }
+
+    /// Bars per period (day or week) stacked by child, the largest children first and the rest as "Other", with a
+    /// legend and a data table (one column per series).
+    static func stackedBars(periods: [String], series: [(name: String, values: [Double])], unit: String, title: String,
+                            periodLabel: String) -> String {
+        guard !periods.isEmpty, !series.isEmpty else { return "<p class=\"muted\">No data in this range.</p>" }
+        let width = 800.0, height = 250.0, left = 64.0, bottom = 28.0, top = 26.0, right = 8.0
+        let totals = periods.indices.map { index in series.reduce(0) { $0 + $1.values[index] } }
+        let maximum = max(totals.max() ?? 0, 1e-12)
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let slot = plotWidth / Double(periods.count)
+        let barWidth = max(1, slot * 0.8)
+        var bars = ""
+        for (index, period) in periods.enumerated() {
+            var base = top + plotHeight
+            let x = left + Double(index) * slot + (slot - barWidth) / 2
+            for (number, line) in series.enumerated() where line.values[index] > 0 {
+                let barHeight = line.values[index] / maximum * plotHeight
+                base -= barHeight
+                bars += "<rect x=\"\(f(x))\" y=\"\(f(base))\" width=\"\(f(barWidth))\" height=\"\(f(barHeight))\" class=\"part part-\(number % 6 + 1)\">"
+                    + "<title>\(HTML.escape(period)), \(HTML.escape(line.name)): \(HTML.escape(Formatting.significant(line.values[index]))) \(HTML.escape(unit))</title></rect>"
+            }
+        }
+        let ticks = yAxis(maximum: maximum, left: left, right: width - right, top: top, height: plotHeight)
+        let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(periods.first!))</text>"
+            + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(periods.last!))</text>"
+            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
+        var legend = ""
+        for (number, line) in series.enumerated() {
+            let total = line.values.reduce(0, +)
+            legend += "<li><span class=\"swatch part-\(number % 6 + 1)\"></span>\(HTML.escape(line.name)) \(HTML.escape(Formatting.significant(total))) \(HTML.escape(unit))</li>"
+        }
+        var header = "<th>\(HTML.escape(periodLabel))</th>"
+        for line in series { header += "<th class=\"num\">\(HTML.escape(line.name))</th>" }
+        var rows = ""
+        for (index, period) in periods.enumerated() {
+            rows += "<tr><td>\(HTML.escape(period))</td>"
+            for line in series { rows += "<td class=\"num\">\(HTML.escape(Formatting.significant(line.values[index])))</td>" }
+            rows += "</tr>"
+        }
+        return """
+            <figure class="chart"><svg viewBox="0 0 \(f(width)) \(f(height))" role="img" aria-labelledby="stack-title">
+            <title id="stack-title">\(HTML.escape(title))</title>\(ticks)\(bars)\(labels)</svg>
+            <ul class="legend">\(legend)</ul>
+            <details><summary>Data table (\(HTML.escape(unit)))</summary><table><thead><tr>\(header)</tr></thead><tbody>\(rows)</tbody></table></details></figure>
+            """
+    }
+
+    /// Horizontal bars, one per child, largest first, each linking to its page.
+    static func breakdown(_ items: [(label: String, value: Double, link: String?)], unit: String, title: String) -> String {
+        let shown = items.filter { $0.value > 0 }.prefix(10)
+        guard shown.count > 1 else { return "" }
+        let maximum = max(shown.map(\.value).max() ?? 0, 1e-12)
+        let rowHeight = 26.0, labelWidth = 220.0, width = 800.0
+        let height = rowHeight * Double(shown.count)
+        var bars = ""
+        for (index, item) in shown.enumerated() {
+            let y = Double(index) * rowHeight
+            let barWidth = max(1, item.value / maximum * (width - labelWidth - 90))
+            let label = item.label.count > 30 ? String(item.label.prefix(29)) + "…" : item.label
+            var bar = "<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y + 17))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(label))</text>"
+                + "<rect x=\"\(f(labelWidth))\" y=\"\(f(y + 4))\" width=\"\(f(barWidth))\" height=\"\(f(rowHeight - 8))\" class=\"bar\">"
+                + "<title>\(HTML.escape(item.label)): \(HTML.escape(Formatting.significant(item.value))) \(HTML.escape(unit))</title></rect>"
+                + "<text x=\"\(f(labelWidth + barWidth + 6))\" y=\"\(f(y + 17))\" class=\"axis\">\(HTML.escape(Formatting.significant(item.value)))</text>"
+            if let link = item.link { bar = "<a href=\"\(HTML.escape(link))\">\(bar)</a>" }
+            bars += bar
+        }
+        return """
+            <figure class="chart"><svg viewBox="0 0 \(f(width)) \(f(height))" role="img" aria-labelledby="breakdown-title">
+            <title id="breakdown-title">\(HTML.escape(title))</title>\(bars)</svg>
+            <p class="muted">\(HTML.escape(unit)); the table below has every figure.</p></figure>
+            """
+    }
+
+    /// Lines over time (x: seconds since the epoch), each series with its own colour; gaps where a value is nil.
+    static func lines(_ x: [Double], series: [(name: String, values: [Double?])], unit: String, title: String) -> String {
+        guard x.count > 1, let minX = x.first, let maxX = x.last, maxX > minX else { return "" }
+        let width = 800.0, height = 220.0, left = 64.0, bottom = 28.0, top = 26.0, right = 16.0
+        let maximum = max(series.flatMap { $0.values.compactMap { $0 } }.max() ?? 0, 1e-12)
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        var paths = "", legend = ""
+        for (number, line) in series.enumerated() {
+            var d = "", pen = "M"
+            for (index, value) in line.values.enumerated() {
+                guard let value else { pen = "M"; continue }
+                let px = left + (x[index] - minX) / (maxX - minX) * plotWidth
+                let py = top + plotHeight - value / maximum * plotHeight
+                d += "\(pen)\(f(px)) \(f(py)) "
+                pen = "L"
+            }
+            paths += "<path d=\"\(d)\" class=\"line line-\(number % 6 + 1)\"><title>\(HTML.escape(line.name))</title></path>"
+            legend += "<li><span class=\"swatch part-\(number % 6 + 1)\"></span>\(HTML.escape(line.name))</li>"
+        }
+        let ticks = yAxis(maximum: maximum, left: left, right: width - right, top: top, height: plotHeight)
+        func clock(_ seconds: Double) -> String { ISOTime.format(Date(timeIntervalSince1970: seconds)).prefix(16).replacingOccurrences(of: "T", with: " ") }
+        let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(clock(minX)))</text>"
+            + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(clock(maxX)))</text>"
+            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
+        var header = "<th>Time (UTC)</th>"
+        for line in series { header += "<th class=\"num\">\(HTML.escape(line.name))</th>" }
+        var rows = ""
+        for (index, moment) in x.enumerated() {
+            rows += "<tr><td>\(HTML.escape(clock(moment)))</td>"
+            for line in series { rows += "<td class=\"num\">\(line.values[index].map { HTML.escape(Formatting.significant($0)) } ?? "–")</td>" }
+            rows += "</tr>"
+        }
+        return """
+            <figure class="chart"><svg viewBox="0 0 \(f(width)) \(f(height))" role="img" aria-labelledby="lines-title-\(abs(title.hashValue % 10_000))">
+            <title id="lines-title-\(abs(title.hashValue % 10_000))">\(HTML.escape(title))</title>\(ticks)\(paths)\(labels)</svg>
+            <ul class="legend">\(legend)</ul>
+            <details><summary>Data table (\(HTML.escape(unit)))</summary><table><thead><tr>\(header)</tr></thead><tbody>\(rows)</tbody></table></details></figure>
             """
     }
 

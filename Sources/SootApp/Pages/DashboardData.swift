@@ -103,19 +103,56 @@ enum DashboardData {
                            samples: try row.decode("samples"), runs: try row.decode("runs"))
     }
 
-    /// Emissions and energy per UTC day.
-    static func daily(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, range: DashboardRange)
-        throws -> [(day: String, emissions: Double, energy: Double)]
-    {
-        let rows: [(day: String, emissions: Double, energy: Double)] = try database.query("""
-            SELECT d.day::text AS day, sum(d.emissions_kg) AS emissions, sum(d.energy_kwh) AS energy
+    /// Emissions per period and child, for the stacked trend chart: per UTC day, or per week (starting Monday)
+    /// when the range spans more than 120 days. The largest five children have their own series; the rest are
+    /// summed as "Other". `childColumn` is team_id, project_id or experiment_id (fixed strings).
+    struct Trend: Sendable {
+        var periods: [String] = []
+        var weekly = false
+        var series: [(name: String, values: [Double])] = []
+    }
+
+    static func trend(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, childColumn: String,
+                      childTable: String, range: DashboardRange) throws -> Trend {
+        let rows: [(day: String, child: UUID, emissions: Double)] = try database.query("""
+            SELECT d.day::text AS day, d.\(unsafeSQL: childColumn) AS child, sum(d.emissions_kg) AS emissions
             FROM experiment_days d
             WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
               AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
               AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
-            GROUP BY d.day ORDER BY d.day
-            """).rows.map { (try $0.decode("day"), try $0.decode("emissions"), try $0.decode("energy")) }
-        return fillGaps(rows, from: range.from, to: range.to)
+            GROUP BY 1, 2 ORDER BY 1
+            """).rows.map { (try $0.decode("day"), try $0.decode("child"), try $0.decode("emissions")) }
+        var trend = Trend()
+        let days = fillGaps(rows.map { ($0.day, 0, 0) }, from: range.from, to: range.to).map(\.day)
+        guard !days.isEmpty, !rows.isEmpty else { return trend }
+        trend.weekly = days.count > 120
+        func period(_ day: String) -> String { trend.weekly ? weekStart(day) : day }
+        var seen = Set<String>()
+        trend.periods = days.map(period).filter { seen.insert($0).inserted }
+        let index = Dictionary(uniqueKeysWithValues: trend.periods.enumerated().map { ($1, $0) })
+        var totals: [UUID: Double] = [:]
+        for row in rows { totals[row.child, default: 0] += row.emissions }
+        let top = totals.sorted { ($0.value, $0.key.uuidString) > ($1.value, $1.key.uuidString) }.prefix(5).map(\.key)
+        let names = Dictionary(uniqueKeysWithValues: try database.query("""
+            SELECT id, name FROM \(unsafeSQL: childTable) WHERE id = ANY(\(top)::uuid[])
+            """).rows.map { (try $0.decode("id", as: UUID.self), try $0.decode("name", as: String.self)) })
+        var values = Array(repeating: Array(repeating: 0.0, count: trend.periods.count), count: top.count + 1)
+        let position = Dictionary(uniqueKeysWithValues: top.enumerated().map { ($1, $0) })
+        for row in rows {
+            guard let column = index[period(row.day)] else { continue }
+            values[position[row.child] ?? top.count][column] += row.emissions
+        }
+        trend.series = top.enumerated().map { (names[$1] ?? "?", values[$0]) }
+        if totals.count > top.count { trend.series.append(("Other", values[top.count])) }
+        return trend
+    }
+
+    /// The Monday of `day`'s ISO week, as `YYYY-MM-DD`.
+    static func weekStart(_ day: String) -> String {
+        guard let date = ISOTime.parse(day + "T00:00:00Z") else { return day }
+        let days = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
+        let monday = days - ((days + 3) % 7 + 7) % 7  // 1970-01-01 was a Thursday
+        return UTCDay.string(Double(monday) * 86_400)
     }
 
     /// Every day of the range, with zeros where nothing ran, so the chart's time axis is true.

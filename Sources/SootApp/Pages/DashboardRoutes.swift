@@ -141,13 +141,24 @@ struct DashboardRoutes {
         let range = try DashboardRange(request)
         let visibility = try Visibility(database, caller: caller)
         let totals = try DashboardData.totals(database, visibility: visibility, column: scope.column, id: scope.id, range: range)
-        let daily = try DashboardData.daily(database, visibility: visibility, column: scope.column, id: scope.id, range: range)
         let equivalents = try DashboardData.equivalents(database)
         var html = crumbs(scope) + "<h1>\(HTML.escape(scope.title))</h1>" + ranges(scope.path, range)
         html += stats(totals)
         if !scope.isPublic { html += downloads(scope, range) }
-        html += "<h2>Emissions per day</h2>" + Charts.dailyBars(daily.map { ($0.day, $0.emissions) }, unit: "kg CO2e",
-                                                                  title: "Emissions per day, \(range.label)")
+        // Emissions over time, stacked by child (runs of an experiment are too many to stack: one series).
+        let (childKey, childTableName, childLabel) = [
+            "Organization": ("team_id", "teams", "team"), "Team": ("project_id", "projects", "project"),
+            "Project": ("experiment_id", "experiments", "experiment"),
+        ][scope.kind] ?? ("experiment_id", "experiments", "experiment")
+        let trend = try DashboardData.trend(database, visibility: visibility, column: scope.column, id: scope.id, childColumn: childKey,
+                                            childTable: childTableName, range: range)
+        let per = trend.weekly ? "week" : "day"
+        let series = scope.kind == "Experiment"
+            ? [(name: "Emissions", values: trend.periods.indices.map { index in trend.series.reduce(0) { $0 + $1.values[index] } })]
+            : trend.series
+        html += "<h2>Emissions per \(per)\(scope.kind == "Experiment" ? "" : ", by \(childLabel)")</h2>"
+            + Charts.stackedBars(periods: trend.periods, series: series, unit: "kg CO2e",
+                                 title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)")
         html += equivalentsList(totals.emissions, equivalents)
         if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
         if scope.kind == "Project" && !scope.isPublic {
@@ -299,15 +310,21 @@ struct DashboardRoutes {
             return sort.descending ? !ascending : ascending
         }
         guard !items.isEmpty else { return "<p class=\"muted\">Nothing here yet.</p>" }
+        func childPath(_ link: String) -> String {
+            childTable == "experiments" ? scope.path + "/experiments/" + link : scope.path + "/" + FormDecoding.encode(link)
+        }
+        let largest = items.sorted { ($0.emissions, $0.link) > ($1.emissions, $1.link) }
+        var html = Charts.breakdown(largest.map { (label: $0.name, value: $0.emissions, link: scope.isPublic ? nil : childPath($0.link) + "?" + range.query) },
+                                    unit: "kg CO2e", title: "Emissions by \(childTable.dropLast()), \(range.label)")
         let pageSize = 50
         let pages = (items.count + pageSize - 1) / pageSize
         let page = min(max(1, Int(currentRequest.query("page") ?? "1") ?? 1), pages)
         let base = "\(scope.path)?\(range.query)"
-        var html = "<table><thead><tr>" + sort.header("Name", key: "name", base: base)
+        html += "<table><thead><tr>" + sort.header("Name", key: "name", base: base)
             + sort.header("Emissions", key: "emissions", base: base, numeric: true) + sort.header("Energy", key: "energy", base: base, numeric: true)
             + sort.header("Compute time", key: "duration", base: base, numeric: true) + "</tr></thead><tbody>"
         for item in items.dropFirst((page - 1) * pageSize).prefix(pageSize) {
-            let path = childTable == "experiments" ? scope.path + "/experiments/" + item.link : scope.path + "/" + FormDecoding.encode(item.link)
+            let path = childPath(item.link)
             let mass = Formatting.mass(kilograms: item.emissions)
             let energy = Formatting.energy(kilowattHours: item.energy)
             let name = scope.isPublic ? HTML.escape(item.name) : "<a href=\"\(HTML.escape(path))?\(range.query)\">\(HTML.escape(item.name))</a>"
@@ -405,16 +422,36 @@ struct DashboardRoutes {
         html += "<h2>Machine</h2><table><tbody>\(machine)"
             + "<tr><th>Started</th><td>\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self))))</td></tr>"
             + "<tr><th>Last seen</th><td>\(HTML.escape(ISOTime.format(lastSeen)))</td></tr></tbody></table>"
-        // The run's own samples, downsampled to at most 500 points, for its time series.
-        let series = try database.query("""
-            SELECT to_char(min("timestamp") AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, sum(emissions_kg) AS emissions
-            FROM (SELECT "timestamp", emissions_kg, ntile(500) OVER (ORDER BY "timestamp") AS bucket FROM emission_samples WHERE run_id = \(id)) s
+        // The run's own samples, in at most 300 time buckets: average power per component, and the emissions rate.
+        let buckets = try database.query("""
+            SELECT extract(epoch FROM max("timestamp"))::float8 AS at, avg(cpu_power_w) AS cpu, avg(gpu_power_w) AS gpu,
+                   avg(ram_power_w) AS ram, sum(emissions_kg) AS emissions, sum(duration_seconds) AS duration
+            FROM (SELECT "timestamp", cpu_power_w, gpu_power_w, ram_power_w, emissions_kg, duration_seconds,
+                         ntile(300) OVER (ORDER BY "timestamp") AS bucket FROM emission_samples WHERE run_id = \(id)) s
             GROUP BY bucket ORDER BY bucket
-            """).rows.map { (try $0.decode("at", as: String.self), try $0.decode("emissions", as: Double.self)) }
+            """).rows
+        let times = try buckets.map { try $0.decode("at", as: Double.self) }
         let split = Charts.split([("CPU", totals.cpu), ("GPU", totals.gpu), ("RAM", totals.ram)], unit: "kWh",
                                  title: "Energy of this run by component")
         if !split.isEmpty { html += "<h2>Energy by component</h2>" + split }
-        html += "<h2>Emissions over time</h2>" + Charts.dailyBars(series.map { (day: $0.0, value: $0.1) }, unit: "kg CO2e", title: "Emissions of this run over time")
+        var power: [(name: String, values: [Double?])] = []
+        for (label, column) in [("CPU", "cpu"), ("GPU", "gpu"), ("RAM", "ram")] {
+            let values = try buckets.map { try $0.decode(column, as: Double?.self) }
+            if values.contains(where: { ($0 ?? 0) > 0 }) { power.append((label, values)) }
+        }
+        let rate = try buckets.map { row -> Double? in
+            let duration: Double = try row.decode("duration")
+            return duration > 0 ? try row.decode("emissions", as: Double.self) / duration * 3_600_000 : nil
+        }
+        if times.count > 1 {
+            if !power.isEmpty {
+                html += "<h2>Power over time</h2>" + Charts.lines(times, series: power, unit: "W", title: "Average power of this run over time")
+            }
+            html += "<h2>Emissions rate over time</h2>" + Charts.lines(times, series: [("Emissions rate", rate)], unit: "g CO2e/h",
+                                                                         title: "Emissions rate of this run over time")
+        } else {
+            html += "<p class=\"muted\">This run has \(times.count) sample; its time series starts with the second.</p>"
+        }
         html += equivalentsList(totals.emissions, try DashboardData.equivalents(database))
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
         return ("Run \(id.lowercaseText.prefix(8))", html)

@@ -17,6 +17,9 @@ struct ManagementPages {
         router.post("/o/:org/members/:user/role") { request in try pages.changeRole(request) }
         router.post("/o/:org/:team/projects") { request in try pages.createProject(request) }
         router.post("/o/:org/:team/:project/experiments") { request in try pages.createExperiment(request) }
+        router.post("/o/:org/:team/rename") { request in try pages.renameTeam(request) }
+        router.post("/o/:org/:team/:project/rename") { request in try pages.renameProject(request) }
+        router.post("/o/:org/:team/:project/experiments/:experiment/rename") { request in try pages.renameExperiment(request) }
         router.get("/o/:org/:team/:project/delete") { request in try pages.confirmDelete(request) }
         router.post("/o/:org/:team/:project/delete") { request in try pages.deleteProject(request) }
     }
@@ -102,6 +105,34 @@ struct ManagementPages {
         return .redirect(to: project.path + "/experiments/" + (experiment["id"]?.stringValue ?? ""))
     }
 
+    // Renaming keeps the slug, so links and bookmarks go on working.
+    func renameTeam(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let team = try team(request, caller)
+        _ = try store.updateTeam(caller, id: team.id, name: try ManagementPages.name(request), description: nil)
+        return .redirect(to: team.path)
+    }
+
+    func renameProject(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        _ = try store.updateProject(caller, id: project.id, name: try ManagementPages.name(request), description: nil, isPublic: nil)
+        return .redirect(to: project.path)
+    }
+
+    func renameExperiment(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        guard let id = UUID(uuidString: request.parameter("experiment") ?? ""),
+              try database.query("SELECT 1 FROM experiments WHERE id = \(id) AND project_id = \(project.id)").first != nil else {
+            throw AppError.notFound("No such experiment.")
+        }
+        var fields = try Store.ExperimentFields(JSONBody(object: [:]), creating: false)
+        fields.name = try ManagementPages.name(request)
+        _ = try store.updateExperiment(caller, id: id, fields: fields)
+        return .redirect(to: project.path + "/experiments/" + id.lowercaseText)
+    }
+
     func confirmDelete(_ request: Request) throws -> Response {
         let (caller, csrf) = try signedIn(request)
         let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
@@ -136,6 +167,12 @@ struct ManagementPages {
     static func panels(_ database: ConnectionPool, caller: Caller, kind: String, id: UUID, path: String) throws -> String {
         guard let user = caller.userID, case .session(_, let csrf) = caller.credential else { return "" }
         let hidden = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(HTML.escape(csrf))\">"
+        func rename(_ label: String) -> String {
+            """
+            <form method="post" action="\(HTML.escape(path))/rename" class="card">\(hidden)<label for="rename">Rename this \(label)</label>
+            <input id="rename" name="name" required maxlength="200"><button type="submit">Rename</button></form>
+            """
+        }
         func create(_ action: String, _ label: String, _ placeholder: String) -> String {
             """
             <form method="post" action="\(HTML.escape(action))" class="card">\(hidden)<label for="new-\(label.lowercased())">New \(HTML.escape(label.lowercased()))</label>
@@ -166,10 +203,15 @@ struct ManagementPages {
                 <h2>Teams</h2>\(create(path + "/teams", "Team", "e.g. Speech"))
                 """
         case "Team":
-            return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector")
+            let admin = try database.query("""
+                SELECT 1 FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
+                """).first != nil
+            return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector") + (admin ? rename("team") : "")
         case "Project":
-            return "<h2>Experiments</h2>" + create(path + "/experiments", "Experiment", "e.g. baseline")
+            return "<h2>Experiments</h2>" + create(path + "/experiments", "Experiment", "e.g. baseline") + rename("project")
                 + "<p><a href=\"\(HTML.escape(path))/delete\">Delete this project…</a></p>"
+        case "Experiment":
+            return caller.canWrite ? rename("experiment") : ""
         default:
             return ""
         }
