@@ -31,6 +31,8 @@ shoot home "/"
 shoot organization "/o/demo-research?range=year"
 shoot team "/o/demo-research/vision?range=90d"
 shoot project "/o/demo-research/vision/detector-1?range=all"
+run="$(psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -Atc "SELECT id FROM runs ORDER BY sample_count DESC LIMIT 1")"
+shoot run "/run/$run"
 shoot methodology "/methodology"
 curl -s "http://127.0.0.1:$port/login" | sed "s|href=\"/static/|href=\"http://127.0.0.1:$port/static/|" > "$work/login.html"
 chromium --headless --no-sandbox --disable-gpu --window-size=1280,900 --screenshot="$out/login.png" "file://$work/login.html" >/dev/null 2>&1

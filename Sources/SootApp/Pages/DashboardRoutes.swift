@@ -267,6 +267,10 @@ struct DashboardRoutes {
             html += "<p class=\"advice\">This already ran on one of the cleanest grids we know of.</p>"
         }
         html += "<table><thead><tr><th>Grid</th><th class=\"num\">g CO2e/kWh</th><th class=\"num\">Would have emitted</th><th class=\"num\">Saving</th></tr></thead><tbody>"
+        let actual = Formatting.mass(kilograms: totals.emissions)
+        html += "<tr class=\"current\" aria-current=\"true\"><td><strong>Where it ran</strong> (the grids its runs reported)</td>"
+            + "<td class=\"num\"><strong>\(HTML.escape(Formatting.significant(intensity)))</strong></td>"
+            + "<td class=\"num\"><strong>\(HTML.escape(actual.value)) \(HTML.escape(actual.unit))</strong></td><td class=\"num\">–</td></tr>"
         for alternative in alternatives.prefix(8) {
             let mass = Formatting.mass(kilograms: alternative.emissionsKg)
             let saving = Formatting.mass(kilograms: alternative.savingKg)
@@ -388,7 +392,7 @@ struct DashboardRoutes {
 
     func run(_ request: Request, _ caller: Caller) throws -> (String, String) {
         guard let id = UUID(uuidString: request.parameter("run") ?? ""), let row = try database.query("""
-            SELECT \(unsafeSQL: Representation.runColumns), e.name AS experiment_name, p.name AS project_name, p.slug AS project_slug,
+            SELECT \(unsafeSQL: Representation.runColumns), r.last_sample_at, e.name AS experiment_name, p.name AS project_name, p.slug AS project_slug,
                    t.name AS team_name, t.slug AS team_slug, o.name AS org_name, o.slug AS org_slug
             FROM runs r JOIN experiments e ON e.id = r.experiment_id JOIN projects p ON p.id = r.project_id
                  JOIN teams t ON t.id = r.team_id JOIN organizations o ON o.id = r.organization_id
@@ -421,7 +425,8 @@ struct DashboardRoutes {
             + "<a href=\"/api/v1/runs/\(id.lowercaseText)/samples.json\">samples (JSON)</a></p>"
         html += "<h2>Machine</h2><table><tbody>\(machine)"
             + "<tr><th>Started</th><td>\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self))))</td></tr>"
-            + "<tr><th>Last seen</th><td>\(HTML.escape(ISOTime.format(lastSeen)))</td></tr></tbody></table>"
+            + "<tr><th>Last sample</th><td>\(HTML.escape(try row.decode("last_sample_at", as: Date?.self).map(ISOTime.format) ?? "none yet"))</td></tr>"
+            + "<tr><th>Last heard from</th><td>\(HTML.escape(ISOTime.format(lastSeen)))</td></tr></tbody></table>"
         // The run's own samples, in at most 300 time buckets: average power per component, and the emissions rate.
         let buckets = try database.query("""
             SELECT extract(epoch FROM max("timestamp"))::float8 AS at, avg(cpu_power_w) AS cpu, avg(gpu_power_w) AS gpu,
