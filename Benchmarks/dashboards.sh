@@ -16,7 +16,7 @@ echo "demo data: $samples samples in $(( $(date +%s) - start )) s" >&2
 password="$(printf '%s' "$summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')"
 .build/release/soot serve --port "$port" > "$work/serve.log" 2>&1 &
 server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 jar="$work/cookies"
 csrf="$(curl -s -c "$jar" "http://127.0.0.1:$port/login" | grep -o 'name="csrf_token" value="[^"]*"' | sed 's/.*value="//;s/"//')"

@@ -159,7 +159,14 @@ enum Charts {
         return ticks
     }
 
-    static func f(_ value: Double) -> String { Formatting.number(value, decimals: 1).replacingOccurrences(of: ",", with: "") }
+    /// A coordinate with one decimal, no grouping (SVG attributes), without Foundation.
+    static func f(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        let tenths = Int((value * 10).rounded())
+        let sign = tenths < 0 ? "-" : ""
+        let magnitude = abs(tenths)
+        return "\(sign)\(magnitude / 10).\(magnitude % 10)"
+    }
 
     /// Dots at (x: time in seconds since the epoch, y: value), radius by `size`, each linking to its page.
     static func scatter(_ points: [(x: Double, y: Double, size: Double, label: String, link: String)], unit: String, title: String) -> String {

@@ -114,21 +114,36 @@ enum DashboardData {
 
     static func trend(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, childColumn: String,
                       childTable: String, range: DashboardRange) throws -> Trend {
-        let rows: [(day: String, child: UUID, emissions: Double)] = try database.query("""
-            SELECT d.day::text AS day, d.\(unsafeSQL: childColumn) AS child, sum(d.emissions_kg) AS emissions
+        var trend = Trend()
+        // The span decides days or weeks; for all time it is the first and last day with data (an index lookup).
+        var first = range.from, last = range.to
+        if first == nil || last == nil {
+            guard let bounds = try database.query("""
+                SELECT min(d.day)::text AS first, max(d.day)::text AS last FROM experiment_days d
+                WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
+                """).first, let low = bounds["first"], let high = bounds["last"] else { return trend }
+            first = first ?? low
+            last = last ?? high
+        }
+        guard let first, let last, let start = ISOTime.parse(first + "T00:00:00Z"), let end = ISOTime.parse(last + "T00:00:00Z"),
+              start <= end else { return trend }
+        trend.weekly = end.timeIntervalSince(start) / 86_400 + 1 > 120
+        // Periods: every day (or every week, from its Monday) of the span, so the time axis is true.
+        var moment = (trend.weekly ? ISOTime.parse(weekStart(first) + "T00:00:00Z")! : start).timeIntervalSince1970
+        while moment <= end.timeIntervalSince1970, trend.periods.count < 4_000 {
+            trend.periods.append(UTCDay.string(moment))
+            moment += trend.weekly ? 7 * 86_400 : 86_400
+        }
+        let rows = try database.query("""
+            SELECT (CASE WHEN \(trend.weekly) THEN date_trunc('week', d.day)::date ELSE d.day END)::text AS period,
+                   d.\(unsafeSQL: childColumn) AS child, sum(d.emissions_kg) AS emissions
             FROM experiment_days d
             WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
               AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
               AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
-            GROUP BY 1, 2 ORDER BY 1
-            """).rows.map { (try $0.decode("day"), try $0.decode("child"), try $0.decode("emissions")) }
-        var trend = Trend()
-        let days = fillGaps(rows.map { ($0.day, 0, 0) }, from: range.from, to: range.to).map(\.day)
-        guard !days.isEmpty, !rows.isEmpty else { return trend }
-        trend.weekly = days.count > 120
-        func period(_ day: String) -> String { trend.weekly ? weekStart(day) : day }
-        var seen = Set<String>()
-        trend.periods = days.map(period).filter { seen.insert($0).inserted }
+            GROUP BY 1, 2
+            """).rows.map { row in (period: row.text(0) ?? "", child: try row.decode("child", as: UUID.self), emissions: Double(row.text(2) ?? "") ?? 0) }
+        guard !rows.isEmpty else { return Trend() }
         let index = Dictionary(uniqueKeysWithValues: trend.periods.enumerated().map { ($1, $0) })
         var totals: [UUID: Double] = [:]
         for row in rows { totals[row.child, default: 0] += row.emissions }
@@ -139,7 +154,7 @@ enum DashboardData {
         var values = Array(repeating: Array(repeating: 0.0, count: trend.periods.count), count: top.count + 1)
         let position = Dictionary(uniqueKeysWithValues: top.enumerated().map { ($1, $0) })
         for row in rows {
-            guard let column = index[period(row.day)] else { continue }
+            guard let column = index[row.period] else { continue }
             values[position[row.child] ?? top.count][column] += row.emissions
         }
         trend.series = top.enumerated().map { (names[$1] ?? "?", values[$0]) }
