@@ -3,37 +3,6 @@ import Foundation
 
 /// Charts drawn on the server as inline SVG, with a `<title>` and a data table alternative.
 enum Charts {
-    /// Vertical bars, one per day, with a y axis in the values' unit.
-    static func dailyBars(_ points: [(day: String, value: Double)], unit: String, title: String) -> String {
-        guard !points.isEmpty else { return "<p class=\"muted\">No data in this range.</p>" }
-        let width = 800.0, height = 250.0, left = 64.0, bottom = 28.0, top = 26.0, right = 8.0
-        let maximum = max(points.map(\.value).max() ?? 0, 1e-12)
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let slot = plotWidth / Double(points.count)
-        let barWidth = max(1, slot * 0.8)
-        var bars = ""
-        for (index, point) in points.enumerated() {
-            let barHeight = point.value / maximum * plotHeight
-            let x = left + Double(index) * slot + (slot - barWidth) / 2
-            bars += "<rect x=\"\(f(x))\" y=\"\(f(top + plotHeight - barHeight))\" width=\"\(f(barWidth))\" height=\"\(f(barHeight))\" class=\"bar\">"
-                + "<title>\(HTML.escape(point.day)): \(HTML.escape(Formatting.significant(point.value))) \(HTML.escape(unit))</title></rect>"
-        }
-        let ticks = yAxis(maximum: maximum, left: left, right: width - right, top: top, height: plotHeight)
-        let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(points.first!.day))</text>"
-            + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(points.last!.day))</text>"
-            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
-        var rows = ""
-        for point in points {
-            rows += "<tr><td>\(HTML.escape(point.day))</td><td class=\"num\">\(HTML.escape(Formatting.significant(point.value)))</td></tr>"
-        }
-        return """
-            <figure class="chart"><svg viewBox="0 0 \(f(width)) \(f(height))" role="img" aria-labelledby="chart-title">
-            <title id="chart-title">\(HTML.escape(title))</title>\(ticks)\(bars)\(labels)</svg>
-            <details><summary>Data table</summary><table><thead><tr><th>Day (UTC)</th><th class="num">\(HTML.escape(unit))</th></tr></thead>
-            <tbody>\(rows)</tbody></table></details></figure>
-            """
-    }
-
     /// Bars per period (day or week) stacked by child, the largest children first and the rest as "Other", with a
     /// legend and a data table (one column per series).
     static func stackedBars(periods: [String], series: [(name: String, values: [Double])], unit: String, title: String,

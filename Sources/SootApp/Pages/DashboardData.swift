@@ -170,31 +170,6 @@ enum DashboardData {
         return UTCDay.string(Double(monday) * 86_400)
     }
 
-    /// Every day of the range, with zeros where nothing ran, so the chart's time axis is true.
-    static func fillGaps(_ rows: [(day: String, emissions: Double, energy: Double)], from: String?, to: String?)
-        -> [(day: String, emissions: Double, energy: Double)]
-    {
-        guard let first = from ?? rows.first?.day, let last = to ?? rows.last?.day,
-              let start = ISOTime.parse(first + "T00:00:00Z"), let end = ISOTime.parse(last + "T00:00:00Z"), start <= end,
-              end.timeIntervalSince(start) <= 3_660 * 86_400 else { return rows }
-        let known = Dictionary(rows.map { ($0.day, $0) }, uniquingKeysWith: { first, _ in first })
-        var filled: [(day: String, emissions: Double, energy: Double)] = []
-        var moment = start.timeIntervalSince1970
-        while moment <= end.timeIntervalSince1970 {
-            let day = UTCDay.string(moment)
-            filled.append(known[day] ?? (day, 0, 0))
-            moment += 86_400
-        }
-        return filled
-    }
-
-    struct Child: Sendable {
-        let id: UUID
-        let name: String
-        let path: String
-        var totals: ScopeTotals
-    }
-
     static func equivalents(_ database: ConnectionPool) throws -> [Equivalent] {
         try database.query("SELECT * FROM equivalents ORDER BY position").rows.map { row in
             Equivalent(key: try row.decode("key"), label: try row.decode("label"), unit: try row.decode("unit"),
