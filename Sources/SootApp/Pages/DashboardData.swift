@@ -135,13 +135,14 @@ enum DashboardData {
             moment += trend.weekly ? 7 * 86_400 : 86_400
         }
         let rows = try database.query("""
-            SELECT (CASE WHEN \(trend.weekly) THEN date_trunc('week', d.day)::date ELSE d.day END)::text AS period,
-                   d.\(unsafeSQL: childColumn) AS child, sum(d.emissions_kg) AS emissions
-            FROM experiment_days d
-            WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
-              AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
-              AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
-            GROUP BY 1, 2
+            SELECT x.period::text AS period, x.child, sum(x.emissions) AS emissions
+            FROM (SELECT CASE WHEN \(trend.weekly) THEN d.day - (d.day - date '1999-12-27') % 7 ELSE d.day END AS period,
+                         d.\(unsafeSQL: childColumn) AS child, d.emissions_kg AS emissions
+                  FROM experiment_days d
+                  WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
+                    AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
+                    AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)) x
+            GROUP BY x.period, x.child
             """).rows.map { row in (period: row.text(0) ?? "", child: try row.decode("child", as: UUID.self), emissions: Double(row.text(2) ?? "") ?? 0) }
         guard !rows.isEmpty else { return Trend() }
         let index = Dictionary(uniqueKeysWithValues: trend.periods.enumerated().map { ($1, $0) })
