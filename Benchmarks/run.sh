@@ -25,8 +25,8 @@ for bench in $which; do
     http) title="HTTP: Soot vs Hummingbird 2 (and nginx)"; if [ -n "${QUICK:-}" ]; then args=(3 1 64 1024); else args=(10 3 64 256 1024); fi ;;
     idle) title="Idle keep-alive connections"; args=(10000) ;;
     ingest) title="Durable ingest (CodeCarbon POST /emissions) vs PostgreSQL"; if [ -n "${QUICK:-}" ]; then args=(5 256); else args=(10 64 256); fi ;;
-    dashboards) title="Dashboards over 10 million samples"; if [ -n "${QUICK:-}" ]; then args=(1000000 50); else args=(10000000 200); fi ;;
-    csv) title="CSV export of a one-million-run organization"; if [ -n "${QUICK:-}" ]; then args=(200000 1); else args=(1000000 3); fi ;;
+    dashboards) title="Dashboards over demo data"; if [ -n "${QUICK:-}" ]; then args=(1000000 50); else args=(10000000 200); fi ;;
+    csv) title="CSV export of an organization's runs report"; if [ -n "${QUICK:-}" ]; then args=(200000 1); else args=(1000000 3); fi ;;
     *) echo "unknown benchmark: $bench" >&2; exit 2 ;;
   esac
   echo "running $bench (${args[*]})…" >&2
