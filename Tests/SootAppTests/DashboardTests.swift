@@ -274,6 +274,21 @@ import Testing
             #expect(try browser.post("/o/acme/members/\(newID.lowercaseText)/role", form: [("csrf_token", csrf), ("role", "admin")]).status == 303)
             #expect(try app.pool.query("SELECT role FROM organization_members WHERE user_id = \(newID)").first!.decode("role", as: String.self) == "admin")
 
+            // A plain member sees a team only once they are in it: added and removed on the team page.
+            let plain = try browser.post("/o/acme/members", form: [("csrf_token", csrf), ("email", "plain@acme.test"), ("role", "member")])
+            let plainPassword = try #require(plain.text.components(separatedBy: "<pre class=\"card\">").dropFirst().first?.components(separatedBy: "</pre>").first)
+            let plainID = try app.pool.query("SELECT id FROM users WHERE email = 'plain@acme.test'").first!.decode("id", as: UUID.self)
+            var member = Browser(app: app)
+            #expect(try member.logIn(email: "plain@acme.test", password: String(plainPassword)).status == 303)
+            #expect(try member.get("/o/acme/teams").status == 404)
+            #expect(try browser.get("/o/acme/teams").text.contains("Add a member of the organization by email"))
+            #expect(try browser.post("/o/acme/teams/members", form: [("csrf_token", csrf), ("email", "plain@acme.test")]).status == 303)
+            #expect(try member.get("/o/acme/teams").status == 200)
+            #expect(try browser.get("/o/acme/teams").text.contains("plain@acme.test"))
+            #expect(try browser.post("/o/acme/teams/members", form: [("csrf_token", csrf), ("email", "stranger@else.test")]).status == 422)
+            #expect(try browser.post("/o/acme/teams/members/\(plainID.lowercaseText)/remove", form: [("csrf_token", csrf)]).status == 303)
+            #expect(try member.get("/o/acme/teams").status == 404)
+
             // Deleting needs the confirmation page's exact name.
             let confirm = try browser.get("/o/acme/teams/detector/delete")
             #expect(confirm.text.contains("Type the project"))

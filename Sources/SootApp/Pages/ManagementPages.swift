@@ -18,6 +18,8 @@ struct ManagementPages {
         router.post("/o/:org/:team/projects") { request in try pages.createProject(request) }
         router.post("/o/:org/:team/:project/experiments") { request in try pages.createExperiment(request) }
         router.post("/o/:org/:team/rename") { request in try pages.renameTeam(request) }
+        router.post("/o/:org/:team/members") { request in try pages.addTeamMember(request) }
+        router.post("/o/:org/:team/members/:user/remove") { request in try pages.removeTeamMember(request) }
         router.post("/o/:org/:team/:project/rename") { request in try pages.renameProject(request) }
         router.post("/o/:org/:team/:project/experiments/:experiment/rename") { request in try pages.renameExperiment(request) }
         router.get("/o/:org/:team/:project/delete") { request in try pages.confirmDelete(request) }
@@ -113,6 +115,23 @@ struct ManagementPages {
         return .redirect(to: team.path)
     }
 
+    func addTeamMember(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let team = try team(request, caller)
+        let email = (request.formField("email") ?? "").trimmingOWS()
+        guard !email.isEmpty else { throw AppError.invalid("email", "Give the email of a member of the organization.") }
+        _ = try store.addTeamMember(caller, teamID: team.id, userID: nil, email: email)
+        return .redirect(to: team.path + "#team-members")
+    }
+
+    func removeTeamMember(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let team = try team(request, caller)
+        guard let userID = UUID(uuidString: request.parameter("user") ?? "") else { throw AppError.notFound("No such team member.") }
+        try store.removeTeamMember(caller, teamID: team.id, userID: userID)
+        return .redirect(to: team.path + "#team-members")
+    }
+
     func renameProject(_ request: Request) throws -> Response {
         let (caller, _) = try signedIn(request)
         let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
@@ -206,7 +225,22 @@ struct ManagementPages {
             let admin = try database.query("""
                 SELECT 1 FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
                 """).first != nil
-            return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector") + (admin ? rename("team") : "")
+            guard admin else { return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector") }
+            var rows = ""
+            for member in try database.query("""
+                SELECT u.id, u.email FROM team_members tm JOIN users u ON u.id = tm.user_id WHERE tm.team_id = \(id) ORDER BY lower(u.email)
+                """).rows {
+                let memberID: UUID = try member.decode("id")
+                rows += "<tr><td>\(HTML.escape(try member.decode("email")))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/members/\(memberID.lowercaseText)/remove\" class=\"inline\">\(hidden)"
+                    + "<button type=\"submit\" class=\"link\">Remove from team</button></form></td></tr>"
+            }
+            let members = rows.isEmpty ? "<p class=\"muted\">No one is in this team yet; organization owners and admins see it anyway.</p>"
+                : "<table><thead><tr><th>Email</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+            return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector")
+                + "<h2 id=\"team-members\">Team members</h2>\(members)"
+                + "<form method=\"post\" action=\"\(HTML.escape(path))/members\" class=\"card\">\(hidden)<label for=\"team-member-email\">Add a member of the organization by email</label>"
+                + "<input id=\"team-member-email\" name=\"email\" type=\"email\" required><button type=\"submit\">Add to team</button></form>"
+                + rename("team")
         case "Project":
             return "<h2>Experiments</h2>" + create(path + "/experiments", "Experiment", "e.g. baseline") + rename("project")
                 + "<p><a href=\"\(HTML.escape(path))/delete\">Delete this project…</a></p>"
