@@ -8,18 +8,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${1:-1000000}"; repeats="${2:-3}"
 cd "$root"
 swift build -c release --product soot >/dev/null
-work="$(mktemp -d /tmp/soot-csv-XXXXXX)"; chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
-port=$((20000 + RANDOM % 20000))
+. Benchmarks/common.sh
+soot_workspace csv
 soot=.build/release/soot
 boot="$($soot bootstrap --organization "Bench, \"CSV\"" --team Reports --project Export --experiment Default --email bench@soot.test)"
 field() { printf '%s' "$boot" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 token="$(field personal_token)"; org="$(field organization_id)"; experiment="$(field experiment_id)"
-$soot serve --port "$port" > "$work/serve.log" 2>&1 &
-server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
-psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -q <<SQL
+trap soot_stop EXIT
+soot_serve
+soot_psql -q <<SQL
 INSERT INTO runs (organization_id, team_id, project_id, experiment_id, source, started_at, ended_at, last_seen_at, first_sample_at,
                   last_sample_at, os, python_version, codecarbon_version, cpu_count, cpu_model, gpu_count, gpu_model, country_name,
                   country_iso_code, ram_total_size, sample_count, duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh,

@@ -7,28 +7,23 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 samples="${1:-10000000}"; requests="${2:-200}"
 cd "$root"
 swift build -c release --product soot >/dev/null
+. Benchmarks/common.sh
 # REUSE=DIR times the pages over a data folder kept by an earlier run (KEEP=1) instead of generating the data again.
-work="${REUSE:-$(mktemp -d /tmp/soot-dash-XXXXXX)}"; chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
-port=$((20000 + RANDOM % 20000))
+soot_workspace dash
 start=$(date +%s)
 if [ -z "${REUSE:-}" ]; then
   .build/release/soot demo --samples "$samples" --runs 5000 >/dev/null 2>&1
   echo "demo data: $samples samples in $(( $(date +%s) - start )) s" >&2
 fi
 password="$(.build/release/soot user reset-password --email demo@soot.local 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')"
-.build/release/soot serve --port "$port" > "$work/serve.log" 2>&1 &
-server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; [ -n "${KEEP:-}${REUSE:-}" ] || rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+trap soot_stop EXIT
+soot_serve
 jar="$work/cookies"
-csrf="$(curl -s -c "$jar" "http://127.0.0.1:$port/login" | grep -o 'name="csrf_token" value="[^"]*"' | sed 's/.*value="//;s/"//')"
-curl -s -b "$jar" -c "$jar" -o /dev/null -X POST "http://127.0.0.1:$port/login" --data-urlencode "csrf_token=$csrf" \
-  --data-urlencode "email=demo@soot.local" --data-urlencode "password=$password"
+soot_login "$jar" demo@soot.local "$password"
 # A steady state: the bulk load's statistics gathered and dead rows gone (autovacuum would otherwise run during the timing).
-psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -qc "VACUUM ANALYZE"
-run="$(psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -Atc "SELECT id FROM runs ORDER BY sample_count DESC LIMIT 1")"
-count="$(psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -Atc "SELECT count(*) FROM emission_samples")"
+soot_psql -qc "VACUUM ANALYZE"
+run="$(soot_psql -Atc "SELECT id FROM runs ORDER BY sample_count DESC LIMIT 1")"
+count="$(soot_psql -Atc "SELECT count(*) FROM emission_samples")"
 echo "| page ($count samples) | p50 ms | p99 ms | status |"
 echo "|---|---|---|---|"
 for page in "/o/demo-research?range=all" "/o/demo-research?range=30d" "/o/demo-research/vision?range=year" \

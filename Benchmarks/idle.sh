@@ -9,14 +9,11 @@ count="${1:-10000}"
 ulimit -n "$(ulimit -Hn)"
 cd "$root"
 swift build -c release --product soot >/dev/null
-work="$(mktemp -d /tmp/soot-idle-XXXXXX)"; chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
-port=$((20000 + RANDOM % 20000))
-.build/release/soot serve --port "$port" > "$work/serve.log" 2>&1 &
-server=$!
+. Benchmarks/common.sh
+soot_workspace idle
 holder=""
-trap 'kill $holder 2>/dev/null; kill -INT $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+trap 'kill $holder 2>/dev/null; soot_stop' EXIT
+soot_serve
 rss() { awk '/^VmRSS/{print $2}' /proc/$server/status; }
 busy() { wrk -t1 -c8 -d5s --latency "http://127.0.0.1:$port/healthz" | awk '/Requests\/sec/{r=$2} $1=="50%"{p50=$2} $1=="99%"{p99=$2} END{print r, p50, p99}'; }
 

@@ -14,20 +14,15 @@ bin=/usr/lib/postgresql/15/bin
 
 cd "$root"
 swift build -c release --product soot >/dev/null
-work="$(mktemp -d /tmp/soot-ingest-XXXXXX)"
-chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
-port=$((20000 + RANDOM % 20000))
+. Benchmarks/common.sh
+soot_workspace ingest
 soot=.build/release/soot
-cleanup() { kill -INT "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
 
 boot="$($soot bootstrap --organization Bench --team Ingest --project Load --experiment Default --email bench@soot.test)"
 token="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_token"])')"
 experiment="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["experiment_id"])')"
-$soot serve --port "$port" --database-connections 8 > "$work/serve.log" 2>&1 &
-server=$!
-trap cleanup EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+trap soot_stop EXIT
+soot_serve --database-connections 8
 psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
 
 # One run per agent, as many agents as connections at most.

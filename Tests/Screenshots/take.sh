@@ -7,20 +7,15 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 command -v chromium >/dev/null || { echo "install chromium first: apt-get install chromium" >&2; exit 1; }
 swift build -c release --product soot >/dev/null
-work="$(mktemp -d /tmp/soot-shots-XXXXXX)"; chmod 755 "$work"
+. Benchmarks/common.sh
+soot_workspace shots
 out="$root/.build/screenshots"; mkdir -p "$out"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
-port=$((20000 + RANDOM % 20000))
 summary="$(.build/release/soot demo --samples "${1:-100000}" --runs 400 2>/dev/null)"
 password="$(printf '%s' "$summary" | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')"
-.build/release/soot serve --port "$port" > "$work/serve.log" 2>&1 &
-server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+trap soot_stop EXIT
+soot_serve
 jar="$work/cookies"
-csrf="$(curl -s -c "$jar" "http://127.0.0.1:$port/login" | grep -o 'name="csrf_token" value="[^"]*"' | sed 's/.*value="//;s/"//')"
-curl -s -b "$jar" -c "$jar" -o /dev/null -X POST "http://127.0.0.1:$port/login" --data-urlencode "csrf_token=$csrf" \
-  --data-urlencode "email=demo@soot.local" --data-urlencode "password=$password"
+soot_login "$jar" demo@soot.local "$password"
 shoot() { # name path
   curl -s -b "$jar" "http://127.0.0.1:$port$2" | sed "s|href=\"/static/|href=\"http://127.0.0.1:$port/static/|" > "$work/$1.html"
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1600 \
@@ -31,7 +26,7 @@ shoot home "/"
 shoot organization "/o/demo-research?range=year"
 shoot team "/o/demo-research/vision?range=90d"
 shoot project "/o/demo-research/vision/detector-1?range=all"
-run="$(psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" -Atc "SELECT id FROM runs ORDER BY sample_count DESC LIMIT 1")"
+run="$(soot_psql -Atc "SELECT id FROM runs ORDER BY sample_count DESC LIMIT 1")"
 shoot run "/run/$run"
 shoot methodology "/methodology"
 curl -s "http://127.0.0.1:$port/login" | sed "s|href=\"/static/|href=\"http://127.0.0.1:$port/static/|" > "$work/login.html"

@@ -41,13 +41,7 @@ struct ExportRoutes {
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let routes = self
-        let authed = { (body: @escaping @Sendable (Request, Caller) throws -> Response) -> Handler in
-            { request in
-                let caller = try routes.authenticator.authenticateChecked(request)
-                guard caller.isAuthenticated else { throw AppError.unauthorized("Send 'Authorization: Bearer <token>' or log in.") }
-                return try body(request, caller)
-            }
-        }
+        let authed = ManagementRoutes(store: Store(database: database), authenticator: authenticator).authed
         let scopeQuery = ["organization", "team", "project", "experiment", "range", "from", "to"]
         for format in [Format.csv, .json] {
             api.add(&router, .get, "/api/v1/reports/runs.\(format.rawValue)",

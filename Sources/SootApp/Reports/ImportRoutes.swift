@@ -13,9 +13,8 @@ struct ImportRoutes {
         let routes = self
         api.add(&router, .post, "/api/v1/projects/:project_id/import",
                 summary: "Import a CodeCarbon emissions.csv (the body, text/csv) into the project; experiment_id picks the experiment, valid_only=true imports the valid rows of a file with refused ones",
-                tag: "Reports", response: "ImportResult", status: 201, query: ["experiment_id", "valid_only"], options: Self.options) { request in
-            let caller = try routes.authenticator.authenticateChecked(request)
-            guard caller.isAuthenticated else { throw AppError.unauthorized("Send 'Authorization: Bearer <token>' or log in.") }
+                tag: "Reports", response: "ImportResult", status: 201, query: ["experiment_id", "valid_only"], options: Self.options,
+                handler: ManagementRoutes(store: Store(database: database), authenticator: authenticator).authed { request, caller in
             let projectID = try Store.id(request.parameter("project_id"))
             let experimentID = try request.query("experiment_id").map { text in
                 guard let id = UUID(uuidString: text) else { throw AppError.invalid("experiment_id", "experiment_id must be an id.") }
@@ -30,7 +29,7 @@ struct ImportRoutes {
                 return .json(bytes: error.bytes, status: .unprocessableContent)
             }
             return .json(bytes: outcome.json.bytes, status: .created)
-        }
+        })
         router.post("/o/:org/:team/:project/import", options: Self.options) { request in try routes.webImport(request) }
     }
 
