@@ -324,6 +324,39 @@ import Testing
         }
     }
 
+    @Test func aRefusedRowDoesNotShiftTheNextRowsDifference() throws {
+        let file = try Self.codeCarbonFile.get()
+        let records = try CSVReader.records(file)
+        let header = records[0].fields
+        func row(_ seconds: Double, duration: Double, energy: Double) -> String {
+            var fields = records[1].fields
+            fields[header.firstIndex(of: "run_id")!] = "cumulative"
+            fields[header.firstIndex(of: "timestamp")!] = ISOTime.format(Date().addingTimeInterval(seconds - 3600)).replacingOccurrences(of: "Z", with: "")
+            fields[header.firstIndex(of: "duration")!] = String(duration)
+            for column in ["energy_consumed", "cpu_energy", "emissions"] { fields[header.firstIndex(of: column)!] = String(energy) }
+            fields[header.firstIndex(of: "ram_energy")!] = "0"
+            fields[header.firstIndex(of: "water_consumed")!] = "0"
+            return fields.map { $0.contains(",") || $0.contains("\"") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
+                .joined(separator: ",")
+        }
+        // Cumulative rows 1 kWh, then a bad 0.5 kWh (lower), then 3 kWh: the run holds 3 kWh, not 1 + (3 - 0.5).
+        let text = ([header.joined(separator: ","), row(0, duration: 10, energy: 1), row(10, duration: 20, energy: 0.5), row(20, duration: 30, energy: 3)])
+            .joined(separator: "\n") + "\n"
+        try withApp { app in
+            let agent = try Agent(app)
+            let refused = try importFile(app, agent, Array(text.utf8))
+            #expect(refused.status == 422)
+            #expect(refused.body["report"]?["refused"]?.arrayValue.first?["line"] == 3)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM runs").first!.decode("n", as: Int.self) == 0)
+            let partial = try importFile(app, agent, Array(text.utf8), query: "?valid_only=true")
+            #expect(partial.status == 201, "\(partial.body)")
+            #expect(partial.body["samples_imported"] == 2)
+            let run = try app.pool.query("SELECT energy_kwh, duration_seconds FROM runs WHERE client_key = 'cumulative'").first!
+            #expect(abs(try run.decode("energy_kwh", as: Double.self) - 3) < 1e-12)
+            #expect(abs(try run.decode("duration_seconds", as: Double.self) - 30) < 1e-12)
+        }
+    }
+
     @Test func theProjectPageUploadsAFileAndTheCommandLineImportsOne() throws {
         let file = try Self.codeCarbonFile.get()
         try withApp { app in

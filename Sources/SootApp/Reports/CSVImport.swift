@@ -222,9 +222,10 @@ struct CSVImport {
         }
         var records: [SampleRecord] = []
         for row in rows {
-            defer { base = row.measure }
+            // A refused row does not move the base: the next row is measured from the last good one.
             if known.contains(row.sampleKey) {
                 outcome.duplicates += 1
+                base = row.measure
                 continue
             }
             var delta = row.measure
@@ -256,6 +257,7 @@ struct CSVImport {
             delta.ramEnergyKWh = max(0, delta.ramEnergyKWh)
             delta.waterLiters = max(0, delta.waterLiters)
             records.append(SampleRecord(placement: placement, measure: delta, clientKey: row.sampleKey))
+            base = row.measure
         }
         for batch in stride(from: 0, to: records.count, by: 1000) {
             let written = try SampleWriter.write(connection, Array(records[batch..<min(records.count, batch + 1000)]))
