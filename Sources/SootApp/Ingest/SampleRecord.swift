@@ -103,6 +103,7 @@ enum SampleWriter {
                        sum(i.emissions), sum(i.energy), sum(i.cpu_energy), sum(i.gpu_energy), sum(i.ram_energy), sum(i.water)
                 FROM ins i JOIN runs r ON r.id = i.run_id
                 GROUP BY 1, 2, 3, 4, 5
+                ORDER BY 4, 5  -- rollup rows locked in one order by every writer: concurrent upserts wait, never deadlock
                 ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
                     sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
                     emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
