@@ -26,9 +26,7 @@ enum Charts {
             }
         }
         let ticks = yAxis(maximum: maximum, left: left, right: width - right, top: top, height: plotHeight)
-        let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(periods.first!))</text>"
-            + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(periods.last!))</text>"
-            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
+        let labels = axisLabels(first: periods.first!, last: periods.last!, unit: unit, left: left, right: width - right, bottom: height - 8)
         var legend = ""
         for (number, line) in series.enumerated() {
             let total = line.values.reduce(0, +)
@@ -97,9 +95,7 @@ enum Charts {
         }
         let ticks = yAxis(maximum: maximum, left: left, right: width - right, top: top, height: plotHeight)
         func clock(_ seconds: Double) -> String { ISOTime.format(Date(timeIntervalSince1970: seconds)).prefix(16).replacingOccurrences(of: "T", with: " ") }
-        let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(clock(minX)))</text>"
-            + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(clock(maxX)))</text>"
-            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
+        let labels = axisLabels(first: clock(minX), last: clock(maxX), unit: unit, left: left, right: width - right, bottom: height - 8)
         var header = "<th>Time (UTC)</th>"
         for line in series { header += "<th class=\"num\">\(HTML.escape(line.name))</th>" }
         var rows = ""
@@ -114,6 +110,13 @@ enum Charts {
             <ul class="legend">\(legend)</ul>
             <details><summary>Data table (\(HTML.escape(unit)))</summary><table><thead><tr>\(header)</tr></thead><tbody>\(rows)</tbody></table></details></figure>
             """
+    }
+
+    /// The first and last x values under the plot's ends, and the unit at the top left.
+    static func axisLabels(first: String, last: String, unit: String, left: Double, right: Double, bottom: Double) -> String {
+        "<text x=\"\(f(left))\" y=\"\(f(bottom))\" class=\"axis\">\(HTML.escape(first))</text>"
+            + "<text x=\"\(f(right))\" y=\"\(f(bottom))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(last))</text>"
+            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
     }
 
     /// Five horizontal grid lines from 0 to `maximum`, labelled on the left.
@@ -152,9 +155,7 @@ enum Charts {
                 + "<title>\(HTML.escape(point.label)): \(HTML.escape(Formatting.significant(point.y))) \(HTML.escape(unit))</title></circle></a>"
         }
         let ticks = yAxis(maximum: maxY, left: left, right: width - right, top: top, height: plotHeight)
-        let labels = "<text x=\"\(f(left))\" y=\"\(f(height - 8))\" class=\"axis\">\(HTML.escape(UTCDay.string(minX)))</text>"
-            + "<text x=\"\(f(width - right))\" y=\"\(f(height - 8))\" text-anchor=\"end\" class=\"axis\">\(HTML.escape(UTCDay.string(maxX)))</text>"
-            + "<text x=\"4\" y=\"12\" class=\"axis\">\(HTML.escape(unit))</text>"
+        let labels = axisLabels(first: UTCDay.string(minX), last: UTCDay.string(maxX), unit: unit, left: left, right: width - right, bottom: height - 8)
         return """
             <figure class="chart"><svg viewBox="0 0 \(f(width)) \(f(height))" role="img" aria-labelledby="scatter-title">
             <title id="scatter-title">\(HTML.escape(title))</title>\(ticks)\(dots)\(labels)</svg>
