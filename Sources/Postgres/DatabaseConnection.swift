@@ -74,8 +74,8 @@ public final class DatabaseConnection: @unchecked Sendable {
         guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
         let result: OpaquePointer?
         if let name = prepared[query.sql] {
-            result = Self.withCStrings(query.binds) { values in
-                PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0)
+            result = Self.withParameters(query.binds) { count, values, lengths, formats in
+                PQexecPrepared(handle, name, count, values, lengths, formats, 0)
             }
         } else if prepared.count < 512 {
             nextStatement += 1
@@ -84,12 +84,12 @@ public final class DatabaseConnection: @unchecked Sendable {
             try check(preparation, sql: query.sql)
             PQclear(preparation)
             prepared[query.sql] = name
-            result = Self.withCStrings(query.binds) { values in
-                PQexecPrepared(handle, name, Int32(query.binds.count), values, nil, nil, 0)
+            result = Self.withParameters(query.binds) { count, values, lengths, formats in
+                PQexecPrepared(handle, name, count, values, lengths, formats, 0)
             }
         } else {
-            result = Self.withCStrings(query.binds) { values in
-                PQexecParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+            result = Self.withParameters(query.binds) { count, values, lengths, formats in
+                PQexecParams(handle, query.sql, count, nil, values, lengths, formats, 0)
             }
         }
         try check(result, sql: query.sql)
@@ -144,8 +144,8 @@ public final class DatabaseConnection: @unchecked Sendable {
     /// Sends `query` in single-row mode and hands each one-row result to `body`, which owns (frees) it.
     private func streamResults(_ query: SQLQuery, _ body: (OpaquePointer) throws -> Bool) throws {
         guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
-        let sent = Self.withCStrings(query.binds) { values in
-            PQsendQueryParams(handle, query.sql, Int32(query.binds.count), nil, values, nil, nil, 0)
+        let sent = Self.withParameters(query.binds) { count, values, lengths, formats in
+            PQsendQueryParams(handle, query.sql, count, nil, values, lengths, formats, 0)
         }
         guard sent == 1 else {
             throw DatabaseError(.unavailable, message: "could not send the query", detail: Self.trimmed(PQerrorMessage(handle)))
@@ -203,13 +203,51 @@ public final class DatabaseConnection: @unchecked Sendable {
         return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Calls `body` with a C array of NUL-terminated strings (NULL pointers for nil binds).
-    static func withCStrings<R>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-        if values.isEmpty { return body(nil) }
-        var pointers: [UnsafeMutablePointer<CChar>?] = values.map { $0.map { strdup($0) } ?? nil }
-        defer { for pointer in pointers { free(pointer) } }
+    /// Calls `body` with libpq's parameter arrays: the count, the values (NUL-terminated text, raw bytes for
+    /// binary binds, NULL pointers for SQL NULL), and lengths and formats (both nil when every bind is text).
+    static func withParameters<R>(
+        _ binds: [BindValue],
+        _ body: (Int32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R
+    ) -> R {
+        if binds.isEmpty { return body(0, nil, nil, nil) }
+        var binary = false
+        var pointers: [UnsafeMutablePointer<CChar>?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        pointers.reserveCapacity(binds.count)
+        lengths.reserveCapacity(binds.count)
+        formats.reserveCapacity(binds.count)
+        for bind in binds {
+            switch bind {
+            case .text(let text):
+                pointers.append(text.map { strdup($0) } ?? nil)
+                lengths.append(0)
+                formats.append(0)
+            case .binary(let bytes):
+                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
+                bytes.withUnsafeBytes { raw in
+                    if let base = raw.baseAddress { UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: bytes.count) }
+                }
+                pointers.append(copy)
+                lengths.append(Int32(bytes.count))
+                formats.append(1)
+                binary = true
+            }
+        }
+        defer {
+            for (pointer, bind) in zip(pointers, binds) {
+                if case .binary = bind { pointer?.deallocate() } else { free(pointer) }
+            }
+        }
         return pointers.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { body($0) }
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { values in
+                guard binary else { return body(Int32(binds.count), values, nil, nil) }
+                return lengths.withUnsafeBufferPointer { lengthPointer in
+                    formats.withUnsafeBufferPointer { formatPointer in
+                        body(Int32(binds.count), values, lengthPointer.baseAddress, formatPointer.baseAddress)
+                    }
+                }
+            }
         }
     }
 }

@@ -88,17 +88,100 @@ public struct ByteA: PostgresEncodable {
     }
 }
 
+/// One bind value: text (nil is SQL NULL), or bytes in PostgreSQL's binary format for the parameter's type.
+public enum BindValue: Sendable, Equatable {
+    case text(String?)
+    case binary([UInt8])
+}
+
+/// A one-dimensional array in PostgreSQL's binary wire format (what `array_recv` reads): no text to write here
+/// or to parse in the server, for the large array binds of batched inserts.
+public struct PostgresBinaryArray: Sendable {
+    public let bytes: [UInt8]
+
+    private init<Element>(_ values: [Element], elementType: UInt32, fixedWidth: Int?,
+                          _ write: (Element, inout [UInt8]) -> Bool) {
+        var out: [UInt8] = []
+        out.reserveCapacity(20 + values.count * (4 + (fixedWidth ?? 16)))
+        func int32(_ value: UInt32) {
+            out.append(UInt8(value >> 24)); out.append(UInt8((value >> 16) & 0xFF))
+            out.append(UInt8((value >> 8) & 0xFF)); out.append(UInt8(value & 0xFF))
+        }
+        int32(values.isEmpty ? 0 : 1)  // dimensions
+        int32(0)  // has-nulls flag: patched below
+        int32(elementType)
+        if !values.isEmpty {
+            int32(UInt32(values.count))
+            int32(1)  // lower bound
+        }
+        var hasNulls = false
+        for value in values {
+            let lengthAt = out.count
+            int32(0)
+            if write(value, &out) {
+                let length = UInt32(out.count - lengthAt - 4)
+                out[lengthAt] = UInt8(length >> 24); out[lengthAt + 1] = UInt8((length >> 16) & 0xFF)
+                out[lengthAt + 2] = UInt8((length >> 8) & 0xFF); out[lengthAt + 3] = UInt8(length & 0xFF)
+            } else {
+                hasNulls = true
+                for offset in 0..<4 { out[lengthAt + offset] = 0xFF }  // -1: NULL
+            }
+        }
+        if hasNulls { out[7] = 1 }
+        bytes = out
+    }
+
+    private static func append64(_ value: UInt64, _ out: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8((value >> UInt64(shift)) & 0xFF)) }
+    }
+
+    /// `uuid[]`.
+    public static func uuids(_ values: [UUID]) -> PostgresBinaryArray {
+        PostgresBinaryArray(values, elementType: 2950, fixedWidth: 16) { id, out in
+            withUnsafeBytes(of: id.uuid) { out.append(contentsOf: $0) }
+            return true
+        }
+    }
+
+    /// `float8[]`; nil is NULL.
+    public static func doubles(_ values: [Double?]) -> PostgresBinaryArray {
+        PostgresBinaryArray(values, elementType: 701, fixedWidth: 8) { value, out in
+            guard let value else { return false }
+            append64(value.bitPattern, &out)
+            return true
+        }
+    }
+
+    /// `timestamptz[]` from Unix seconds, to the microsecond.
+    public static func timestamps(_ values: [Double]) -> PostgresBinaryArray {
+        PostgresBinaryArray(values, elementType: 1184, fixedWidth: 8) { seconds, out in
+            // Microseconds since 2000-01-01 00:00:00 UTC.
+            append64(UInt64(bitPattern: Int64(((seconds - 946_684_800) * 1_000_000).rounded())), &out)
+            return true
+        }
+    }
+
+    /// `text[]`; nil is NULL.
+    public static func texts(_ values: [String?]) -> PostgresBinaryArray {
+        PostgresBinaryArray(values, elementType: 25, fixedWidth: nil) { value, out in
+            guard let value else { return false }
+            out.append(contentsOf: value.utf8)
+            return true
+        }
+    }
+}
+
 /// SQL text with its bind values. Interpolated values become `$1, $2, ...` binds, never text in the statement;
 /// SQL fragments must be spelled out as `\(unsafeSQL: ...)`.
 ///
 ///     let query: SQLQuery = "SELECT id FROM teams WHERE organization_id = \(orgID) AND name = \(name)"
 public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomStringConvertible {
     public private(set) var sql: String
-    public private(set) var binds: [String?]
+    public private(set) var binds: [BindValue]
 
     public init(unsafeSQL sql: String, binds: [String?] = []) {
         self.sql = sql
-        self.binds = binds
+        self.binds = binds.map { .text($0) }
     }
 
     public init(stringLiteral value: String) {
@@ -113,7 +196,7 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
 
     public struct StringInterpolation: StringInterpolationProtocol {
         var sql = ""
-        var binds: [String?] = []
+        var binds: [BindValue] = []
 
         public init(literalCapacity: Int, interpolationCount: Int) {
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
@@ -123,13 +206,19 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
 
         /// A bind parameter.
         public mutating func appendInterpolation(_ value: some PostgresEncodable) {
-            binds.append(value.postgresText)
+            binds.append(.text(value.postgresText))
             sql += "$\(binds.count)"
         }
 
         /// A bind parameter that may be nil (SQL NULL).
         public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T?) {
-            binds.append(value?.postgresText)
+            binds.append(.text(value?.postgresText))
+            sql += "$\(binds.count)"
+        }
+
+        /// An array bind in PostgreSQL's binary format; the statement must cast it to its type (`$1::uuid[]`).
+        public mutating func appendInterpolation(_ value: PostgresBinaryArray) {
+            binds.append(.binary(value.bytes))
             sql += "$\(binds.count)"
         }
 
@@ -141,6 +230,11 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
 
         /// Raw SQL: only for text the program wrote itself (column names from a fixed list, ORDER BY ...).
         public mutating func appendInterpolation(unsafeSQL text: String) { sql += text }
+    }
+
+    /// The text binds, for tests and logs (binary ones as nil).
+    public var textBinds: [String?] {
+        binds.map { if case .text(let text) = $0 { return text } else { return nil } }
     }
 
     /// Appends another query (binds renumbered).

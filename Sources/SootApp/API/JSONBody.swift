@@ -1,18 +1,22 @@
 import Foundation
 import HTTPServer
+import Postgres
 
-/// A request's JSON object body with typed, validated accessors. Each failure is a 422 naming the field.
-/// Unknown fields are ignored, consistently, everywhere.
-public struct JSONBody {
+/// The typed, validated reading of a JSON object's members, shared by every way a body is decoded: each failure
+/// is a 422 naming the field, and unknown fields are ignored, consistently, everywhere. A conforming type only
+/// says where a member's value is.
+public protocol JSONFields {
+    /// The member's value; nil when absent.
+    func value(_ key: String) -> JSONValue?
+}
+
+/// A request's JSON object body, parsed into a dictionary.
+public struct JSONBody: JSONFields {
     public let object: [String: JSONValue]
 
     /// Parses the body: 415 unless `Content-Type` is JSON, 400 for invalid JSON, 422 unless it is an object.
     public init(_ request: Request) throws {
-        let type = (request.headers["Content-Type"] ?? "").lowercased()
-        let mediaType = type.split(separator: ";").first.map { $0.trimmingOWS() } ?? ""
-        guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
-            throw AppError.unsupportedMediaType()
-        }
+        try JSONBody.requireJSON(request)
         try self.init(bytes: request.body)
     }
 
@@ -25,6 +29,34 @@ public struct JSONBody {
 
     public init(object: [String: JSONValue]) { self.object = object }
 
+    public func value(_ key: String) -> JSONValue? { object[key] }
+
+    /// 415 unless the media type is `application/json` or `*/*+json` (ASCII case-insensitive, parameters ignored).
+    public static func requireJSON(_ request: Request) throws {
+        guard let type = request.headers["Content-Type"], isJSONMediaType(type) else { throw AppError.unsupportedMediaType() }
+    }
+
+    static func isJSONMediaType(_ type: String) -> Bool {
+        var utf8 = Substring(type).utf8
+        if let semicolon = utf8.firstIndex(of: UInt8(ascii: ";")) { utf8 = utf8[..<semicolon] }
+        func isOWS(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        while let first = utf8.first, isOWS(first) { utf8 = utf8.dropFirst() }
+        while let last = utf8.last, isOWS(last) { utf8 = utf8.dropLast() }
+        func hasSuffix(_ suffix: StaticString) -> Bool {
+            let count = suffix.utf8CodeUnitCount
+            guard utf8.count >= count else { return false }
+            var index = utf8.index(utf8.endIndex, offsetBy: -count)
+            for offset in 0..<count {
+                let byte = utf8[index]
+                let lower = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+                if lower != suffix.utf8Start[offset] { return false }
+                index = utf8.index(after: index)
+            }
+            return true
+        }
+        return (utf8.count == 16 && hasSuffix("application/json")) || (utf8.count >= 5 && hasSuffix("+json"))
+    }
+
     /// Trims ASCII whitespace fast; falls back to Foundation only for other Unicode whitespace at the ends.
     static func trimWhitespace(_ text: String) -> String {
         let utf8 = text.utf8
@@ -33,14 +65,16 @@ public struct JSONBody {
         if first < 0x80 && last < 0x80 && !isSpace(first) && !isSpace(last) { return text }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+}
 
+extension JSONFields {
     /// Whether `key` is present (even as null).
-    public func has(_ key: String) -> Bool { object[key] != nil }
+    public func has(_ key: String) -> Bool { value(key) != nil }
 
     /// Text: trimmed of surrounding whitespace when `trim`; control characters refused; length in characters.
     public func string(_ key: String, required: Bool = false, maxLength: Int = 10_000, allowEmpty: Bool = false,
                        trim: Bool = true) throws -> String? {
-        guard let value = object[key], value != .null else {
+        guard let value = value(key), value != .null else {
             if required { throw AppError.invalid(key, "\(key) is required.") }
             return nil
         }
@@ -58,7 +92,7 @@ public struct JSONBody {
     }
 
     public func bool(_ key: String, required: Bool = false) throws -> Bool? {
-        guard let value = object[key], value != .null else {
+        guard let value = value(key), value != .null else {
             if required { throw AppError.invalid(key, "\(key) is required.") }
             return nil
         }
@@ -68,7 +102,7 @@ public struct JSONBody {
 
     /// A finite number within `range`.
     public func double(_ key: String, required: Bool = false, range: ClosedRange<Double> = -1e15...1e15) throws -> Double? {
-        guard let value = object[key], value != .null else {
+        guard let value = value(key), value != .null else {
             if required { throw AppError.invalid(key, "\(key) is required.") }
             return nil
         }
@@ -88,9 +122,10 @@ public struct JSONBody {
         return Int(number)
     }
 
+    /// A UUID in its `8-4-4-4-12` hex form (either case).
     public func uuid(_ key: String, required: Bool = false) throws -> UUID? {
         guard let text = try string(key, required: required, maxLength: 64) else { return nil }
-        guard let id = UUID(uuidString: text) else { throw AppError.invalid(key, "\(key) must be a UUID.") }
+        guard let id = UUID(postgresText: text) else { throw AppError.invalid(key, "\(key) must be a UUID.") }
         return id
     }
 

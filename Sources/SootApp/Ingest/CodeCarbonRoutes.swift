@@ -57,7 +57,7 @@ struct CodeCarbonRoutes {
             }
             guard caller.isAuthenticated else { throw AppError.unauthorized("Not authenticated: send x-api-token or Authorization: Bearer.") }
             try caller.requireWrite()
-            let body = try JSONBody(request)
+            let body = try JSONSlots(request, keys: SampleParsing.codeCarbonEmissionKeys)
             let runID = try body.uuid("run_id", required: true)!
             let measure = try SampleParsing.codeCarbonEmission(body)
             let placement: RunPlacement

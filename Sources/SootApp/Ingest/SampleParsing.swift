@@ -4,7 +4,7 @@ import Foundation
 /// Validation of measurements, one place for every way samples arrive. Each failure is a 422 naming the field.
 enum SampleParsing {
     /// A timestamp that is neither before 2000 nor more than a day ahead.
-    static func timestamp(_ body: JSONBody, _ key: String, required: Bool = true) throws -> Date? {
+    static func timestamp(_ body: some JSONFields, _ key: String, required: Bool = true) throws -> Date? {
         guard let date = try body.date(key, required: required) else { return nil }
         let seconds = date.timeIntervalSince1970
         if seconds < Plausibility.earliestTimestamp { throw AppError.invalid(key, "\(key) is before the year 2000.") }
@@ -14,12 +14,20 @@ enum SampleParsing {
         return date
     }
 
-    static func amount(_ body: JSONBody, _ key: String, maximum: Double, required: Bool = false) throws -> Double? {
+    static func amount(_ body: some JSONFields, _ key: String, maximum: Double, required: Bool = false) throws -> Double? {
         try body.double(key, required: required, range: 0...maximum)
     }
 
+    /// The members of CodeCarbon's `EmissionCreate` that `codeCarbonEmission` reads, plus `run_id`: the hot path
+    /// reads its body into these slots (`JSONSlots`) instead of a dictionary.
+    static let codeCarbonEmissionKeys = JSONSlotKeys([
+        "run_id", "timestamp", "duration", "emissions_sum", "emissions_rate", "cpu_power", "gpu_power", "ram_power",
+        "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed", "cpu_utilization_percent", "gpu_utilization_percent",
+        "ram_utilization_percent", "wue",
+    ])
+
     /// CodeCarbon's `EmissionCreate` (deltas since the previous post).
-    static func codeCarbonEmission(_ body: JSONBody) throws -> SampleMeasure {
+    static func codeCarbonEmission(_ body: some JSONFields) throws -> SampleMeasure {
         let timestamp = try timestamp(body, "timestamp")!
         guard let duration = try body.double("duration", required: true, range: 0...Plausibility.maximumSampleDuration), duration > 0 else {
             throw AppError.invalid("duration", "duration must be greater than 0 seconds.")

@@ -50,15 +50,19 @@ enum SampleWriter {
         guard !samples.isEmpty else { return [] }
         let m = samples.map(\.measure)
         let p = samples.map(\.placement)
+        // Binary array binds: nothing to format here or to parse in the server (see PostgresBinaryArray).
+        func doubles(_ value: (SampleMeasure) -> Double?) -> PostgresBinaryArray { .doubles(m.map(value)) }
         let inserted = try connection.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(samples.map(\.id))::uuid[], \(p.map(\.organizationID))::uuid[], \(p.map(\.runID))::uuid[],
-                    \(m.map { Date(timeIntervalSince1970: $0.timestamp) })::timestamptz[],
-                    \(m.map(\.durationSeconds))::float8[], \(m.map(\.emissionsKg))::float8[], \(m.map(\.emissionsRate))::float8[],
-                    \(m.map(\.cpuPowerW))::float8[], \(m.map(\.gpuPowerW))::float8[], \(m.map(\.ramPowerW))::float8[],
-                    \(m.map(\.cpuEnergyKWh))::float8[], \(m.map(\.gpuEnergyKWh))::float8[], \(m.map(\.ramEnergyKWh))::float8[],
-                    \(m.map(\.energyKWh))::float8[], \(m.map(\.cpuUtilization))::float8[], \(m.map(\.gpuUtilization))::float8[],
-                    \(m.map(\.ramUtilization))::float8[], \(m.map(\.waterLiters))::float8[], \(samples.map(\.clientKey))::text[])
+                SELECT * FROM unnest(\(PostgresBinaryArray.uuids(samples.map(\.id)))::uuid[],
+                    \(PostgresBinaryArray.uuids(p.map(\.organizationID)))::uuid[], \(PostgresBinaryArray.uuids(p.map(\.runID)))::uuid[],
+                    \(PostgresBinaryArray.timestamps(m.map(\.timestamp)))::timestamptz[],
+                    \(doubles(\.durationSeconds))::float8[], \(doubles(\.emissionsKg))::float8[], \(doubles(\.emissionsRate))::float8[],
+                    \(doubles(\.cpuPowerW))::float8[], \(doubles(\.gpuPowerW))::float8[], \(doubles(\.ramPowerW))::float8[],
+                    \(doubles(\.cpuEnergyKWh))::float8[], \(doubles(\.gpuEnergyKWh))::float8[], \(doubles(\.ramEnergyKWh))::float8[],
+                    \(doubles(\.energyKWh))::float8[], \(doubles(\.cpuUtilization))::float8[], \(doubles(\.gpuUtilization))::float8[],
+                    \(doubles(\.ramUtilization))::float8[], \(doubles(\.waterLiters))::float8[],
+                    \(PostgresBinaryArray.texts(samples.map(\.clientKey)))::text[])
                 AS u(id, organization_id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power,
                      ram_power, cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key)
             ),

@@ -30,7 +30,7 @@ struct BenchmarkRoutes {
     func register(on router: inout Router) {
         router.get("/bench/hello", options: .inline) { _ in .text("Hello from the benchmark route.\n") }
         router.post("/bench/emissions", options: .inline) { request in
-            let body = try JSONBody(request)
+            let body = try JSONSlots(request, keys: SampleParsing.codeCarbonEmissionKeys)
             let measure = try SampleParsing.codeCarbonEmission(body)
             let runID = try body.string("run_id", required: true, maxLength: 100)!
             let answer: JSONValue = ["accepted": true, "run_id": .string(runID), "emissions_sum": .number(measure.emissionsKg)]
