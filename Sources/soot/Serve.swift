@@ -30,6 +30,11 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Threads for handlers that use the database (env SOOT_WORKERS; default 64).", valueName: "n"))
     var workers: Int?
 
+    @Option(name: .customLong("ingest-writers"), help: ArgumentHelp(
+        "Threads (each with its own PostgreSQL connection) that commit ingested samples in batches (env SOOT_INGEST_WRITERS; default 2).",
+        valueName: "n"))
+    var ingestWriters: Int?
+
     @Option(name: .customLong("database-connections"), help: ArgumentHelp(
         "Most PostgreSQL connections in the pool (env SOOT_DATABASE_CONNECTIONS; default 16).", valueName: "n"))
     var databaseConnections: Int?
@@ -77,6 +82,10 @@ struct Serve: ParsableCommand {
         }
         appConfiguration.secureCookies = secureCookies || environment["SOOT_SECURE_COOKIES"] == "1"
         appConfiguration.benchmarkRoutes = benchmarkRoutes
+        if let count = ingestWriters ?? environment["SOOT_INGEST_WRITERS"].flatMap(Int.init) {
+            guard (1...64).contains(count) else { throw ValidationError("--ingest-writers must be from 1 to 64.") }
+            appConfiguration.ingest.writers = count
+        }
         let application = Application(configuration: appConfiguration, database: pool, logger: logger)
 
         var httpConfiguration = Configuration(

@@ -42,7 +42,9 @@ enum UUIDv7 {
 /// Writes samples and keeps the per-run totals and per-day rollups equal to their sums, in one statement whatever
 /// the batch size: the arrays are unnested server-side, the insert's RETURNING feeds the two updates (data-modifying
 /// CTEs), and the statement is prepared once per connection. Outside a transaction it commits on its own, in one
-/// round trip. Samples whose client key already exists for their run are skipped and reported as such.
+/// round trip. Samples whose client key already exists for their run are skipped and reported as such. A sample
+/// whose run does not exist fails the whole statement with `foreign_key_violation` (there is no foreign key: the
+/// statement locks the runs itself, once per run rather than once per sample; see migration 0006).
 enum SampleWriter {
     /// Inserts `samples`; returns, for each, whether it was new (false: a duplicate client key). `shard` is the
     /// slice of the daily rollup this writer keeps (see migration 0005); concurrent writers use different ones.
@@ -54,28 +56,38 @@ enum SampleWriter {
         func doubles(_ value: (SampleMeasure) -> Double?) -> PostgresBinaryArray { .doubles(m.map(value)) }
         let inserted = try connection.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(PostgresBinaryArray.uuids(samples.map(\.id)))::uuid[],
-                    \(PostgresBinaryArray.uuids(p.map(\.organizationID)))::uuid[], \(PostgresBinaryArray.uuids(p.map(\.runID)))::uuid[],
-                    \(PostgresBinaryArray.timestamps(m.map(\.timestamp)))::timestamptz[],
+                SELECT * FROM unnest(\(PostgresBinaryArray.uuids(samples.map(\.id)))::uuid[], \(PostgresBinaryArray.uuids(p.map(\.runID)))::uuid[],
+                    \(PostgresBinaryArray.uuids(p.map(\.experimentID)))::uuid[], \(PostgresBinaryArray.uuids(p.map(\.teamID)))::uuid[],
+                    \(PostgresBinaryArray.uuids(p.map(\.projectID)))::uuid[], \(PostgresBinaryArray.timestamps(m.map(\.timestamp)))::timestamptz[],
                     \(doubles(\.durationSeconds))::float8[], \(doubles(\.emissionsKg))::float8[], \(doubles(\.emissionsRate))::float8[],
                     \(doubles(\.cpuPowerW))::float8[], \(doubles(\.gpuPowerW))::float8[], \(doubles(\.ramPowerW))::float8[],
                     \(doubles(\.cpuEnergyKWh))::float8[], \(doubles(\.gpuEnergyKWh))::float8[], \(doubles(\.ramEnergyKWh))::float8[],
                     \(doubles(\.energyKWh))::float8[], \(doubles(\.cpuUtilization))::float8[], \(doubles(\.gpuUtilization))::float8[],
                     \(doubles(\.ramUtilization))::float8[], \(doubles(\.waterLiters))::float8[],
                     \(PostgresBinaryArray.texts(samples.map(\.clientKey)))::text[])
-                AS u(id, organization_id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power,
+                AS u(id, run_id, experiment_id, team_id, project_id, ts, duration, emissions, rate, cpu_power, gpu_power,
                      ram_power, cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key)
+            ),
+            -- The runs, locked in one order before any sample is written (see migration 0006): a run being deleted
+            -- is either waited for and then missing, or waits for this commit and then deletes these samples too.
+            locked AS (
+                SELECT r.id, r.organization_id FROM runs r WHERE r.id IN (SELECT run_id FROM input)
+                ORDER BY r.id FOR NO KEY UPDATE OF r
+            ),
+            missing AS (
+                SELECT soot_run_missing(i.run_id) FROM input i WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = i.run_id)
             ),
             ins AS (
                 INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, emissions_rate,
                     cpu_power_w, gpu_power_w, ram_power_w, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, energy_kwh,
                     cpu_utilization_percent, gpu_utilization_percent, ram_utilization_percent, water_liters, client_key)
-                SELECT id, organization_id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power, ram_power, cpu_energy,
-                       gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key FROM input
+                SELECT i.id, l.organization_id, i.run_id, i.ts, i.duration, i.emissions, i.rate, i.cpu_power, i.gpu_power, i.ram_power,
+                       i.cpu_energy, i.gpu_energy, i.ram_energy, i.energy, i.cpu_util, i.gpu_util, i.ram_util, i.water, i.client_key
+                FROM input i JOIN locked l ON l.id = i.run_id
                 ON CONFLICT (run_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
                 RETURNING id, run_id, "timestamp" AS ts, duration_seconds AS duration, emissions_kg AS emissions, energy_kwh AS energy,
                           cpu_energy_kwh AS cpu_energy, gpu_energy_kwh AS gpu_energy, ram_energy_kwh AS ram_energy, water_liters AS water,
-                          cpu_power_w AS cpu_power, gpu_power_w AS gpu_power, ram_power_w AS ram_power
+                          cpu_power_w AS cpu_power, gpu_power_w AS gpu_power, ram_power_w AS ram_power, organization_id
             ),
             per_run AS (
                 SELECT run_id, count(*) AS n, sum(duration) AS duration, sum(emissions) AS emissions, sum(energy) AS energy,
@@ -102,10 +114,10 @@ enum SampleWriter {
                 INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, shard, sample_count,
                                                   duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh,
                                                   ram_energy_kwh, water_liters)
-                SELECT r.organization_id, r.team_id, r.project_id, r.experiment_id, (i.ts AT TIME ZONE 'UTC')::date, \(shard)::smallint,
+                SELECT i.organization_id, u.team_id, u.project_id, u.experiment_id, (i.ts AT TIME ZONE 'UTC')::date, \(shard)::smallint,
                        count(*), sum(i.duration),
                        sum(i.emissions), sum(i.energy), sum(i.cpu_energy), sum(i.gpu_energy), sum(i.ram_energy), sum(i.water)
-                FROM ins i JOIN runs r ON r.id = i.run_id
+                FROM ins i JOIN input u ON u.id = i.id
                 GROUP BY 1, 2, 3, 4, 5
                 ORDER BY 4, 5  -- rollup rows locked in one order by every writer: concurrent upserts wait, never deadlock
                 ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
@@ -115,7 +127,7 @@ enum SampleWriter {
                     ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
                 RETURNING x.experiment_id
             )
-            SELECT id FROM ins
+            SELECT id FROM ins WHERE NOT EXISTS (SELECT 1 FROM missing)
             """)
         var newIDs = Set<UUID>()
         for row in inserted.rows { newIDs.insert(try row.decode("id")) }
