@@ -129,6 +129,8 @@ enum SampleWriter {
             )
             SELECT id FROM ins WHERE NOT EXISTS (SELECT 1 FROM missing)
             """)
+        // Without client keys nothing can be skipped (a missing run fails the statement): no ids to read back.
+        if inserted.rowCount == samples.count { return Array(repeating: true, count: samples.count) }
         var newIDs = Set<UUID>()
         for row in inserted.rows { newIDs.insert(try row.decode("id")) }
         return samples.map { newIDs.contains($0.id) }

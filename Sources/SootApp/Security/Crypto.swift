@@ -3,14 +3,31 @@ import Foundation
 
 /// Hashing, random tokens and password hashing through OpenSSL's libcrypto.
 public enum Crypto {
+    /// SHA-256, fetched from the provider once: the one-shot `SHA256()` looks the algorithm up by name on every
+    /// call, which cost more than hashing a token (it is hashed on every ingest request).
+    private static let sha256Algorithm = Algorithm(EVP_MD_fetch(nil, "SHA256", nil))
+
+    private struct Algorithm: @unchecked Sendable {
+        // Safety: an EVP_MD fetched once and never freed is immutable and usable from any thread.
+        let pointer: OpaquePointer?
+        init(_ pointer: OpaquePointer?) {
+            precondition(pointer != nil, "OpenSSL has no SHA256")
+            self.pointer = pointer
+        }
+    }
+
     /// SHA-256 of `bytes`.
     public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let input = Array(bytes)
-        _ = input.withUnsafeBufferPointer { buffer in
+        let hash = { (buffer: UnsafeRawBufferPointer) in
             digest.withUnsafeMutableBufferPointer { out in
-                SHA256(buffer.baseAddress, buffer.count, out.baseAddress)
+                var length: UInt32 = 0
+                let ok = EVP_Digest(buffer.baseAddress, buffer.count, out.baseAddress, &length, sha256Algorithm.pointer, nil)
+                precondition(ok == 1 && length == 32, "SHA-256 failed")
             }
+        }
+        if bytes.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) == nil {
+            Array(bytes).withUnsafeBytes(hash)
         }
         return digest
     }
