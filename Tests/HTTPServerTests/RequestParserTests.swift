@@ -199,3 +199,33 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
         #expect(odd.hasUnsupportedExpectation)
     }
 }
+
+/// The byte-level helpers that replaced String work on the hot path.
+@Suite struct HotPathHelperTests {
+    @Test(arguments: [0, 7, 9, 10, 99, 100, 200, 404, 65_536, 1_234_567_890, Int(Int64.max)])
+    func decimalDigitsMatchSwiftsDescription(_ value: Int) {
+        var out: [UInt8] = [0x41]
+        Connection.appendDecimal(value, to: &out)
+        #expect(out == [0x41] + Array(String(value).utf8))
+    }
+
+    @Test func hostsWithEverySubDelimiterAndNothingElse() {
+        for byte in UInt8(0x21)...UInt8(0x7E) {
+            let host = "a" + String(UnicodeScalar(byte)) + "b"
+            let unreserved = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || "-._~".utf8.contains(byte)
+            let allowed = unreserved || "!$&'()*+,;=".utf8.contains(byte) || byte == 0x25 || byte == 0x3A
+            let expected = byte == 0x3A ? false : allowed  // "a:b" has a port that is not digits
+            #expect(CharacterClass.isValidHost(host) == expected, "\(host)")
+        }
+        #expect(CharacterClass.isValidHost("example.com:8080"))
+        #expect(!CharacterClass.isValidHost("example.com:808080"))
+    }
+
+    @Test func pathAndQuerySplitAtTheFirstQuestionMark() {
+        #expect(RequestParser.splitPathAndQuery("/a/b?x=1?y") == ("/a/b", "x=1?y"))
+        #expect(RequestParser.splitPathAndQuery("/é?q=ü") == ("/é", "q=ü"))
+        #expect(RequestParser.splitPathAndQuery("/plain") == ("/plain", nil))
+        #expect(RequestParser.splitPathAndQuery("/?") == ("/", ""))
+    }
+}

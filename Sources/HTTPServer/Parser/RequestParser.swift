@@ -392,8 +392,8 @@ public struct RequestParser: Sendable {
     }
 
     static func splitPathAndQuery(_ text: Substring) -> (String, String?) {
-        if let mark = text.firstIndex(of: "?") {
-            return (String(text[..<mark]), String(text[text.index(after: mark)...]))
+        if let mark = text.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            return (String(text[..<mark]), String(text[text.utf8.index(after: mark)...]))
         }
         return (String(text), nil)
     }
@@ -564,6 +564,14 @@ enum CharacterClass {
         }
     }
 
+    /// sub-delims (RFC 3986 section 2.2): ! $ & ' ( ) * + , ; =
+    static func isSubDelimiter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D: return true
+        default: return false
+        }
+    }
+
     /// uri-host [ ":" port ] (RFC 9110 section 7.2): reg-name, IPv4 or an IP-literal in brackets.
     static func isValidHost(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
@@ -582,8 +590,7 @@ enum CharacterClass {
                 let byte = bytes[index]
                 let unreserved = (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || isDigit(byte)
                     || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
-                let subDelim = "!$&'()*+,;=".utf8.contains(byte)
-                if !(unreserved || subDelim || byte == 0x25) { return false }
+                if !(unreserved || isSubDelimiter(byte) || byte == 0x25) { return false }
                 index += 1
             }
         }

@@ -449,6 +449,28 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Output
 
+    /// The decimal digits of a non-negative `value`, without making a String.
+    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        precondition(value >= 0)
+        if value < 10 {
+            output.append(0x30 + UInt8(value))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while rest > 0 {
+                buffer[count] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[index]) }
+        }
+    }
+
     private func serialize(_ response: Response, head: RequestHead?, keepAlive: Bool, streamed: Bool) {
         var response = response
         if !HeaderValidation.isValid(response.headers) {
@@ -458,7 +480,11 @@ final class Connection: @unchecked Sendable {
         }
         let status = response.status
         let start = output.count
-        output.append(contentsOf: "HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
+        output.append(contentsOf: "HTTP/1.1 ".utf8)
+        Connection.appendDecimal(status.code, to: &output)
+        output.append(0x20)
+        output.append(contentsOf: status.reason.utf8)
+        output.append(0x0D); output.append(0x0A)
         for (name, value) in response.headers {
             if name.equalsIgnoringASCIICase("Content-Length") || name.equalsIgnoringASCIICase("Transfer-Encoding")
                 || name.equalsIgnoringASCIICase("Connection") || name.equalsIgnoringASCIICase("Date") {
@@ -479,7 +505,9 @@ final class Connection: @unchecked Sendable {
         if !status.forbidsBody {
             switch response.body {
             case .bytes(let bytes):
-                output.append(contentsOf: "Content-Length: \(bytes.count)\r\n".utf8)
+                output.append(contentsOf: "Content-Length: ".utf8)
+                Connection.appendDecimal(bytes.count, to: &output)
+                output.append(0x0D); output.append(0x0A)
                 body = bytes
             case .stream:
                 if head?.version == .http1_1 {
