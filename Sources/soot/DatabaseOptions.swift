@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SootApp
 import Postgres
 
 /// Where the database is: `--database-url` / `DATABASE_URL`, or the embedded cluster in the data folder.
@@ -52,7 +53,7 @@ struct DatabaseOptions: ParsableArguments {
     func bootstrapLogging() {
         let level = resolvedLogLevel
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = BufferedLogHandler(label: label)
             handler.logLevel = level
             return handler
         }

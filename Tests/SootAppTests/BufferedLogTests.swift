@@ -1,0 +1,63 @@
+import Glibc
+import Logging
+@testable import SootApp
+import Testing
+
+/// The access log goes through a buffer and a background flush instead of a write per line.
+@Suite struct BufferedLogTests {
+    /// A pipe whose read end the test drains.
+    struct Pipe {
+        let read: Int32, write: Int32
+        init() {
+            var ends: [Int32] = [0, 0]
+            precondition(pipe(&ends) == 0)
+            read = ends[0]; write = ends[1]
+            _ = fcntl(read, F_SETFL, fcntl(read, F_GETFL) | O_NONBLOCK)
+        }
+        func drain() -> String {
+            var all: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(read, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                all += buffer[0..<count]
+            }
+            return String(decoding: all, as: UTF8.self)
+        }
+    }
+
+    @Test func infoWaitsForTheFlushWarningsDoNotAndOrderIsKept() throws {
+        let pipe = Pipe()
+        let sink = LogSink(descriptor: pipe.write, interval: 0.2)
+        var logger = Logger(label: "soot.test") { BufferedLogHandler(label: $0, sink: sink) }
+        logger.logLevel = .debug
+        logger.info("first", metadata: ["b": "2", "a": "1"])
+        #expect(pipe.drain() == "", "an info line was written at once")
+        logger.warning("second")
+        let both = pipe.drain()
+        let lines = both.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasSuffix(" info soot.test: a=1 b=2 [SootAppTests] first") == true, "\(both)")
+        #expect(lines.last?.hasSuffix(" warning soot.test: [SootAppTests] second") == true, "\(both)")
+        logger.debug("third")
+        usleep(600_000)  // the background flush
+        #expect(pipe.drain().hasSuffix(" debug soot.test: [SootAppTests] third\n"))
+        close(pipe.read); close(pipe.write)
+    }
+
+    @Test func aLogNobodyReadsDropsLinesInsteadOfBlocking() throws {
+        let pipe = Pipe()
+        let sink = LogSink(descriptor: pipe.write, interval: 3600)
+        _ = fcntl(pipe.write, F_SETFL, fcntl(pipe.write, F_GETFL) | O_NONBLOCK)  // a full pipe refuses instead of blocking
+        let line = Array(String(repeating: "x", count: 1023).utf8) + [0x0A]
+        for _ in 0..<(LogSink.maximumPending / line.count + 200) { sink.write(line, urgent: false) }
+        sink.flush()
+        var text = pipe.drain()
+        sink.flush()  // the rest, and the count of what was dropped
+        text += pipe.drain()
+        sink.flush()
+        text += pipe.drain()
+        #expect(text.contains("log lines dropped"), "no drop was reported")
+        close(pipe.read); close(pipe.write)
+    }
+}
