@@ -21,11 +21,15 @@ public struct JSONBody: JSONFields {
     }
 
     public init(bytes: [UInt8]) throws {
-        guard !bytes.isEmpty else { throw AppError.badRequest("The request body is empty; send a JSON object.") }
-        guard let value = JSONValue.parse(bytes) else { throw AppError.badRequest("The request body is not valid JSON.") }
-        guard case .object(let object) = value else { throw AppError.invalid("body", "The body must be a JSON object.") }
+        guard !bytes.isEmpty else { throw JSONBody.emptyBody }
+        guard let value = JSONValue.parse(bytes) else { throw JSONBody.notJSON }
+        guard case .object(let object) = value else { throw JSONBody.notAnObject }
         self.object = object
     }
+
+    static let emptyBody = AppError.badRequest("The request body is empty; send a JSON object.")
+    static let notJSON = AppError.badRequest("The request body is not valid JSON.")
+    static let notAnObject = AppError.invalid("body", "The body must be a JSON object.")
 
     public init(object: [String: JSONValue]) { self.object = object }
 

@@ -294,6 +294,7 @@ final class JSONSlotKeys: Sendable {
     }
 
     func slot(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        if key.isEmpty { return names.firstIndex(of: "") }
         for (position, name) in bytes.enumerated() where name.count == key.count && name.first == key.first {
             if name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) { return position }
         }
@@ -314,13 +315,13 @@ struct JSONSlots: JSONFields {
     }
 
     init(bytes: [UInt8], keys: JSONSlotKeys) throws {
-        guard !bytes.isEmpty else { throw AppError.badRequest("The request body is empty; send a JSON object.") }
+        guard !bytes.isEmpty else { throw JSONBody.emptyBody }
         switch JSONParser.parseObject(bytes, keys: keys) {
         case .object(let values):
             self.keys = keys
             self.values = values
-        case .notObject: throw AppError.invalid("body", "The body must be a JSON object.")
-        case .invalid: throw AppError.badRequest("The request body is not valid JSON.")
+        case .notObject: throw JSONBody.notAnObject
+        case .invalid: throw JSONBody.notJSON
         }
     }
 
