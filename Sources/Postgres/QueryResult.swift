@@ -166,8 +166,9 @@ public struct RawRow {
 
     /// The bytes of cell `column` (text format, no terminating zero), nil for NULL.
     public func bytes(_ column: Int) -> UnsafeBufferPointer<UInt8>? {
-        if PQgetisnull(result, row, Int32(column)) == 1 { return nil }
         let length = Int(PQgetlength(result, row, Int32(column)))
+        // Only an empty cell can be NULL (libpq gives NULL a length of 0): one call fewer for nearly every cell.
+        if length == 0 && PQgetisnull(result, row, Int32(column)) == 1 { return nil }
         guard let pointer = PQgetvalue(result, row, Int32(column)) else { return UnsafeBufferPointer(start: nil, count: 0) }
         return UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
     }
