@@ -45,6 +45,17 @@ import Testing
         close(pipe.read); close(pipe.write)
     }
 
+    @Test func theCallsMetadataOverridesTheLoggersAndBothAreWritten() throws {
+        let pipe = Pipe()
+        let sink = LogSink(descriptor: pipe.write, interval: 3600)
+        var logger = Logger(label: "soot.test") { BufferedLogHandler(label: $0, sink: sink) }
+        logger[metadataKey: "a"] = "logger"
+        logger[metadataKey: "z"] = "kept"
+        logger.error("message", metadata: ["a": "call", "m": "1"])
+        #expect(pipe.drain().hasSuffix(" error soot.test: a=call m=1 z=kept [SootAppTests] message\n"))
+        close(pipe.read); close(pipe.write)
+    }
+
     @Test func aLogNobodyReadsDropsLinesInsteadOfBlocking() throws {
         let pipe = Pipe()
         let sink = LogSink(descriptor: pipe.write, interval: 3600)

@@ -26,14 +26,36 @@ public struct BufferedLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let level = event.level
-        var all = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty { all.merge(provided) { _, new in new } }
-        if let explicit = event.metadata, !explicit.isEmpty { all.merge(explicit) { _, new in new } }
-        var text = sink.timestamp()
-        text += " \(level) \(label):"
-        for key in all.keys.sorted() { text += " \(key)=\(all[key]!)" }
-        text += " [\(event.source)] \(event.message)\n"
-        sink.write(Array(text.utf8), urgent: level >= .warning)
+        // The handler's, then the provider's, then the call's metadata, each overriding the one before; the common
+        // case (an access line) has only the call's, so nothing is merged.
+        var all: Logger.Metadata
+        if metadata.isEmpty && metadataProvider == nil {
+            all = event.metadata ?? [:]
+        } else {
+            all = metadata
+            if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+            if let explicit = event.metadata { all.merge(explicit) { _, new in new } }
+        }
+        var line: [UInt8] = []
+        line.reserveCapacity(160)
+        line.append(contentsOf: sink.timestamp().utf8)
+        line.append(0x20)
+        line.append(contentsOf: level.rawValue.utf8)
+        line.append(0x20)
+        line.append(contentsOf: label.utf8)
+        line.append(0x3A)
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
+            line.append(0x20)
+            line.append(contentsOf: key.utf8)
+            line.append(0x3D)
+            line.append(contentsOf: value.description.utf8)
+        }
+        line.append(contentsOf: " [".utf8)
+        line.append(contentsOf: event.source.utf8)
+        line.append(contentsOf: "] ".utf8)
+        line.append(contentsOf: event.message.description.utf8)
+        line.append(0x0A)
+        sink.write(line, urgent: level >= .warning)
     }
 }
 
