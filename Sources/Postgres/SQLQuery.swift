@@ -103,12 +103,13 @@ public struct PostgresBinaryArray: Sendable {
                           _ write: (Element, inout [UInt8]) -> Bool) {
         var out: [UInt8] = []
         out.reserveCapacity(20 + values.count * (4 + (fixedWidth ?? 16)))
-        func int32(_ value: UInt32) {
-            out.append(UInt8(value >> 24)); out.append(UInt8((value >> 16) & 0xFF))
-            out.append(UInt8((value >> 8) & 0xFF)); out.append(UInt8(value & 0xFF))
+        func int32(_ value: UInt32, at position: Int? = nil) {
+            withUnsafeBytes(of: value.bigEndian) { raw in
+                if let position { for offset in 0..<4 { out[position + offset] = raw[offset] } } else { out.append(contentsOf: raw) }
+            }
         }
         int32(values.isEmpty ? 0 : 1)  // dimensions
-        int32(0)  // has-nulls flag: patched below
+        int32(0)  // has-nulls flag: set below
         int32(elementType)
         if !values.isEmpty {
             int32(UInt32(values.count))
@@ -119,12 +120,10 @@ public struct PostgresBinaryArray: Sendable {
             let lengthAt = out.count
             int32(0)
             if write(value, &out) {
-                let length = UInt32(out.count - lengthAt - 4)
-                out[lengthAt] = UInt8(length >> 24); out[lengthAt + 1] = UInt8((length >> 16) & 0xFF)
-                out[lengthAt + 2] = UInt8((length >> 8) & 0xFF); out[lengthAt + 3] = UInt8(length & 0xFF)
+                int32(UInt32(out.count - lengthAt - 4), at: lengthAt)
             } else {
                 hasNulls = true
-                for offset in 0..<4 { out[lengthAt + offset] = 0xFF }  // -1: NULL
+                int32(UInt32.max, at: lengthAt)  // -1: NULL
             }
         }
         if hasNulls { out[7] = 1 }
@@ -230,11 +229,6 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
 
         /// Raw SQL: only for text the program wrote itself (column names from a fixed list, ORDER BY ...).
         public mutating func appendInterpolation(unsafeSQL text: String) { sql += text }
-    }
-
-    /// The text binds, for tests and logs (binary ones as nil).
-    public var textBinds: [String?] {
-        binds.map { if case .text(let text) = $0 { return text } else { return nil } }
     }
 
     /// Appends another query (binds renumbered).

@@ -452,22 +452,13 @@ final class Connection: @unchecked Sendable {
     /// The decimal digits of a non-negative `value`, without making a String.
     static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
         precondition(value >= 0)
-        if value < 10 {
-            output.append(0x30 + UInt8(value))
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
         var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while rest > 0 {
-                buffer[count] = 0x30 + UInt8(rest % 10)
-                rest /= 10
-                count += 1
-            }
-            for index in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[index]) }
+        while divisor > 0 {
+            output.append(0x30 + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
         }
     }
 
