@@ -34,20 +34,28 @@ for i in $(seq 1 256); do
 done
 
 count() { psql "$psql_url" -Atc "SELECT count(*) FROM emission_samples"; }
-echo "| load | samples committed/s | p50 | p99 | non-201 | socket errors |"
-echo "|---|---|---|---|---|---|"
+# CPU time (user + system, clock ticks) of the given processes, from /proc.
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# This workspace's PostgreSQL: the postmaster and its children (backends, WAL writer, ...).
+pg_pids() { local pm; pm="$(head -1 "$SOOT_DATA_DIR/cluster/postmaster.pid")"; echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"; }
+hz="$(getconf CLK_TCK)"
+echo "| load | samples committed/s | p50 | p99 | non-201 | socket errors | CPU per sample: PostgreSQL / Soot |"
+echo "|---|---|---|---|---|---|---|"
 declare -A rate
 for c in $connections; do
   before="$(count)"
+  pg_before="$(ticks $(pg_pids))"; soot_before="$(ticks "$server")"
   out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$port/emissions")"
+  pg_after="$(ticks $(pg_pids))"; soot_after="$(ticks "$server")"
   after="$(count)"
   committed=$(( (after - before) / duration ))
+  cpu="$(python3 -c "n=max(1, $after - $before); print(f'{($pg_after - $pg_before) / $hz * 1e6 / n:.0f} / {($soot_after - $soot_before) / $hz * 1e6 / n:.0f} µs')")"
   p50="$(printf '%s\n' "$out" | awk '$1=="50%"{print $2}')"
   p99="$(printf '%s\n' "$out" | awk '$1=="99%"{print $2}')"
   non201="$(printf '%s\n' "$out" | awk '/Non-2xx/{print $5}')"
   socket="$(printf '%s\n' "$out" | awk -F': ' '/Socket errors/{print $2}')"
   rate[$c]=$committed
-  echo "| Soot, CodeCarbon POST /emissions, $c connections | $committed | $p50 | $p99 | ${non201:-0} | ${socket:-none} |"
+  echo "| Soot, CodeCarbon POST /emissions, $c connections | $committed | $p50 | $p99 | ${non201:-0} | ${socket:-none} | $cpu |"
 done
 
 # PostgreSQL's own limit on the same machine and table shape, measured now.
@@ -56,8 +64,8 @@ pg() { "$bin/pgbench" -n -c 16 -j 2 -T "$duration" -f "$1" "$psql_url" 2>/dev/nu
 single="$(pg Benchmarks/lua/pgbench-single.sql)"
 multi_tps="$(pg Benchmarks/lua/pgbench-multi.sql)"
 multi=$((multi_tps * 100))
-echo "| pgbench, 1-row INSERT per transaction, 16 clients | $single | | | | |"
-echo "| pgbench, 100-row INSERT per transaction, 16 clients | $multi | | | | |"
+echo "| pgbench, 1-row INSERT per transaction, 16 clients | $single | | | | | |"
+echo "| pgbench, 100-row INSERT per transaction, 16 clients | $multi | | | | | |"
 echo
 for c in $connections; do
   python3 -c "print(f'Soot at $c connections: {${rate[$c]}/$multi:.2f} of the multi-row INSERT rate, {${rate[$c]}/$single:.2f}x the one-row-per-transaction rate')"
