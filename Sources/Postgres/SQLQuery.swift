@@ -154,8 +154,20 @@ public struct PostgresBinaryArray: Sendable {
     /// `timestamptz[]` from Unix seconds, to the microsecond.
     public static func timestamps(_ values: [Double]) -> PostgresBinaryArray {
         PostgresBinaryArray(values, elementType: 1184, fixedWidth: 8) { seconds, out in
-            // Microseconds since 2000-01-01 00:00:00 UTC.
-            append64(UInt64(bitPattern: Int64(((seconds - 946_684_800) * 1_000_000).rounded())), &out)
+            append64(UInt64(bitPattern: postgresMicroseconds(seconds)), &out)
+            return true
+        }
+    }
+
+    /// Microseconds since 2000-01-01 00:00:00 UTC (PostgreSQL's timestamp), rounded as `timestamps` sends them.
+    public static func postgresMicroseconds(_ seconds: Double) -> Int64 {
+        Int64(((seconds - 946_684_800) * 1_000_000).rounded())
+    }
+
+    /// `int8[]`.
+    public static func int64s(_ values: [Int64]) -> PostgresBinaryArray {
+        PostgresBinaryArray(values, elementType: 20, fixedWidth: 8) { value, out in
+            append64(UInt64(bitPattern: value), &out)
             return true
         }
     }

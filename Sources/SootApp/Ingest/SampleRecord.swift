@@ -40,16 +40,187 @@ enum UUIDv7 {
 }
 
 /// Writes samples and keeps the per-run totals and per-day rollups equal to their sums, in one statement whatever
-/// the batch size: the arrays are unnested server-side, the insert's RETURNING feeds the two updates (data-modifying
-/// CTEs), and the statement is prepared once per connection. Outside a transaction it commits on its own, in one
-/// round trip. Samples whose client key already exists for their run are skipped and reported as such. A sample
-/// whose run does not exist fails the whole statement with `foreign_key_violation` (there is no foreign key: the
-/// statement locks the runs itself, once per run rather than once per sample; see migration 0006).
+/// the batch size: arrays are unnested server-side, the updates ride along as data-modifying CTEs, and the
+/// statement is prepared once per connection. Outside a transaction it commits on its own, in one round trip.
+/// Samples whose client key already exists for their run are skipped and reported as such. A sample whose run
+/// does not exist fails the whole statement with `foreign_key_violation` (there is no foreign key: the statement
+/// locks the runs itself, once per run rather than once per sample; see migration 0006).
 enum SampleWriter {
     /// Inserts `samples`; returns, for each, whether it was new (false: a duplicate client key). `shard` is the
     /// slice of the daily rollup this writer keeps (see migration 0005); concurrent writers use different ones.
     static func write(_ connection: DatabaseConnection, _ samples: [SampleRecord], shard: Int = 0) throws -> [Bool] {
         guard !samples.isEmpty else { return [] }
+        if samples.allSatisfy({ $0.clientKey == nil }) {
+            try writeUnkeyed(connection, samples, shard: shard)
+            return Array(repeating: true, count: samples.count)
+        }
+        return try writeKeyed(connection, samples, shard: shard)
+    }
+
+    /// Per-run sums of a batch, as the run's totals take them.
+    struct RunDelta {
+        var count: Int64 = 0
+        var duration = 0.0, emissions = 0.0, energy = 0.0, cpu = 0.0, gpu = 0.0, ram = 0.0, water = 0.0
+        var first = Double.infinity, last = -Double.infinity
+        /// The power of the batch's latest sample of the run (nil where it had none).
+        var cpuPower: Double?, gpuPower: Double?, ramPower: Double?
+
+        mutating func add(_ m: SampleMeasure) {
+            count += 1
+            duration += m.durationSeconds; emissions += m.emissionsKg; energy += m.energyKWh
+            cpu += m.cpuEnergyKWh; gpu += m.gpuEnergyKWh; ram += m.ramEnergyKWh; water += m.waterLiters
+            first = min(first, m.timestamp)
+            if m.timestamp >= last {
+                last = m.timestamp
+                cpuPower = m.cpuPowerW; gpuPower = m.gpuPowerW; ramPower = m.ramPowerW
+            }
+        }
+    }
+
+    /// Per (experiment, UTC day) sums of a batch, as the daily rollup takes them.
+    struct DayDelta {
+        let placement: RunPlacement
+        let dayStart: Double
+        var count: Int64 = 0
+        var duration = 0.0, emissions = 0.0, energy = 0.0, cpu = 0.0, gpu = 0.0, ram = 0.0, water = 0.0
+
+        mutating func add(_ m: SampleMeasure) {
+            count += 1
+            duration += m.durationSeconds; emissions += m.emissionsKg; energy += m.energyKWh
+            cpu += m.cpuEnergyKWh; gpu += m.gpuEnergyKWh; ram += m.ramEnergyKWh; water += m.waterLiters
+        }
+    }
+
+    /// The UTC day of a timestamp as PostgreSQL sees it once sent (rounded to the microsecond), as its start in
+    /// Unix seconds.
+    static func utcDayStart(_ seconds: Double) -> Double {
+        let micros = PostgresBinaryArray.postgresMicroseconds(seconds) + 946_684_800_000_000
+        let day = micros >= 0 ? micros / 86_400_000_000 : (micros - 86_399_999_999) / 86_400_000_000
+        return Double(day) * 86_400
+    }
+
+    /// Byte order of UUIDs, which is PostgreSQL's `uuid` order.
+    static func precedes(_ a: UUID, _ b: UUID) -> Bool {
+        withUnsafeBytes(of: a.uuid) { x in withUnsafeBytes(of: b.uuid) { y in x.lexicographicallyPrecedes(y) } }
+    }
+
+    /// Samples without client keys (live ingestion, demo data): none can be a duplicate, so every sample is
+    /// written or the statement fails, and the run totals and daily rollups can be summed here, before the
+    /// statement, instead of from the insert's output in the server. The run update is the run's lock: it waits
+    /// for a delete that started first (and then finds the run missing and fails), or makes a later delete wait
+    /// for this commit (whose trigger then deletes these samples too).
+    static func writeUnkeyed(_ connection: DatabaseConnection, _ samples: [SampleRecord], shard: Int) throws {
+        var runIndex: [UUID: Int] = [:]
+        var runIDs: [UUID] = []
+        var runs: [RunDelta] = []
+        var dayIndex: [DayKey: Int] = [:]
+        var days: [DayDelta] = []
+        for sample in samples {
+            let m = sample.measure
+            let runID = sample.placement.runID
+            if let index = runIndex[runID] {
+                runs[index].add(m)
+            } else {
+                runIndex[runID] = runs.count
+                runIDs.append(runID)
+                var delta = RunDelta()
+                delta.add(m)
+                runs.append(delta)
+            }
+            let key = DayKey(experimentID: sample.placement.experimentID, dayStart: utcDayStart(m.timestamp))
+            if let index = dayIndex[key] {
+                days[index].add(m)
+            } else {
+                dayIndex[key] = days.count
+                var delta = DayDelta(placement: sample.placement, dayStart: key.dayStart)
+                delta.add(m)
+                days.append(delta)
+            }
+        }
+        // Runs in id order, like every writer locks them; rollup rows in (experiment, day) order.
+        let runOrder = runIDs.indices.sorted { precedes(runIDs[$0], runIDs[$1]) }
+        let r = runOrder.map { runs[$0] }
+        days.sort { $0.placement.experimentID == $1.placement.experimentID
+            ? $0.dayStart < $1.dayStart : precedes($0.placement.experimentID, $1.placement.experimentID) }
+        let m = samples.map(\.measure)
+        func doubles(_ value: (SampleMeasure) -> Double?) -> PostgresBinaryArray { .doubles(m.map(value)) }
+        func runDoubles(_ value: (RunDelta) -> Double?) -> PostgresBinaryArray { .doubles(r.map(value)) }
+        func dayDoubles(_ value: (DayDelta) -> Double) -> PostgresBinaryArray { .doubles(days.map(value)) }
+        try connection.query("""
+            WITH delta AS (
+                SELECT * FROM unnest(\(PostgresBinaryArray.uuids(runOrder.map { runIDs[$0] }))::uuid[], \(PostgresBinaryArray.int64s(r.map(\.count)))::int8[],
+                    \(runDoubles(\.duration))::float8[], \(runDoubles(\.emissions))::float8[], \(runDoubles(\.energy))::float8[],
+                    \(runDoubles(\.cpu))::float8[], \(runDoubles(\.gpu))::float8[], \(runDoubles(\.ram))::float8[], \(runDoubles(\.water))::float8[],
+                    \(PostgresBinaryArray.timestamps(r.map(\.first)))::timestamptz[], \(PostgresBinaryArray.timestamps(r.map(\.last)))::timestamptz[],
+                    \(runDoubles(\.cpuPower))::float8[], \(runDoubles(\.gpuPower))::float8[], \(runDoubles(\.ramPower))::float8[])
+                AS d(run_id, n, duration, emissions, energy, cpu, gpu, ram, water, first, seen, cpu_power, gpu_power, ram_power)
+            ),
+            run_totals AS (
+                UPDATE runs r SET sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
+                    emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
+                    cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
+                    ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
+                    last_seen_at = greatest(r.last_seen_at, d.seen, now()),
+                    first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
+                    cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
+                    gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
+                    ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
+                FROM delta d
+                WHERE r.id = d.run_id
+                RETURNING r.id, r.organization_id
+            ),
+            missing AS (
+                SELECT soot_run_missing(d.run_id) FROM delta d WHERE NOT EXISTS (SELECT 1 FROM run_totals t WHERE t.id = d.run_id)
+            ),
+            ins AS (
+                INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, emissions_rate,
+                    cpu_power_w, gpu_power_w, ram_power_w, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, energy_kwh,
+                    cpu_utilization_percent, gpu_utilization_percent, ram_utilization_percent, water_liters)
+                SELECT i.id, t.organization_id, i.run_id, i.ts, i.duration, i.emissions, i.rate, i.cpu_power, i.gpu_power, i.ram_power,
+                       i.cpu_energy, i.gpu_energy, i.ram_energy, i.energy, i.cpu_util, i.gpu_util, i.ram_util, i.water
+                FROM unnest(\(PostgresBinaryArray.uuids(samples.map(\.id)))::uuid[], \(PostgresBinaryArray.uuids(samples.map(\.placement.runID)))::uuid[],
+                    \(PostgresBinaryArray.timestamps(m.map(\.timestamp)))::timestamptz[],
+                    \(doubles(\.durationSeconds))::float8[], \(doubles(\.emissionsKg))::float8[], \(doubles(\.emissionsRate))::float8[],
+                    \(doubles(\.cpuPowerW))::float8[], \(doubles(\.gpuPowerW))::float8[], \(doubles(\.ramPowerW))::float8[],
+                    \(doubles(\.cpuEnergyKWh))::float8[], \(doubles(\.gpuEnergyKWh))::float8[], \(doubles(\.ramEnergyKWh))::float8[],
+                    \(doubles(\.energyKWh))::float8[], \(doubles(\.cpuUtilization))::float8[], \(doubles(\.gpuUtilization))::float8[],
+                    \(doubles(\.ramUtilization))::float8[], \(doubles(\.waterLiters))::float8[])
+                    AS i(id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power, ram_power,
+                         cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water)
+                JOIN run_totals t ON t.id = i.run_id
+            ),
+            day_totals AS (
+                INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, shard, sample_count,
+                                                  duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh,
+                                                  ram_energy_kwh, water_liters)
+                SELECT organization_id, team_id, project_id, experiment_id, (day_start AT TIME ZONE 'UTC')::date, \(shard)::smallint,
+                       n, duration, emissions, energy, cpu, gpu, ram, water
+                FROM unnest(\(PostgresBinaryArray.uuids(days.map(\.placement.organizationID)))::uuid[], \(PostgresBinaryArray.uuids(days.map(\.placement.teamID)))::uuid[],
+                    \(PostgresBinaryArray.uuids(days.map(\.placement.projectID)))::uuid[], \(PostgresBinaryArray.uuids(days.map(\.placement.experimentID)))::uuid[],
+                    \(PostgresBinaryArray.timestamps(days.map(\.dayStart)))::timestamptz[], \(PostgresBinaryArray.int64s(days.map(\.count)))::int8[],
+                    \(dayDoubles(\.duration))::float8[], \(dayDoubles(\.emissions))::float8[], \(dayDoubles(\.energy))::float8[],
+                    \(dayDoubles(\.cpu))::float8[], \(dayDoubles(\.gpu))::float8[], \(dayDoubles(\.ram))::float8[], \(dayDoubles(\.water))::float8[])
+                    WITH ORDINALITY AS u(organization_id, team_id, project_id, experiment_id, day_start, n, duration, emissions, energy,
+                                         cpu, gpu, ram, water, position)
+                ORDER BY position  -- sorted above by (experiment, day): rollup rows locked in one order by every writer
+                ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
+                    sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
+                    emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
+                    cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
+                    ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
+            )
+            SELECT 1 FROM missing
+            """)
+    }
+
+    struct DayKey: Hashable {
+        let experimentID: UUID
+        let dayStart: Double
+    }
+
+    /// Samples of which some carry client keys: duplicates are skipped (`ON CONFLICT DO NOTHING`), so the totals
+    /// and rollups are summed in the server from what was really inserted.
+    static func writeKeyed(_ connection: DatabaseConnection, _ samples: [SampleRecord], shard: Int) throws -> [Bool] {
         let m = samples.map(\.measure)
         let p = samples.map(\.placement)
         // Binary array binds: nothing to format here or to parse in the server (see PostgresBinaryArray).
