@@ -99,10 +99,10 @@ public enum BindValue: Sendable, Equatable {
 public struct PostgresBinaryArray: Sendable {
     public let bytes: [UInt8]
 
-    private init<Element>(_ values: [Element], elementType: UInt32, fixedWidth: Int?,
-                          _ write: (Element, inout [UInt8]) -> Bool) {
+    /// Variable-width elements (text): `write` appends an element's bytes and returns false for NULL.
+    private init<Element>(_ values: [Element], elementType: UInt32, _ write: (Element, inout [UInt8]) -> Bool) {
         var out: [UInt8] = []
-        out.reserveCapacity(20 + values.count * (4 + (fixedWidth ?? 16)))
+        out.reserveCapacity(20 + values.count * 20)
         func int32(_ value: UInt32, at position: Int? = nil) {
             withUnsafeBytes(of: value.bigEndian) { raw in
                 if let position { for offset in 0..<4 { out[position + offset] = raw[offset] } } else { out.append(contentsOf: raw) }
@@ -130,31 +130,68 @@ public struct PostgresBinaryArray: Sendable {
         bytes = out
     }
 
-    private static func append64(_ value: UInt64, _ out: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8((value >> UInt64(shift)) & 0xFF)) }
+    /// Fixed-width elements, written straight into a buffer of the final size: `element(index, destination)`
+    /// stores `width` bytes and returns true, or returns false for NULL. (These build every array of a sample
+    /// batch, so no intermediate arrays and no per-byte appends.)
+    private init(count: Int, elementType: UInt32, width: Int, _ element: (Int, UnsafeMutableRawPointer) -> Bool) {
+        bytes = [UInt8](unsafeUninitializedCapacity: 20 + count * (4 + width)) { buffer, initialized in
+            let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
+            func int32(_ value: UInt32, at offset: Int) { raw.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self) }
+            int32(count == 0 ? 0 : 1, at: 0)  // dimensions
+            int32(0, at: 4)  // has-nulls flag: set below
+            int32(elementType, at: 8)
+            var position = 12
+            if count > 0 {
+                int32(UInt32(count), at: 12)
+                int32(1, at: 16)  // lower bound
+                position = 20
+            }
+            var hasNulls = false
+            for index in 0..<count {
+                if element(index, raw + position + 4) {
+                    int32(UInt32(width), at: position)
+                    position += 4 + width
+                } else {
+                    int32(UInt32.max, at: position)  // -1: NULL
+                    position += 4
+                    hasNulls = true
+                }
+            }
+            if hasNulls { int32(1, at: 4) }
+            initialized = position
+        }
     }
 
     /// `uuid[]`.
-    public static func uuids(_ values: [UUID]) -> PostgresBinaryArray {
-        PostgresBinaryArray(values, elementType: 2950, fixedWidth: 16) { id, out in
-            withUnsafeBytes(of: id.uuid) { out.append(contentsOf: $0) }
+    public static func uuids(_ values: [UUID]) -> PostgresBinaryArray { uuids(count: values.count) { values[$0] } }
+
+    /// `uuid[]` of `count` elements, the element at each index from `value`.
+    public static func uuids(count: Int, _ value: (Int) -> UUID) -> PostgresBinaryArray {
+        PostgresBinaryArray(count: count, elementType: 2950, width: 16) { index, out in
+            withUnsafeBytes(of: value(index).uuid) { out.copyMemory(from: $0.baseAddress!, byteCount: 16) }
             return true
         }
     }
 
     /// `float8[]`; nil is NULL.
-    public static func doubles(_ values: [Double?]) -> PostgresBinaryArray {
-        PostgresBinaryArray(values, elementType: 701, fixedWidth: 8) { value, out in
-            guard let value else { return false }
-            append64(value.bitPattern, &out)
+    public static func doubles(_ values: [Double?]) -> PostgresBinaryArray { doubles(count: values.count) { values[$0] } }
+
+    /// `float8[]` of `count` elements; nil is NULL.
+    public static func doubles(count: Int, _ value: (Int) -> Double?) -> PostgresBinaryArray {
+        PostgresBinaryArray(count: count, elementType: 701, width: 8) { index, out in
+            guard let element = value(index) else { return false }
+            out.storeBytes(of: element.bitPattern.bigEndian, as: UInt64.self)
             return true
         }
     }
 
     /// `timestamptz[]` from Unix seconds, to the microsecond.
-    public static func timestamps(_ values: [Double]) -> PostgresBinaryArray {
-        PostgresBinaryArray(values, elementType: 1184, fixedWidth: 8) { seconds, out in
-            append64(UInt64(bitPattern: postgresMicroseconds(seconds)), &out)
+    public static func timestamps(_ values: [Double]) -> PostgresBinaryArray { timestamps(count: values.count) { values[$0] } }
+
+    /// `timestamptz[]` of `count` elements, from Unix seconds, to the microsecond.
+    public static func timestamps(count: Int, _ value: (Int) -> Double) -> PostgresBinaryArray {
+        PostgresBinaryArray(count: count, elementType: 1184, width: 8) { index, out in
+            out.storeBytes(of: UInt64(bitPattern: postgresMicroseconds(value(index))).bigEndian, as: UInt64.self)
             return true
         }
     }
@@ -166,15 +203,15 @@ public struct PostgresBinaryArray: Sendable {
 
     /// `int8[]`.
     public static func int64s(_ values: [Int64]) -> PostgresBinaryArray {
-        PostgresBinaryArray(values, elementType: 20, fixedWidth: 8) { value, out in
-            append64(UInt64(bitPattern: value), &out)
+        PostgresBinaryArray(count: values.count, elementType: 20, width: 8) { index, out in
+            out.storeBytes(of: UInt64(bitPattern: values[index]).bigEndian, as: UInt64.self)
             return true
         }
     }
 
     /// `text[]`; nil is NULL.
     public static func texts(_ values: [String?]) -> PostgresBinaryArray {
-        PostgresBinaryArray(values, elementType: 25, fixedWidth: nil) { value, out in
+        PostgresBinaryArray(values, elementType: 25) { value, out in
             guard let value else { return false }
             out.append(contentsOf: value.utf8)
             return true
@@ -193,6 +230,12 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
     public init(unsafeSQL sql: String, binds: [String?] = []) {
         self.sql = sql
         self.binds = binds.map { .text($0) }
+    }
+
+    /// A statement written once with `$1, $2, ...` (no interpolation to redo per call) and its binds in order.
+    public init(unsafeSQL sql: String, bindValues: [BindValue]) {
+        self.sql = sql
+        self.binds = bindValues
     }
 
     public init(stringLiteral value: String) {

@@ -25,13 +25,14 @@ import Testing
     }
 
     /// Binary array binds read by the server exactly as the same values sent as text: NULLs, an empty array,
-    /// non-ASCII text, microseconds, extreme doubles; prepared (run twice) and mixed with text binds.
+    /// non-ASCII text, microseconds, extreme doubles and integers; prepared (run twice) and mixed with text binds.
     @Test func binaryArrayBindsEqualTheirTextForm() throws {
         try TestDatabase.withPool(migrated: false) { pool, _ in
             let ids = [UUID(), UUID(uuidString: "00000000-0000-0000-0000-000000000000")!, UUID(uuidString: "FFFFFFFF-FFFF-4FFF-8FFF-FFFFFFFFFFFF")!]
             let doubles: [Double?] = [0.1 + 0.2, nil, -0.0, 1e-300, 5e-324, .greatestFiniteMagnitude, -42.5]
             let times: [Double] = [1_790_000_000.123456, 946_684_800, 946_684_799.999999, 0.5, 4_102_444_800.000001]
             let texts: [String?] = ["plain", nil, "", "caf\u{e9} \u{1F600} \"q\" \\ {a,b}", "NULL"]
+            let integers: [Int64] = [0, 1, -1, .max, .min, 4_096]
             for _ in 0..<2 {
                 let row = try pool.query("""
                     SELECT \(PostgresBinaryArray.uuids(ids))::uuid[] = \(ids)::uuid[] AS uuids,
@@ -39,7 +40,9 @@ import Testing
                            \(PostgresBinaryArray.timestamps(times))::timestamptz[] = \(times.map { Date(timeIntervalSince1970: $0) })::timestamptz[] AS times,
                            \(PostgresBinaryArray.texts(texts))::text[] IS NOT DISTINCT FROM \(texts)::text[] AS texts,
                            cardinality(\(PostgresBinaryArray.doubles([]))::float8[]) AS empty,
-                           array_length(\(PostgresBinaryArray.texts(texts))::text[], 1) AS count
+                           array_length(\(PostgresBinaryArray.texts(texts))::text[], 1) AS count,
+                           \(PostgresBinaryArray.int64s(integers))::int8[] = \(integers)::int8[] AS integers,
+                           cardinality(\(PostgresBinaryArray.uuids([]))::uuid[]) AS empty_uuids
                     """).first!
                 #expect(try row.decode("uuids", as: Bool.self))
                 #expect(try row.decode("doubles", as: String.self) == (try row.decode("doubles_text", as: String.self)))
@@ -47,6 +50,8 @@ import Testing
                 #expect(try row.decode("texts", as: Bool.self))
                 #expect(try row.decode("empty", as: Int.self) == 0)
                 #expect(try row.decode("count", as: Int.self) == texts.count)
+                #expect(try row.decode("integers", as: Bool.self))
+                #expect(try row.decode("empty_uuids", as: Int.self) == 0)
             }
             // The element type is checked by the server: uuids sent where text is expected are refused.
             #expect(throws: DatabaseError.self) { try pool.query("SELECT \(PostgresBinaryArray.uuids(ids))::text[]") }

@@ -83,7 +83,7 @@ import Testing
 }
 
 /// A small deterministic generator (SplitMix64) for repeatable random tests.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

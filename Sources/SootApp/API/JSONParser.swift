@@ -255,32 +255,65 @@ struct JSONParser {
     /// -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
     private mutating func number() -> JSONValue? {
         let start = index
-        func digits() -> Int {
+        // The digits are also gathered into an integer, for the exact fast path at the end.
+        var mantissa: UInt64 = 0
+        var mantissaExact = true
+        func digits(counting: Bool) -> Int {
             let first = index
-            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                if counting {
+                    if mantissa < 100_000_000_000_000_000 { mantissa = mantissa * 10 + UInt64(bytes[index] - 0x30) } else { mantissaExact = false }
+                }
+                index += 1
+            }
             return index - first
         }
-        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard index < bytes.count else { return nil }
         if bytes[index] == UInt8(ascii: "0") {
             index += 1
-        } else if digits() == 0 {
+        } else if digits(counting: true) == 0 {
             return nil
         }
+        var fractionDigits = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            guard digits() > 0 else { return nil }
+            fractionDigits = digits(counting: true)
+            guard fractionDigits > 0 else { return nil }
         }
+        var exponent = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { return nil }
+            var exponentNegative = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                exponentNegative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            let exponentStart = index
+            guard digits(counting: false) > 0 else { return nil }
+            if index - exponentStart > 4 {
+                mantissaExact = false
+            } else {
+                for position in exponentStart..<index { exponent = exponent * 10 + Int(bytes[position] - 0x30) }
+                if exponentNegative { exponent = -exponent }
+            }
         }
-        guard index - start <= 64,
-              let number = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)),
+        guard index - start <= 64 else { return nil }
+        // Exact fast path (as in strtod): a mantissa below 2^53 and a power of ten up to 10^22 are both exact
+        // doubles, so one multiplication or division rounds correctly.
+        let power = exponent - fractionDigits
+        if mantissaExact, mantissa <= 1 << 53, power >= -22, power <= 22 {
+            let magnitude = power < 0 ? Double(mantissa) / JSONParser.powersOfTen[-power] : Double(mantissa) * JSONParser.powersOfTen[power]
+            return .number(negative ? -magnitude : magnitude)
+        }
+        guard let number = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)),
               number.isFinite else { return nil }
         return .number(number)
     }
+
+    /// 10^0 ... 10^22, each exactly representable as a double.
+    static let powersOfTen: [Double] = (0...22).map { power in (0..<power).reduce(1.0) { value, _ in value * 10 } }
 }
 
 /// The member names a `JSONSlots` reading keeps, with their bytes for matching keys in place.

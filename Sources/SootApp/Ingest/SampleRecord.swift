@@ -30,12 +30,14 @@ struct SampleRecord: Sendable {
 /// Time-ordered UUIDs (RFC 9562 version 7): 48 bits of Unix milliseconds, then random bits.
 enum UUIDv7 {
     static func make(milliseconds: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> UUID {
-        var bytes = Crypto.randomBytes(16)
-        for index in 0..<6 { bytes[index] = UInt8((milliseconds >> (8 * (5 - UInt64(index)))) & 0xFF) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { bytes in
+            Crypto.fillIdentifierBytes(UnsafeMutableRawBufferPointer(rebasing: bytes[6...]))
+            for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index)))) }
+            bytes[6] = (bytes[6] & 0x0F) | 0x70
+            bytes[8] = (bytes[8] & 0x3F) | 0x80
+        }
+        return UUID(uuid: uuid)
     }
 }
 
@@ -142,76 +144,104 @@ enum SampleWriter {
         let r = runOrder.map { runs[$0] }
         days.sort { $0.placement.experimentID == $1.placement.experimentID
             ? $0.dayStart < $1.dayStart : precedes($0.placement.experimentID, $1.placement.experimentID) }
-        let m = samples.map(\.measure)
-        func doubles(_ value: (SampleMeasure) -> Double?) -> PostgresBinaryArray { .doubles(m.map(value)) }
-        func runDoubles(_ value: (RunDelta) -> Double?) -> PostgresBinaryArray { .doubles(r.map(value)) }
-        func dayDoubles(_ value: (DayDelta) -> Double) -> PostgresBinaryArray { .doubles(days.map(value)) }
-        try connection.query("""
-            WITH delta AS (
-                SELECT * FROM unnest(\(PostgresBinaryArray.uuids(runOrder.map { runIDs[$0] }))::uuid[], \(PostgresBinaryArray.int64s(r.map(\.count)))::int8[],
-                    \(runDoubles(\.duration))::float8[], \(runDoubles(\.emissions))::float8[], \(runDoubles(\.energy))::float8[],
-                    \(runDoubles(\.cpu))::float8[], \(runDoubles(\.gpu))::float8[], \(runDoubles(\.ram))::float8[], \(runDoubles(\.water))::float8[],
-                    \(PostgresBinaryArray.timestamps(r.map(\.first)))::timestamptz[], \(PostgresBinaryArray.timestamps(r.map(\.last)))::timestamptz[],
-                    \(runDoubles(\.cpuPower))::float8[], \(runDoubles(\.gpuPower))::float8[], \(runDoubles(\.ramPower))::float8[])
-                AS d(run_id, n, duration, emissions, energy, cpu, gpu, ram, water, first, seen, cpu_power, gpu_power, ram_power)
-            ),
-            run_totals AS (
-                UPDATE runs r SET sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
-                    emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
-                    cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
-                    ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
-                    last_seen_at = greatest(r.last_seen_at, d.seen, now()),
-                    first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
-                    cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
-                    gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
-                    ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
-                FROM delta d
-                WHERE r.id = d.run_id
-                RETURNING r.id, r.organization_id
-            ),
-            missing AS (
-                SELECT soot_run_missing(d.run_id) FROM delta d WHERE NOT EXISTS (SELECT 1 FROM run_totals t WHERE t.id = d.run_id)
-            ),
-            ins AS (
-                INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, emissions_rate,
-                    cpu_power_w, gpu_power_w, ram_power_w, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, energy_kwh,
-                    cpu_utilization_percent, gpu_utilization_percent, ram_utilization_percent, water_liters)
-                SELECT i.id, t.organization_id, i.run_id, i.ts, i.duration, i.emissions, i.rate, i.cpu_power, i.gpu_power, i.ram_power,
-                       i.cpu_energy, i.gpu_energy, i.ram_energy, i.energy, i.cpu_util, i.gpu_util, i.ram_util, i.water
-                FROM unnest(\(PostgresBinaryArray.uuids(samples.map(\.id)))::uuid[], \(PostgresBinaryArray.uuids(samples.map(\.placement.runID)))::uuid[],
-                    \(PostgresBinaryArray.timestamps(m.map(\.timestamp)))::timestamptz[],
-                    \(doubles(\.durationSeconds))::float8[], \(doubles(\.emissionsKg))::float8[], \(doubles(\.emissionsRate))::float8[],
-                    \(doubles(\.cpuPowerW))::float8[], \(doubles(\.gpuPowerW))::float8[], \(doubles(\.ramPowerW))::float8[],
-                    \(doubles(\.cpuEnergyKWh))::float8[], \(doubles(\.gpuEnergyKWh))::float8[], \(doubles(\.ramEnergyKWh))::float8[],
-                    \(doubles(\.energyKWh))::float8[], \(doubles(\.cpuUtilization))::float8[], \(doubles(\.gpuUtilization))::float8[],
-                    \(doubles(\.ramUtilization))::float8[], \(doubles(\.waterLiters))::float8[])
-                    AS i(id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power, ram_power,
-                         cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water)
-                JOIN run_totals t ON t.id = i.run_id
-            ),
-            day_totals AS (
-                INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, shard, sample_count,
-                                                  duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh,
-                                                  ram_energy_kwh, water_liters)
-                SELECT organization_id, team_id, project_id, experiment_id, (day_start AT TIME ZONE 'UTC')::date, \(shard)::smallint,
-                       n, duration, emissions, energy, cpu, gpu, ram, water
-                FROM unnest(\(PostgresBinaryArray.uuids(days.map(\.placement.organizationID)))::uuid[], \(PostgresBinaryArray.uuids(days.map(\.placement.teamID)))::uuid[],
-                    \(PostgresBinaryArray.uuids(days.map(\.placement.projectID)))::uuid[], \(PostgresBinaryArray.uuids(days.map(\.placement.experimentID)))::uuid[],
-                    \(PostgresBinaryArray.timestamps(days.map(\.dayStart)))::timestamptz[], \(PostgresBinaryArray.int64s(days.map(\.count)))::int8[],
-                    \(dayDoubles(\.duration))::float8[], \(dayDoubles(\.emissions))::float8[], \(dayDoubles(\.energy))::float8[],
-                    \(dayDoubles(\.cpu))::float8[], \(dayDoubles(\.gpu))::float8[], \(dayDoubles(\.ram))::float8[], \(dayDoubles(\.water))::float8[])
-                    WITH ORDINALITY AS u(organization_id, team_id, project_id, experiment_id, day_start, n, duration, emissions, energy,
-                                         cpu, gpu, ram, water, position)
-                ORDER BY position  -- sorted above by (experiment, day): rollup rows locked in one order by every writer
-                ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
-                    sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
-                    emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
-                    cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
-                    ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
-            )
-            SELECT 1 FROM missing
-            """)
+        func sampleDoubles(_ value: (SampleMeasure) -> Double?) -> BindValue {
+            .binary(PostgresBinaryArray.doubles(count: samples.count) { value(samples[$0].measure) }.bytes)
+        }
+        func runDoubles(_ value: (RunDelta) -> Double?) -> BindValue {
+            .binary(PostgresBinaryArray.doubles(count: r.count) { value(r[$0]) }.bytes)
+        }
+        func dayDoubles(_ value: (DayDelta) -> Double) -> BindValue {
+            .binary(PostgresBinaryArray.doubles(count: days.count) { value(days[$0]) }.bytes)
+        }
+        func dayIDs(_ value: (RunPlacement) -> UUID) -> BindValue {
+            .binary(PostgresBinaryArray.uuids(count: days.count) { value(days[$0].placement) }.bytes)
+        }
+        // In the order of $1, $2, ... in `unkeyedStatement`.
+        let binds: [BindValue] = [
+            // delta: $1-$14
+            .binary(PostgresBinaryArray.uuids(count: r.count) { runIDs[runOrder[$0]] }.bytes),
+            .binary(PostgresBinaryArray.int64s(r.map { $0.count }).bytes),
+            runDoubles { $0.duration }, runDoubles { $0.emissions }, runDoubles { $0.energy },
+            runDoubles { $0.cpu }, runDoubles { $0.gpu }, runDoubles { $0.ram }, runDoubles { $0.water },
+            .binary(PostgresBinaryArray.timestamps(count: r.count) { r[$0].first }.bytes),
+            .binary(PostgresBinaryArray.timestamps(count: r.count) { r[$0].last }.bytes),
+            runDoubles { $0.cpuPower }, runDoubles { $0.gpuPower }, runDoubles { $0.ramPower },
+            // samples: $15-$31
+            .binary(PostgresBinaryArray.uuids(count: samples.count) { samples[$0].id }.bytes),
+            .binary(PostgresBinaryArray.uuids(count: samples.count) { samples[$0].placement.runID }.bytes),
+            .binary(PostgresBinaryArray.timestamps(count: samples.count) { samples[$0].measure.timestamp }.bytes),
+            sampleDoubles { $0.durationSeconds }, sampleDoubles { $0.emissionsKg }, sampleDoubles { $0.emissionsRate },
+            sampleDoubles { $0.cpuPowerW }, sampleDoubles { $0.gpuPowerW }, sampleDoubles { $0.ramPowerW },
+            sampleDoubles { $0.cpuEnergyKWh }, sampleDoubles { $0.gpuEnergyKWh }, sampleDoubles { $0.ramEnergyKWh },
+            sampleDoubles { $0.energyKWh }, sampleDoubles { $0.cpuUtilization }, sampleDoubles { $0.gpuUtilization },
+            sampleDoubles { $0.ramUtilization }, sampleDoubles { $0.waterLiters },
+            // days: $32-$44, then the shard, $45
+            dayIDs { $0.organizationID }, dayIDs { $0.teamID }, dayIDs { $0.projectID }, dayIDs { $0.experimentID },
+            .binary(PostgresBinaryArray.timestamps(count: days.count) { days[$0].dayStart }.bytes),
+            .binary(PostgresBinaryArray.int64s(days.map { $0.count }).bytes),
+            dayDoubles { $0.duration }, dayDoubles { $0.emissions }, dayDoubles { $0.energy },
+            dayDoubles { $0.cpu }, dayDoubles { $0.gpu }, dayDoubles { $0.ram }, dayDoubles { $0.water },
+            .text(String(shard)),
+        ]
+        try connection.query(SQLQuery(unsafeSQL: unkeyedStatement, bindValues: binds))
     }
+
+    /// The statement of `writeUnkeyed`, written once (the per-batch work is only the binds).
+    static let unkeyedStatement = """
+        WITH delta AS (
+            SELECT * FROM unnest($1::uuid[], $2::int8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+                                 $8::float8[], $9::float8[], $10::timestamptz[], $11::timestamptz[], $12::float8[], $13::float8[], $14::float8[])
+            AS d(run_id, n, duration, emissions, energy, cpu, gpu, ram, water, first, seen, cpu_power, gpu_power, ram_power)
+        ),
+        run_totals AS (
+            UPDATE runs r SET sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
+                emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
+                cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
+                ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
+                last_seen_at = greatest(r.last_seen_at, d.seen, now()),
+                first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
+                cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
+                gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
+                ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
+            FROM delta d
+            WHERE r.id = d.run_id
+            RETURNING r.id, r.organization_id
+        ),
+        missing AS (
+            SELECT soot_run_missing(d.run_id) FROM delta d WHERE NOT EXISTS (SELECT 1 FROM run_totals t WHERE t.id = d.run_id)
+        ),
+        ins AS (
+            INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, emissions_rate,
+                cpu_power_w, gpu_power_w, ram_power_w, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, energy_kwh,
+                cpu_utilization_percent, gpu_utilization_percent, ram_utilization_percent, water_liters)
+            SELECT i.id, t.organization_id, i.run_id, i.ts, i.duration, i.emissions, i.rate, i.cpu_power, i.gpu_power, i.ram_power,
+                   i.cpu_energy, i.gpu_energy, i.ram_energy, i.energy, i.cpu_util, i.gpu_util, i.ram_util, i.water
+            FROM unnest($15::uuid[], $16::uuid[], $17::timestamptz[], $18::float8[], $19::float8[], $20::float8[], $21::float8[],
+                        $22::float8[], $23::float8[], $24::float8[], $25::float8[], $26::float8[], $27::float8[], $28::float8[],
+                        $29::float8[], $30::float8[], $31::float8[])
+                AS i(id, run_id, ts, duration, emissions, rate, cpu_power, gpu_power, ram_power,
+                     cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water)
+            JOIN run_totals t ON t.id = i.run_id
+        ),
+        day_totals AS (
+            INSERT INTO experiment_days AS x (organization_id, team_id, project_id, experiment_id, day, shard, sample_count,
+                                              duration_seconds, emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh,
+                                              ram_energy_kwh, water_liters)
+            SELECT organization_id, team_id, project_id, experiment_id, (day_start AT TIME ZONE 'UTC')::date, $45::smallint,
+                   n, duration, emissions, energy, cpu, gpu, ram, water
+            FROM unnest($32::uuid[], $33::uuid[], $34::uuid[], $35::uuid[], $36::timestamptz[], $37::int8[], $38::float8[],
+                        $39::float8[], $40::float8[], $41::float8[], $42::float8[], $43::float8[], $44::float8[])
+                WITH ORDINALITY AS u(organization_id, team_id, project_id, experiment_id, day_start, n, duration, emissions, energy,
+                                     cpu, gpu, ram, water, position)
+            ORDER BY position  -- sorted by (experiment, day): rollup rows locked in one order by every writer
+            ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
+                sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
+                emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
+                cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
+                ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
+        )
+        SELECT 1 FROM missing
+        """
 
     struct DayKey: Hashable {
         let experimentID: UUID

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import Synchronization
 
 /// Hashing, random tokens and password hashing through OpenSSL's libcrypto.
 public enum Crypto {
@@ -55,6 +56,24 @@ public enum Crypto {
         precondition(ok == 1, "RAND_bytes failed")
         return bytes
     }
+
+    /// Random bytes for identifiers (not secrets): drawn from OpenSSL 4 KiB at a time, so an id costs a copy under
+    /// a lock instead of a `RAND_bytes` call each (one per ingested sample).
+    public static func fillIdentifierBytes(_ destination: UnsafeMutableRawBufferPointer) {
+        identifierPool.withLock { pool in
+            if pool.position + destination.count > pool.bytes.count {
+                let ok = pool.bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
+                precondition(ok == 1, "RAND_bytes failed")
+                pool.position = 0
+            }
+            pool.bytes.withUnsafeBytes { source in
+                destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[pool.position..<(pool.position + destination.count)]))
+            }
+            pool.position += destination.count
+        }
+    }
+
+    private static let identifierPool = Mutex((bytes: [UInt8](repeating: 0, count: 4096), position: 4096))
 
     /// A random token of `bytes` random bytes in URL-safe base64 without padding.
     public static func randomToken(bytes: Int = 32) -> String { base64URL(randomBytes(bytes)) }
