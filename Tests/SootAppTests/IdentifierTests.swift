@@ -26,4 +26,17 @@ import Testing
         let later = UUIDv7.make(milliseconds: milliseconds + 1)
         #expect(SampleWriter.precedes(ids[0], later))
     }
+
+    /// The 201 of an ingested sample is written without JSONValue: it must be the same bytes.
+    @Test func theCreatedAnswerIsTheSampleIDAsJSON() throws {
+        for _ in 0..<100 {
+            let id = UUIDv7.make()
+            let response = IngestService.created(id)
+            guard case .bytes(let body) = response.body else { Issue.record("not a byte body"); return }
+            #expect(body == JSONValue.id(id).bytes)
+            #expect(JSONValue.parse(body) == .string(id.uuidString.lowercased()))
+            #expect(response.status == .created)
+            #expect(response.headers["Content-Type"] == "application/json")
+        }
+    }
 }

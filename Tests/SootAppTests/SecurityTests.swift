@@ -32,6 +32,18 @@ import Testing
         #expect(TokenFormat.parse("soot_xyz_abcdefghijklmnopqrstuvwxyz") == nil)
         #expect(TokenFormat.parse("soot_pat_abc\"; DROP TABLE users;--xxxxxxxxxxxx") == nil)
         #expect(TokenFormat.parse("Bearer") == nil)
+        // The byte-level check agrees on edges: length bounds, the prefix, the kind, the separator, the alphabet.
+        let body = String(repeating: "a", count: 21)
+        for (text, kind) in [("soot_pat_" + body, TokenFormat.Kind.personal), ("soot_prj_" + body, .project),
+                             ("soot_prj_" + String(repeating: "Z9-_", count: 22) + "ab", .project)] {
+            #expect(TokenFormat.kind(of: text) == kind, "\(text)")
+        }
+        for text in ["soot_pat_" + String(body.dropLast()), "soot_pat_" + String(repeating: "a", count: 92), "Soot_pat_" + body,
+                     "soot-pat_" + body, "soot_pax_" + body, "soot_pat-" + body, "soot_pat_" + body + "=", "soot_pat_" + body + "\u{e9}",
+                     "soot_pat_" + body + " "] {
+            #expect(TokenFormat.kind(of: text) == nil, "\(text)")
+            #expect(TokenFormat.parse(text) == nil, "\(text)")
+        }
     }
 
     @Test func constantTimeComparison() {

@@ -43,7 +43,7 @@ struct Authenticator: Sendable {
         } else if let header = request.headers["x-api-token"] {
             token = header.trimmingOWS()
         }
-        guard let token, TokenFormat.parse(token) != nil else { return nil }
+        guard let token, TokenFormat.kind(of: token) != nil else { return nil }
         return tokenCache.caller(forHash: TokenFormat.hash(token))
     }
 

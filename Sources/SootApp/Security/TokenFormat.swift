@@ -17,16 +17,31 @@ public enum TokenFormat {
 
     /// The kind and lookup prefix of a well-formed token, nil for anything else.
     public static func parse(_ token: String) -> (kind: Kind, prefix: String)? {
-        let bytes = Array(token.utf8)
-        guard bytes.count >= 30, bytes.count <= 100, token.hasPrefix("soot_") else { return nil }
-        let kindText = String(decoding: bytes[5..<8], as: UTF8.self)
-        guard let kind = Kind(rawValue: kindText), bytes[8] == UInt8(ascii: "_") else { return nil }
-        for byte in bytes[9...] {
-            let ok = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x5F
-            if !ok { return nil }
-        }
+        guard let kind = kind(of: token) else { return nil }
         return (kind, prefix(of: token))
+    }
+
+    /// The kind of a well-formed token, nil for anything else (checked on bytes, nothing built: this runs for
+    /// every ingest request).
+    public static func kind(of token: String) -> Kind? {
+        var token = token
+        return token.withUTF8 { bytes -> Kind? in
+            guard bytes.count >= 30, bytes.count <= 100, bytes[0] == UInt8(ascii: "s"), bytes[1] == UInt8(ascii: "o"),
+                  bytes[2] == UInt8(ascii: "o"), bytes[3] == UInt8(ascii: "t"), bytes[4] == UInt8(ascii: "_"),
+                  bytes[8] == UInt8(ascii: "_") else { return nil }
+            let kind: Kind
+            switch (bytes[5], bytes[6], bytes[7]) {
+            case (UInt8(ascii: "p"), UInt8(ascii: "a"), UInt8(ascii: "t")): kind = .personal
+            case (UInt8(ascii: "p"), UInt8(ascii: "r"), UInt8(ascii: "j")): kind = .project
+            default: return nil
+            }
+            for byte in bytes[9...] {
+                let ok = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2D || byte == 0x5F
+                if !ok { return nil }
+            }
+            return kind
+        }
     }
 
     /// What is shown in token lists: `soot_prj_AbCdEfGhIjKl`.
