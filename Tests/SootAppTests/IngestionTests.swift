@@ -149,6 +149,24 @@ func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-12 * max(1, abs(
         }
     }
 
+    /// A run deleted while its agent is still posting: the placement is cached, so the sample reaches the group
+    /// commit, where the writing statement finds the run missing; the agent gets CodeCarbon's 404, nothing is
+    /// stored, and the next post is refused without reaching the database writer.
+    @Test func aSampleForARunDeletedMeanwhileIs404() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            let runID = try app.api("POST", "/runs", token: nil, json: runCreate(agent.experimentID), headers: agent.header).body["id"]!.stringValue!
+            #expect(try app.api("POST", "/emissions", token: nil, json: emission(runID, energy: 1, emissions: 1), headers: agent.header).status == 201)
+            try app.pool.query("DELETE FROM runs WHERE id = \(UUID(uuidString: runID)!)")
+            for _ in 0..<2 {
+                let answer = try app.api("POST", "/emissions", token: nil, json: emission(runID, energy: 1, emissions: 1), headers: agent.header)
+                #expect(answer.status == 404)
+                #expect(answer.body["detail"]?.stringValue == "No such run.")
+            }
+            #expect(try app.pool.query("SELECT count(*) AS n FROM emission_samples").first!.decode("n", as: Int.self) == 0)
+        }
+    }
+
     @Test func codeCarbonManagementCalls() throws {
         try withApp { app in
             let agent = try Agent(app)

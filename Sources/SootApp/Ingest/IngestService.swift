@@ -103,6 +103,8 @@ public final class IngestService: Sendable {
     /// One sample through group commit, answered when committed: 201 with the sample's id, or the error.
     func acceptLater(_ measure: SampleMeasure, placement: RunPlacement, request: Request) -> Response {
         let record = SampleRecord(placement: placement, measure: measure, clientKey: nil)
+        // Errors are shaped by the request's head alone; the body is not kept until the commit.
+        let head = request.head
         return .later { [self] promise in
             batcher.submit([record]) { result in
                 switch result {
@@ -110,11 +112,11 @@ public final class IngestService: Sendable {
                     promise.succeed(Self.created(record.id))
                 case .failure(let error as DatabaseError) where error.isForeignKeyViolation:
                     self.forget(runID: placement.runID)
-                    promise.succeed(AppError.notFound("No such run.").response(for: request))
+                    promise.succeed(AppError.notFound("No such run.").response(for: Request(head: head)))
                 case .failure(let error as HTTPResponseError):
-                    promise.succeed(error.response(for: request))
+                    promise.succeed(error.response(for: Request(head: head)))
                 case .failure:
-                    promise.succeed(AppError(.internalServerError, code: "internal", "Something went wrong on our side.").response(for: request))
+                    promise.succeed(AppError(.internalServerError, code: "internal", "Something went wrong on our side.").response(for: Request(head: head)))
                 }
             }
         }
