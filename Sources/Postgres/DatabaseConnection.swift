@@ -8,6 +8,9 @@ public final class DatabaseConnection: @unchecked Sendable {
     // Safety: a connection is only ever used by the one thread that checked it out of the pool.
     private var handle: OpaquePointer?
     private var prepared: [String: String] = [:]
+    /// The statement run last and its name: a batch writer runs one long statement over and over, and comparing
+    /// a String with the one it was made from is a pointer check, where the dictionary would hash all its text.
+    private var lastPrepared: (sql: String, name: String)?
     private var nextStatement = 0
     private var transactionDepth = 0
     public let url: String
@@ -66,6 +69,7 @@ public final class DatabaseConnection: @unchecked Sendable {
         if let handle { PQfinish(handle) }
         handle = nil
         prepared = [:]
+        lastPrepared = nil
     }
 
     /// Runs one statement with binds. Statements run often are prepared once per connection and reused.
@@ -73,7 +77,8 @@ public final class DatabaseConnection: @unchecked Sendable {
     public func query(_ query: SQLQuery) throws(DatabaseError) -> QueryResult {
         guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
         let result: OpaquePointer?
-        if let name = prepared[query.sql] {
+        if let name = lastPrepared.flatMap({ $0.sql == query.sql ? $0.name : nil }) ?? prepared[query.sql] {
+            lastPrepared = (query.sql, name)
             result = Self.withParameters(query.binds) { count, values, lengths, formats in
                 PQexecPrepared(handle, name, count, values, lengths, formats, 0)
             }
@@ -84,6 +89,7 @@ public final class DatabaseConnection: @unchecked Sendable {
             try check(preparation, sql: query.sql)
             PQclear(preparation)
             prepared[query.sql] = name
+            lastPrepared = (query.sql, name)
             result = Self.withParameters(query.binds) { count, values, lengths, formats in
                 PQexecPrepared(handle, name, count, values, lengths, formats, 0)
             }
@@ -187,12 +193,12 @@ public final class DatabaseConnection: @unchecked Sendable {
         let constraint = field(Int32(UInt8(ascii: "n")))
         PQclear(result)
         let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
-        if broken { prepared = [:] }
+        if broken { prepared = [:]; lastPrepared = nil }
         // No SQLSTATE means libpq itself failed (the socket closed under us): the server is unavailable.
         let kind: DatabaseError.Kind = broken || sqlState == nil || (sqlState?.hasPrefix("08") ?? false) || sqlState?.hasPrefix("57P") == true
             ? .unavailable : .query
         // A failed PREPARE leaves nothing cached; a prepared statement may have been invalidated by DDL.
-        if sqlState == "26000" || sqlState == "0A000" { prepared = [:] }
+        if sqlState == "26000" || sqlState == "0A000" { prepared = [:]; lastPrepared = nil }
         throw DatabaseError(kind, sqlState: sqlState, message: primary,
                             detail: [detail, "statement: \(sql.prefix(300))"].compactMap { $0 }.joined(separator: "; "),
                             constraint: constraint)

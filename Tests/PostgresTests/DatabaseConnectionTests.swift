@@ -58,6 +58,29 @@ import Testing
         }
     }
 
+    /// Statements are prepared once per connection and found again by their text (the last one by a cheaper
+    /// check): alternating statements each get their own results, and statements dropped behind the connection's
+    /// back (`DEALLOCATE ALL`) fail once and are prepared again.
+    @Test func preparedStatementsAreReusedAndRecovered() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            try pool.withConnection { connection in
+                func a(_ value: Int) throws -> Int { try connection.query("SELECT \(value)::int + 1 AS n").first!.decode("n") }
+                func b(_ value: Int) throws -> Int { try connection.query("SELECT \(value)::int * 10 AS n").first!.decode("n") }
+                for value in 0..<3 {
+                    #expect(try a(value) == value + 1)
+                    #expect(try a(value) == value + 1)
+                    #expect(try b(value) == value * 10)
+                    #expect(try a(value) == value + 1)
+                }
+                #expect(try connection.query("SELECT count(*)::int AS n FROM pg_prepared_statements").first!.decode("n", as: Int.self) == 3)
+                try connection.execute("DEALLOCATE ALL")
+                #expect(throws: DatabaseError.self) { try a(7) }
+                #expect(try a(7) == 8)
+                #expect(try b(7) == 70)
+            }
+        }
+    }
+
     @Test func errorsCarrySQLStateAndConstraint() throws {
         try TestDatabase.withPool(migrated: false) { pool, _ in
             try pool.withConnection { connection in
