@@ -3,7 +3,7 @@
 # durable (201 only after COMMIT), next to PostgreSQL's own insert rate on the same machine and table shape,
 # measured in the same run. Prints a Markdown table.
 #
-# Usage: Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
+# Usage: [ROUNDS=3] Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-10}"; shift || true
@@ -39,34 +39,42 @@ ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(aw
 # This workspace's PostgreSQL: the postmaster and its children (backends, WAL writer, ...).
 pg_pids() { local pm; pm="$(head -1 "$SOOT_DATA_DIR/cluster/postmaster.pid")"; echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"; }
 hz="$(getconf CLK_TCK)"
-echo "| load | samples committed/s | p50 | p99 | non-201 | socket errors | CPU per sample: PostgreSQL / Soot |"
-echo "|---|---|---|---|---|---|---|"
-declare -A rate
-for c in $connections; do
-  before="$(count)"
-  pg_before="$(ticks $(pg_pids))"; soot_before="$(ticks "$server")"
-  out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$port/emissions")"
-  pg_after="$(ticks $(pg_pids))"; soot_after="$(ticks "$server")"
-  after="$(count)"
-  committed=$(( (after - before) / duration ))
-  cpu="$(python3 -c "n=max(1, $after - $before); print(f'{($pg_after - $pg_before) / $hz * 1e6 / n:.0f} / {($soot_after - $soot_before) / $hz * 1e6 / n:.0f} µs')")"
-  p50="$(printf '%s\n' "$out" | awk '$1=="50%"{print $2}')"
-  p99="$(printf '%s\n' "$out" | awk '$1=="99%"{print $2}')"
-  non201="$(printf '%s\n' "$out" | awk '/Non-2xx/{print $5}')"
-  socket="$(printf '%s\n' "$out" | awk -F': ' '/Socket errors/{print $2}')"
-  rate[$c]=$committed
-  echo "| Soot, CodeCarbon POST /emissions, $c connections | $committed | $p50 | $p99 | ${non201:-0} | ${socket:-none} | $cpu |"
-done
-
-# PostgreSQL's own limit on the same machine and table shape, measured now.
-psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples; CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL)" >/dev/null
+# Soot and pgbench's 100-row INSERT alternate, ROUNDS times (default 3): this machine's speed drifts within a
+# minute, so each round's ratio compares Soot with the pgbench run right after it, and the median is reported.
+rounds="${ROUNDS:-3}"
+psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples; CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL)" >/dev/null 2>&1
 pg() { "$bin/pgbench" -n -c 16 -j 2 -T "$duration" -f "$1" "$psql_url" 2>/dev/null | awk '/^tps/{print int($3)}'; }
+echo "| round | load | samples or rows committed/s | p50 | p99 | non-201 | socket errors | CPU per sample: PostgreSQL / Soot |"
+echo "|---|---|---|---|---|---|---|---|"
+declare -A ratios
+for round in $(seq 1 "$rounds"); do
+  declare -A rate=()
+  for c in $connections; do
+    before="$(count)"
+    pg_before="$(ticks $(pg_pids))"; soot_before="$(ticks "$server")"
+    out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$port/emissions")"
+    pg_after="$(ticks $(pg_pids))"; soot_after="$(ticks "$server")"
+    after="$(count)"
+    committed=$(( (after - before) / duration ))
+    cpu="$(python3 -c "n=max(1, $after - $before); print(f'{($pg_after - $pg_before) / $hz * 1e6 / n:.0f} / {($soot_after - $soot_before) / $hz * 1e6 / n:.0f} µs')")"
+    p50="$(printf '%s\n' "$out" | awk '$1=="50%"{print $2}')"
+    p99="$(printf '%s\n' "$out" | awk '$1=="99%"{print $2}')"
+    non201="$(printf '%s\n' "$out" | awk '/Non-2xx/{print $5}')"
+    socket="$(printf '%s\n' "$out" | awk -F': ' '/Socket errors/{print $2}')"
+    rate[$c]=$committed
+    echo "| $round | Soot, CodeCarbon POST /emissions, $c connections | $committed | $p50 | $p99 | ${non201:-0} | ${socket:-none} | $cpu |"
+  done
+  # PostgreSQL's own limit on the same machine and table shape, right after.
+  multi=$(( $(pg Benchmarks/lua/pgbench-multi.sql) * 100 ))
+  echo "| $round | pgbench, 100-row INSERT per transaction, 16 clients | $multi | | | | | |"
+  for c in $connections; do ratios[$c]="${ratios[$c]:-} $(python3 -c "print(f'{${rate[$c]}/$multi:.2f}')")"; done
+done
 single="$(pg Benchmarks/lua/pgbench-single.sql)"
-multi_tps="$(pg Benchmarks/lua/pgbench-multi.sql)"
-multi=$((multi_tps * 100))
-echo "| pgbench, 1-row INSERT per transaction, 16 clients | $single | | | | | |"
-echo "| pgbench, 100-row INSERT per transaction, 16 clients | $multi | | | | | |"
+echo "| | pgbench, 1-row INSERT per transaction, 16 clients | $single | | | | | |"
 echo
 for c in $connections; do
-  python3 -c "print(f'Soot at $c connections: {${rate[$c]}/$multi:.2f} of the multi-row INSERT rate, {${rate[$c]}/$single:.2f}x the one-row-per-transaction rate')"
+  python3 -c "
+import statistics
+r = [float(x) for x in '${ratios[$c]}'.split()]
+print(f'Soot at $c connections: median {statistics.median(r):.2f} of the multi-row INSERT rate over {len(r)} rounds ({\", \".join(f\"{x:.2f}\" for x in r)}); last round {${rate[$c]}/$single:.2f}x the one-row-per-transaction rate')"
 done
