@@ -4,6 +4,11 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var fields: [(name: String, value: String)]
 
     public init() { fields = [] }
+    /// Empty, with room for `minimumCapacity` fields (a parsed request's, without regrowing as they are added).
+    public init(minimumCapacity: Int) {
+        fields = []
+        fields.reserveCapacity(minimumCapacity)
+    }
     public init(_ fields: [(name: String, value: String)]) { self.fields = fields }
     public init(dictionaryLiteral elements: (String, String)...) {
         fields = elements.map { (name: $0.0, value: $0.1) }

@@ -199,7 +199,7 @@ public struct RequestParser: Sendable {
         let requestLine = UnsafeRawBufferPointer(rebasing: section[0..<(lineEnd - 1)])
         let (method, target, version) = try parseRequestLine(requestLine)
 
-        var headers = HTTPHeaders()
+        var headers = HTTPHeaders(minimumCapacity: 12)
         var start = lineEnd + 1
         while start < section.count - 2 {
             lineEnd = find(0x0A, in: section, from: start)!

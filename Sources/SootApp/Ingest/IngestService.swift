@@ -125,8 +125,9 @@ public final class IngestService: Sendable {
     /// 201 with the sample's id as a JSON string, like `.json(.id(id), status: .created)` but written directly
     /// (one per ingested sample; a UUID's text never needs escaping).
     static func created(_ id: UUID) -> Response {
-        var bytes: [UInt8] = [UInt8(ascii: "\"")]
+        var bytes: [UInt8] = []
         bytes.reserveCapacity(38)
+        bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: id.lowercaseText.utf8)
         bytes.append(UInt8(ascii: "\""))
         return .json(bytes: bytes, status: .created)
