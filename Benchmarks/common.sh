@@ -34,3 +34,12 @@ soot_login() {
 
 # soot_psql ARGS...: psql on the embedded cluster of the workspace.
 soot_psql() { psql "host=$SOOT_DATA_DIR/run dbname=soot user=soot" "$@"; }
+
+# soot_ingest_project: bootstraps an organization with one project for the ingest benchmarks; sets $token (the
+# project's token) and $experiment.
+soot_ingest_project() {
+  local boot
+  boot="$(.build/release/soot bootstrap --organization Bench --team Ingest --project Load --experiment Default --email bench@soot.test)"
+  token="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_token"])')"
+  experiment="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["experiment_id"])')"
+}

@@ -18,9 +18,7 @@ swift build -c release --product soot >/dev/null
 soot_workspace ingest
 soot=.build/release/soot
 
-boot="$($soot bootstrap --organization Bench --team Ingest --project Load --experiment Default --email bench@soot.test)"
-token="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_token"])')"
-experiment="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["experiment_id"])')"
+soot_ingest_project
 trap soot_stop EXIT
 soot_serve --database-connections 8
 psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"

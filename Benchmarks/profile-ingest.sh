@@ -17,9 +17,8 @@ swift build -c release --product soot >/dev/null
 . Benchmarks/common.sh
 soot_workspace profile
 soot=.build/release/soot
-boot="$($soot bootstrap --organization Bench --team Ingest --project Load --experiment Default --email bench@soot.test)"
-export TOKEN="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_token"])')"
-experiment="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["experiment_id"])')"
+soot_ingest_project
+export TOKEN="$token"
 export RUNS_FILE="$work/runs.txt"
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out" \
   $soot serve --port "$port" --database-connections 8 > "$work/serve.log" 2>&1 &

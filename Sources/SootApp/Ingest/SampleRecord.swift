@@ -186,6 +186,28 @@ enum SampleWriter {
         try connection.query(SQLQuery(unsafeSQL: unkeyedStatement, bindValues: binds))
     }
 
+    /// How a run's totals take a batch's share `d` (both statements): sums added, first and last sample widened,
+    /// the latest power kept unless the share is older than what the run has seen.
+    static let runTotalsAssignments = """
+        sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
+        emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
+        cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
+        ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
+        last_seen_at = greatest(r.last_seen_at, d.seen, now()),
+        first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
+        cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
+        gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
+        ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
+        """
+
+    /// How a daily rollup row `x` takes a batch's share (both statements).
+    static let dayTotalsAssignments = """
+        sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
+        emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
+        cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
+        ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
+        """
+
     /// The statement of `writeUnkeyed`, written once (the per-batch work is only the binds).
     static let unkeyedStatement = """
         WITH delta AS (
@@ -194,15 +216,7 @@ enum SampleWriter {
             AS d(run_id, n, duration, emissions, energy, cpu, gpu, ram, water, first, seen, cpu_power, gpu_power, ram_power)
         ),
         run_totals AS (
-            UPDATE runs r SET sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
-                emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
-                cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
-                ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
-                last_seen_at = greatest(r.last_seen_at, d.seen, now()),
-                first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
-                cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
-                gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
-                ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
+            UPDATE runs r SET \(runTotalsAssignments)
             FROM delta d
             WHERE r.id = d.run_id
             RETURNING r.id, r.organization_id
@@ -234,11 +248,7 @@ enum SampleWriter {
                 WITH ORDINALITY AS u(organization_id, team_id, project_id, experiment_id, day_start, n, duration, emissions, energy,
                                      cpu, gpu, ram, water, position)
             ORDER BY position  -- sorted by (experiment, day): rollup rows locked in one order by every writer
-            ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
-                sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
-                emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
-                cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
-                ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
+            ON CONFLICT (experiment_id, day, shard) DO UPDATE SET \(dayTotalsAssignments)
         )
         SELECT 1 FROM missing
         """
@@ -298,15 +308,7 @@ enum SampleWriter {
                 FROM ins GROUP BY run_id
             ),
             run_totals AS (
-                UPDATE runs r SET sample_count = r.sample_count + d.n, duration_seconds = r.duration_seconds + d.duration,
-                    emissions_kg = r.emissions_kg + d.emissions, energy_kwh = r.energy_kwh + d.energy,
-                    cpu_energy_kwh = r.cpu_energy_kwh + d.cpu, gpu_energy_kwh = r.gpu_energy_kwh + d.gpu,
-                    ram_energy_kwh = r.ram_energy_kwh + d.ram, water_liters = r.water_liters + d.water,
-                    last_seen_at = greatest(r.last_seen_at, d.seen, now()),
-                    first_sample_at = least(r.first_sample_at, d.first), last_sample_at = greatest(r.last_sample_at, d.seen),
-                    cpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.cpu_power_w IS NULL THEN coalesce(d.cpu_power, r.cpu_power_w) ELSE r.cpu_power_w END,
-                    gpu_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.gpu_power_w IS NULL THEN coalesce(d.gpu_power, r.gpu_power_w) ELSE r.gpu_power_w END,
-                    ram_power_w = CASE WHEN d.seen >= r.last_seen_at OR r.ram_power_w IS NULL THEN coalesce(d.ram_power, r.ram_power_w) ELSE r.ram_power_w END
+                UPDATE runs r SET \(unsafeSQL: runTotalsAssignments)
                 FROM per_run d
                 WHERE r.id = d.run_id
                 RETURNING r.id
@@ -321,11 +323,7 @@ enum SampleWriter {
                 FROM ins i JOIN input u ON u.id = i.id
                 GROUP BY 1, 2, 3, 4, 5
                 ORDER BY 4, 5  -- rollup rows locked in one order by every writer: concurrent upserts wait, never deadlock
-                ON CONFLICT (experiment_id, day, shard) DO UPDATE SET
-                    sample_count = x.sample_count + excluded.sample_count, duration_seconds = x.duration_seconds + excluded.duration_seconds,
-                    emissions_kg = x.emissions_kg + excluded.emissions_kg, energy_kwh = x.energy_kwh + excluded.energy_kwh,
-                    cpu_energy_kwh = x.cpu_energy_kwh + excluded.cpu_energy_kwh, gpu_energy_kwh = x.gpu_energy_kwh + excluded.gpu_energy_kwh,
-                    ram_energy_kwh = x.ram_energy_kwh + excluded.ram_energy_kwh, water_liters = x.water_liters + excluded.water_liters
+                ON CONFLICT (experiment_id, day, shard) DO UPDATE SET \(unsafeSQL: dayTotalsAssignments)
                 RETURNING x.experiment_id
             )
             SELECT id FROM ins WHERE NOT EXISTS (SELECT 1 FROM missing)
