@@ -59,18 +59,27 @@ enum SampleWriter {
         return try writeKeyed(connection, samples, shard: shard)
     }
 
-    /// Per-run sums of a batch, as the run's totals take them.
-    struct RunDelta {
+    /// A batch's share of a run's totals or of a daily rollup row: how many samples, and their sums.
+    struct Sums {
         var count: Int64 = 0
         var duration = 0.0, emissions = 0.0, energy = 0.0, cpu = 0.0, gpu = 0.0, ram = 0.0, water = 0.0
-        var first = Double.infinity, last = -Double.infinity
-        /// The power of the batch's latest sample of the run (nil where it had none).
-        var cpuPower: Double?, gpuPower: Double?, ramPower: Double?
 
         mutating func add(_ m: SampleMeasure) {
             count += 1
             duration += m.durationSeconds; emissions += m.emissionsKg; energy += m.energyKWh
             cpu += m.cpuEnergyKWh; gpu += m.gpuEnergyKWh; ram += m.ramEnergyKWh; water += m.waterLiters
+        }
+    }
+
+    /// Per-run share of a batch, as the run's totals take it.
+    struct RunDelta {
+        var sums = Sums()
+        var first = Double.infinity, last = -Double.infinity
+        /// The power of the batch's latest sample of the run (nil where it had none).
+        var cpuPower: Double?, gpuPower: Double?, ramPower: Double?
+
+        mutating func add(_ m: SampleMeasure) {
+            sums.add(m)
             first = min(first, m.timestamp)
             if m.timestamp >= last {
                 last = m.timestamp
@@ -79,18 +88,11 @@ enum SampleWriter {
         }
     }
 
-    /// Per (experiment, UTC day) sums of a batch, as the daily rollup takes them.
+    /// Per (experiment, UTC day) share of a batch, as the daily rollup takes it.
     struct DayDelta {
         let placement: RunPlacement
         let dayStart: Double
-        var count: Int64 = 0
-        var duration = 0.0, emissions = 0.0, energy = 0.0, cpu = 0.0, gpu = 0.0, ram = 0.0, water = 0.0
-
-        mutating func add(_ m: SampleMeasure) {
-            count += 1
-            duration += m.durationSeconds; emissions += m.emissionsKg; energy += m.energyKWh
-            cpu += m.cpuEnergyKWh; gpu += m.gpuEnergyKWh; ram += m.ramEnergyKWh; water += m.waterLiters
-        }
+        var sums = Sums()
     }
 
     /// The UTC day of a timestamp as PostgreSQL sees it once sent (rounded to the microsecond), as its start in
@@ -131,11 +133,11 @@ enum SampleWriter {
             }
             let key = DayKey(experimentID: sample.placement.experimentID, dayStart: utcDayStart(m.timestamp))
             if let index = dayIndex[key] {
-                days[index].add(m)
+                days[index].sums.add(m)
             } else {
                 dayIndex[key] = days.count
                 var delta = DayDelta(placement: sample.placement, dayStart: key.dayStart)
-                delta.add(m)
+                delta.sums.add(m)
                 days.append(delta)
             }
         }
@@ -150,8 +152,8 @@ enum SampleWriter {
         func runDoubles(_ value: (RunDelta) -> Double?) -> BindValue {
             .binary(PostgresBinaryArray.doubles(count: r.count) { value(r[$0]) }.bytes)
         }
-        func dayDoubles(_ value: (DayDelta) -> Double) -> BindValue {
-            .binary(PostgresBinaryArray.doubles(count: days.count) { value(days[$0]) }.bytes)
+        func dayDoubles(_ value: (Sums) -> Double) -> BindValue {
+            .binary(PostgresBinaryArray.doubles(count: days.count) { value(days[$0].sums) }.bytes)
         }
         func dayIDs(_ value: (RunPlacement) -> UUID) -> BindValue {
             .binary(PostgresBinaryArray.uuids(count: days.count) { value(days[$0].placement) }.bytes)
@@ -160,9 +162,9 @@ enum SampleWriter {
         let binds: [BindValue] = [
             // delta: $1-$14
             .binary(PostgresBinaryArray.uuids(count: r.count) { runIDs[runOrder[$0]] }.bytes),
-            .binary(PostgresBinaryArray.int64s(r.map { $0.count }).bytes),
-            runDoubles { $0.duration }, runDoubles { $0.emissions }, runDoubles { $0.energy },
-            runDoubles { $0.cpu }, runDoubles { $0.gpu }, runDoubles { $0.ram }, runDoubles { $0.water },
+            .binary(PostgresBinaryArray.int64s(r.map { $0.sums.count }).bytes),
+            runDoubles { $0.sums.duration }, runDoubles { $0.sums.emissions }, runDoubles { $0.sums.energy },
+            runDoubles { $0.sums.cpu }, runDoubles { $0.sums.gpu }, runDoubles { $0.sums.ram }, runDoubles { $0.sums.water },
             .binary(PostgresBinaryArray.timestamps(count: r.count) { r[$0].first }.bytes),
             .binary(PostgresBinaryArray.timestamps(count: r.count) { r[$0].last }.bytes),
             runDoubles { $0.cpuPower }, runDoubles { $0.gpuPower }, runDoubles { $0.ramPower },
@@ -178,7 +180,7 @@ enum SampleWriter {
             // days: $32-$44, then the shard, $45
             dayIDs { $0.organizationID }, dayIDs { $0.teamID }, dayIDs { $0.projectID }, dayIDs { $0.experimentID },
             .binary(PostgresBinaryArray.timestamps(count: days.count) { days[$0].dayStart }.bytes),
-            .binary(PostgresBinaryArray.int64s(days.map { $0.count }).bytes),
+            .binary(PostgresBinaryArray.int64s(days.map { $0.sums.count }).bytes),
             dayDoubles { $0.duration }, dayDoubles { $0.emissions }, dayDoubles { $0.energy },
             dayDoubles { $0.cpu }, dayDoubles { $0.gpu }, dayDoubles { $0.ram }, dayDoubles { $0.water },
             .text(String(shard)),
