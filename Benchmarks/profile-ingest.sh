@@ -25,7 +25,7 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgri
 server=$!
 trap soot_stop EXIT
 for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
-for _ in $(seq 1 64); do
+for _ in $(seq 1 "${RUNS:-64}"); do
   curl -sf -X POST "http://127.0.0.1:$port/runs" -H "x-api-token: $TOKEN" -H 'Content-Type: application/json' \
     -d "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S+00:00)\",\"experiment_id\":\"$experiment\",\"os\":\"Linux\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >> "$RUNS_FILE"

@@ -44,9 +44,12 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
     /// Comma-separated list members of every `name` line, trimmed and lowercased (RFC 9110 section 5.6.1).
-    public func tokens(_ name: String) -> [String] {
+    public func tokens(_ name: String) -> [String] { HTTPHeaders.tokens(of: values(name)) }
+
+    /// Comma-separated list members of field values, trimmed and lowercased.
+    public static func tokens(of values: [String]) -> [String] {
         var result: [String] = []
-        for value in values(name) {
+        for value in values {
             for part in value.split(separator: ",") {
                 let token = part.trimmingOWS().lowercasedASCII()
                 if !token.isEmpty { result.append(token) }
@@ -61,6 +64,18 @@ extension StringProtocol {
     @inlinable
     public func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
         if self.utf8.count != other.utf8.count { return false }
+        // Native strings: compare their contiguous bytes (the iterators below cost several times more per byte).
+        if let equal = self.utf8.withContiguousStorageIfAvailable({ left in
+            other.utf8.withContiguousStorageIfAvailable { right -> Bool in
+                for index in 0..<left.count where left[index] != right[index] {
+                    let x = left[index], y = right[index]
+                    if (x >= 65 && x <= 90 ? x | 0x20 : x) != (y >= 65 && y <= 90 ? y | 0x20 : y) { return false }
+                }
+                return true
+            }
+        }), let equal {
+            return equal
+        }
         var left = self.utf8.makeIterator()
         var right = other.utf8.makeIterator()
         while true {
@@ -84,6 +99,10 @@ extension StringProtocol {
 
     /// Removes spaces and horizontal tabs around the text (optional whitespace, RFC 9110 section 5.6.3).
     public func trimmingOWS() -> String {
+        if let first = utf8.first, first != 0x20, first != 0x09 {
+            let last = utf8[utf8.index(utf8.endIndex, offsetBy: -1)]
+            if last != 0x20 && last != 0x09 { return String(self) }
+        }
         let bytes = Array(utf8)
         var start = 0, end = bytes.count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }

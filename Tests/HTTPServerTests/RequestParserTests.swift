@@ -222,6 +222,33 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
         #expect(!CharacterClass.isValidHost("example.com:808080"))
     }
 
+    @Test func caseInsensitiveNamesAndTrimmingOnEveryStringKind() {
+        #expect("Content-Length".equalsIgnoringASCIICase("cONTENT-lENGTH"))
+        #expect("Content-Length".equalsIgnoringASCIICase("content-length"[...]))
+        #expect(!"Content-Length".equalsIgnoringASCIICase("Content-Lengtx"))
+        #expect(!"Host".equalsIgnoringASCIICase("Hos"))
+        #expect(!"a[".equalsIgnoringASCIICase("a{"))  // 0x5B and 0x7B differ by 0x20 but are not letters
+        #expect(!"@".equalsIgnoringASCIICase("`"))
+        #expect("ÉX".equalsIgnoringASCIICase("ÉX") && !"ÉX".equalsIgnoringASCIICase("éx"))
+        #expect(" \ta b\t ".trimmingOWS() == "a b")
+        #expect("a b".trimmingOWS() == "a b")
+        #expect("x a b \t"[...].dropFirst().trimmingOWS() == "a b")
+        #expect("  ".trimmingOWS() == "" && "".trimmingOWS() == "")
+        #expect(" a".trimmingOWS() == "a" && "a\t".trimmingOWS() == "a")
+    }
+
+    @Test func framingFieldsAreFoundWhateverTheirCase() throws {
+        let head = try #require(parseAll("POST / HTTP/1.1\r\nhOST: a\r\nCONTENT-length: 5\r\nconnection: CLOSE\r\n\r\nhello").messages.first)
+        #expect(String(decoding: head.1, as: UTF8.self) == "hello")
+        #expect(!head.0.keepAlive)
+        #expect(head.0.authority == "a")
+        #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n") == 400)
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 5\r\nTRANSFER-ENCODING: chunked\r\n\r\n") == 400)
+        let listed = parseAll("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello")
+        #expect(listed.error == nil && listed.messages.count == 1)
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\nhello") == 400)
+    }
+
     @Test func pathAndQuerySplitAtTheFirstQuestionMark() {
         #expect(RequestParser.splitPathAndQuery("/a/b?x=1?y") == ("/a/b", "x=1?y"))
         #expect(RequestParser.splitPathAndQuery("/é?q=ü") == ("/é", "q=ü"))

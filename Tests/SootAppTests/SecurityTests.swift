@@ -69,6 +69,24 @@ import Testing
         #expect(LoginRoutes.safeNext(nil) == "/")
     }
 
+    @Test func tokenDigestsAreTheStoredHash() {
+        var seen = Set<Crypto.Digest>()
+        for kind in [TokenFormat.Kind.project, .personal] {
+            for _ in 0..<200 {
+                let token = TokenFormat.generate(kind)
+                let digest = TokenFormat.digest(token)
+                #expect(Crypto.hex(digest.bytes) == TokenFormat.hash(token))
+                #expect(digest == TokenFormat.digest(String(token)))
+                #expect(seen.insert(digest).inserted)
+            }
+        }
+        // One changed character anywhere changes the digest.
+        let token = TokenFormat.generate(.project)
+        var bytes = Array(token.utf8)
+        bytes[bytes.count - 1] = bytes[bytes.count - 1] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "a")
+        #expect(TokenFormat.digest(String(decoding: bytes, as: UTF8.self)) != TokenFormat.digest(token))
+    }
+
     @Test func isoTimestamps() throws {
         let date = try #require(ISOTime.parse("2026-11-29T10:20:30.25+02:00"))
         #expect(date.timeIntervalSince1970 == 1_795_940_430.25)

@@ -276,11 +276,33 @@ public struct RequestParser: Sendable {
     static func interpret(
         method: HTTPMethod, target: String, version: HTTPVersion, headers: HTTPHeaders
     ) throws(ParseError) -> RequestHead {
+        // The fields framing and routing depend on, gathered in one pass (each name compared only with the
+        // names of its length).
+        var host: String?
+        var hostCount = 0
+        var transferEncodings: [String] = []
+        var contentLengths: [String] = []
+        var connections: [String] = []
+        var expects: [String] = []
+        for (name, value) in headers.fields {
+            switch name.utf8.count {
+            case 4:
+                if name.equalsIgnoringASCIICase("Host") {
+                    hostCount += 1
+                    if host == nil { host = value }
+                }
+            case 6: if name.equalsIgnoringASCIICase("Expect") { expects.append(value) }
+            case 10: if name.equalsIgnoringASCIICase("Connection") { connections.append(value) }
+            case 14: if name.equalsIgnoringASCIICase("Content-Length") { contentLengths.append(value) }
+            case 17: if name.equalsIgnoringASCIICase("Transfer-Encoding") { transferEncodings.append(value) }
+            default: break
+            }
+        }
+
         // Host: exactly one in HTTP/1.1, at most one in 1.0, valid syntax (RFC 9112 section 3.2).
-        let hosts = headers.values("Host")
-        if hosts.count > 1 { throw ParseError(.badRequest, "more than one Host header field") }
-        if version == .http1_1 && hosts.isEmpty { throw ParseError(.badRequest, "the Host header field is missing") }
-        if let host = hosts.first, !CharacterClass.isValidHost(host) {
+        if hostCount > 1 { throw ParseError(.badRequest, "more than one Host header field") }
+        if version == .http1_1 && host == nil { throw ParseError(.badRequest, "the Host header field is missing") }
+        if let host, !CharacterClass.isValidHost(host) {
             throw ParseError(.badRequest, "the Host header field is invalid")
         }
 
@@ -288,7 +310,7 @@ public struct RequestParser: Sendable {
         var form = TargetForm.origin
         var path = "/"
         var query: String?
-        var authority = hosts.first
+        var authority = host
         if target.utf8.first == 0x2F {
             (path, query) = splitPathAndQuery(Substring(target))
         } else if target == "*" {
@@ -324,8 +346,6 @@ public struct RequestParser: Sendable {
 
         // Framing (RFC 9112 section 6).
         var framing = BodyFraming.none
-        let transferEncodings = headers.values("Transfer-Encoding")
-        let contentLengths = headers.values("Content-Length")
         if !transferEncodings.isEmpty {
             if version == .http1_0 {
                 throw ParseError(.badRequest, "Transfer-Encoding in an HTTP/1.0 request")
@@ -333,7 +353,7 @@ public struct RequestParser: Sendable {
             if !contentLengths.isEmpty {
                 throw ParseError(.badRequest, "both Transfer-Encoding and Content-Length")
             }
-            let codings = headers.tokens("Transfer-Encoding")
+            let codings = HTTPHeaders.tokens(of: transferEncodings)
             guard let last = codings.last else { throw ParseError(.badRequest, "an empty Transfer-Encoding") }
             if codings.filter({ $0 == "chunked" }).count > 1 {
                 throw ParseError(.badRequest, "chunked is applied more than once")
@@ -347,22 +367,28 @@ public struct RequestParser: Sendable {
             framing = .chunked
         } else if !contentLengths.isEmpty {
             var length: Int?
+            func take(_ member: some StringProtocol) throws(ParseError) {
+                guard let value = parseContentLength(member.trimmingOWS()) else {
+                    throw ParseError(.badRequest, "Content-Length is not a valid number")
+                }
+                if let known = length, known != value {
+                    throw ParseError(.badRequest, "Content-Length values differ")
+                }
+                length = value
+            }
             for line in contentLengths {
-                for member in line.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let value = parseContentLength(member.trimmingOWS()) else {
-                        throw ParseError(.badRequest, "Content-Length is not a valid number")
-                    }
-                    if let known = length, known != value {
-                        throw ParseError(.badRequest, "Content-Length values differ")
-                    }
-                    length = value
+                // One number is the usual case; a list of equal values is allowed (RFC 9110 section 8.6).
+                if line.utf8.contains(UInt8(ascii: ",")) {
+                    for member in line.split(separator: ",", omittingEmptySubsequences: false) { try take(member) }
+                } else {
+                    try take(line)
                 }
             }
             if let length, length > 0 { framing = .length(length) }
         }
 
         // Connection and Expect.
-        let connection = headers.tokens("Connection")
+        let connection = HTTPHeaders.tokens(of: connections)
         let keepAlive: Bool
         if connection.contains("close") {
             keepAlive = false
@@ -371,7 +397,7 @@ public struct RequestParser: Sendable {
         } else {
             keepAlive = true
         }
-        let expectations = headers.tokens("Expect")
+        let expectations = HTTPHeaders.tokens(of: expects)
         let expectsContinue = version == .http1_1 && expectations == ["100-continue"]
         let unsupportedExpectation = !expectations.isEmpty && expectations != ["100-continue"]
 

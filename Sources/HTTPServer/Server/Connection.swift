@@ -477,9 +477,13 @@ final class Connection: @unchecked Sendable {
         output.append(contentsOf: status.reason.utf8)
         output.append(0x0D); output.append(0x0A)
         for (name, value) in response.headers {
-            if name.equalsIgnoringASCIICase("Content-Length") || name.equalsIgnoringASCIICase("Transfer-Encoding")
-                || name.equalsIgnoringASCIICase("Connection") || name.equalsIgnoringASCIICase("Date") {
-                continue
+            // Framing and the date are the server's own (below).
+            switch name.utf8.count {
+            case 14: if name.equalsIgnoringASCIICase("Content-Length") { continue }
+            case 17: if name.equalsIgnoringASCIICase("Transfer-Encoding") { continue }
+            case 10: if name.equalsIgnoringASCIICase("Connection") { continue }
+            case 4: if name.equalsIgnoringASCIICase("Date") { continue }
+            default: break
             }
             output.append(contentsOf: name.utf8)
             output.append(0x3A); output.append(0x20)
@@ -489,9 +493,7 @@ final class Connection: @unchecked Sendable {
         output.append(contentsOf: "Date: ".utf8)
         output.append(contentsOf: loop.date.current())
         output.append(0x0D); output.append(0x0A)
-        if let server = core.configuration.serverName {
-            output.append(contentsOf: "Server: \(server)\r\n".utf8)
-        }
+        if let serverLine = core.serverLine { output.append(contentsOf: serverLine) }
         var body: [UInt8] = []
         if !status.forbidsBody {
             switch response.body {
@@ -640,8 +642,9 @@ final class Connection: @unchecked Sendable {
 enum HeaderValidation {
     static func isValid(_ headers: HTTPHeaders) -> Bool {
         for (name, value) in headers {
-            if name.isEmpty || !name.utf8.allSatisfy(CharacterClass.isTokenByte) { return false }
-            if !value.utf8.allSatisfy(CharacterClass.isFieldValueByte) { return false }
+            var name = name, value = value
+            if name.isEmpty || !name.withUTF8({ $0.allSatisfy(CharacterClass.isTokenByte) }) { return false }
+            if !value.withUTF8({ $0.allSatisfy(CharacterClass.isFieldValueByte) }) { return false }
         }
         return true
     }

@@ -41,24 +41,26 @@ public struct JSONBody: JSONFields {
     }
 
     static func isJSONMediaType(_ type: String) -> Bool {
-        var utf8 = Substring(type).utf8
-        if let semicolon = utf8.firstIndex(of: UInt8(ascii: ";")) { utf8 = utf8[..<semicolon] }
-        func isOWS(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
-        while let first = utf8.first, isOWS(first) { utf8 = utf8.dropFirst() }
-        while let last = utf8.last, isOWS(last) { utf8 = utf8.dropLast() }
-        func hasSuffix(_ suffix: StaticString) -> Bool {
-            let count = suffix.utf8CodeUnitCount
-            guard utf8.count >= count else { return false }
-            var index = utf8.index(utf8.endIndex, offsetBy: -count)
-            for offset in 0..<count {
-                let byte = utf8[index]
-                let lower = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
-                if lower != suffix.utf8Start[offset] { return false }
-                index = utf8.index(after: index)
+        var type = type
+        return type.withUTF8 { bytes in
+            var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            var start = 0
+            func isOWS(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+            while start < end, isOWS(bytes[start]) { start += 1 }
+            while end > start, isOWS(bytes[end - 1]) { end -= 1 }
+            func hasSuffix(_ suffix: StaticString) -> Bool {
+                let count = suffix.utf8CodeUnitCount
+                guard end - start >= count else { return false }
+                for offset in 0..<count {
+                    let byte = bytes[end - count + offset]
+                    let lower = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+                    if lower != suffix.utf8Start[offset] { return false }
+                }
+                return true
             }
-            return true
+            let length = end - start
+            return (length == 16 && hasSuffix("application/json")) || (length >= 5 && hasSuffix("+json"))
         }
-        return (utf8.count == 16 && hasSuffix("application/json")) || (utf8.count >= 5 && hasSuffix("+json"))
     }
 
     /// Trims ASCII whitespace fast; falls back to Foundation only for other Unicode whitespace at the ends.
@@ -88,8 +90,12 @@ extension JSONFields {
             if required { throw AppError.invalid(key, "\(key) must not be empty.") }
             return nil
         }
-        if text.count > maxLength { throw AppError.invalid(key, "\(key) must be at most \(maxLength) characters.") }
-        if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || $0.value == 0x7F }) {
+        // Characters are never more than UTF-8 bytes: count them only when the bytes could be too many.
+        if text.utf8.count > maxLength && text.count > maxLength {
+            throw AppError.invalid(key, "\(key) must be at most \(maxLength) characters.")
+        }
+        // Control characters are single bytes in UTF-8 (every byte of a longer sequence is 0x80 or above).
+        if text.withUTF8({ $0.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F }) }) {
             throw AppError.invalid(key, "\(key) must not contain control characters.")
         }
         return text

@@ -54,12 +54,15 @@ struct JSONParser {
             index += 1
             return slots
         }
+        // Agents send their members in one order: the slot after the last one found is tried first.
+        var expected = 0
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
             let slot: Int?
             if let raw = plainString() {
-                slot = keys.slot(raw)
+                slot = keys.slot(raw, expected: expected)
+                if let slot { expected = slot + 1 }
             } else {
                 guard let key = string() else { return nil }
                 slot = keys.names.firstIndex(of: key)
@@ -331,6 +334,17 @@ final class JSONSlotKeys: Sendable {
     func position(of name: String) -> Int? {
         var name = name
         return name.withUTF8 { slot($0) }
+    }
+
+    /// The slot of `key`, trying `expected` first.
+    func slot(_ key: UnsafeBufferPointer<UInt8>, expected: Int) -> Int? {
+        if expected < bytes.count, !key.isEmpty {
+            let matches = bytes[expected].withUnsafeBufferPointer { name in
+                name.count == key.count && memcmp(name.baseAddress!, key.baseAddress!, key.count) == 0
+            }
+            if matches { return expected }
+        }
+        return slot(key)
     }
 
     func slot(_ key: UnsafeBufferPointer<UInt8>) -> Int? {

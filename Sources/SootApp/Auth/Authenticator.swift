@@ -44,7 +44,7 @@ struct Authenticator: Sendable {
             token = header.trimmingOWS()
         }
         guard let token, TokenFormat.kind(of: token) != nil else { return nil }
-        return tokenCache.caller(forHash: TokenFormat.hash(token))
+        return tokenCache.caller(for: TokenFormat.digest(token))
     }
 
     /// Like `authenticate`, but also enforces CSRF for session callers on unsafe methods.
@@ -71,10 +71,10 @@ struct Authenticator: Sendable {
     /// Verifies a token: looked up by prefix, compared by SHA-256 in constant time, not revoked or expired.
     func callerForToken(_ token: String) throws -> Caller {
         guard let (kind, prefix) = TokenFormat.parse(token) else { throw AppError.unauthorized("The token is not valid.") }
-        let hash = TokenFormat.hash(token)
-        if let cached = tokenCache.caller(forHash: hash) { return cached }
-        let caller = try lookUp(token, kind: kind, prefix: prefix, hash: hash)
-        tokenCache.store(caller, forHash: hash)
+        let digest = TokenFormat.digest(token)
+        if let cached = tokenCache.caller(for: digest) { return cached }
+        let caller = try lookUp(token, kind: kind, prefix: prefix, hash: Crypto.hex(digest.bytes))
+        tokenCache.store(caller, for: digest)
         return caller
     }
 
@@ -110,21 +110,21 @@ struct Authenticator: Sendable {
 /// Recently verified tokens by SHA-256, with a short lifetime.
 final class TokenCache: Sendable {
     static let lifetime: Double = 10
-    private let entries = Mutex<[String: (caller: Caller, expires: Double)]>([:])
+    private let entries = Mutex<[Crypto.Digest: (caller: Caller, expires: Double)]>([:])
 
-    func caller(forHash hash: String) -> Caller? {
+    func caller(for digest: Crypto.Digest) -> Caller? {
         let now = Date().timeIntervalSince1970
         return entries.withLock { entries in
-            guard let entry = entries[hash], entry.expires > now else { return nil }
+            guard let entry = entries[digest], entry.expires > now else { return nil }
             return entry.caller
         }
     }
 
-    func store(_ caller: Caller, forHash hash: String) {
+    func store(_ caller: Caller, for digest: Crypto.Digest) {
         let expires = Date().timeIntervalSince1970 + TokenCache.lifetime
         entries.withLock { entries in
             if entries.count > 10_000 { entries.removeAll() }
-            entries[hash] = (caller, expires)
+            entries[digest] = (caller, expires)
         }
     }
 

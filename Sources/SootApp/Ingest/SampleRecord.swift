@@ -114,9 +114,11 @@ enum SampleWriter {
     /// for a delete that started first (and then finds the run missing and fails), or makes a later delete wait
     /// for this commit (whose trigger then deletes these samples too).
     static func writeUnkeyed(_ connection: DatabaseConnection, _ samples: [SampleRecord], shard: Int) throws {
-        var runIndex: [UUID: Int] = [:]
+        var runIndex: [UUID: Int] = Dictionary(minimumCapacity: samples.count)
         var runIDs: [UUID] = []
         var runs: [RunDelta] = []
+        runIDs.reserveCapacity(samples.count)
+        runs.reserveCapacity(samples.count)
         var dayIndex: [DayKey: Int] = [:]
         var days: [DayDelta] = []
         for sample in samples {

@@ -33,6 +33,39 @@ public enum Crypto {
         return digest
     }
 
+    /// A SHA-256 digest as four words: hashable and comparable without an allocation.
+    public struct Digest: Hashable, Sendable {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+        public static func == (a: Digest, b: Digest) -> Bool {
+            a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+        }
+
+        /// The digest's 32 bytes in order.
+        public var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+    }
+
+    /// SHA-256 of UTF-8 text, as a `Digest`.
+    public static func sha256Digest(_ text: String) -> Digest {
+        var text = text
+        var digest = Digest()
+        text.withUTF8 { input in
+            withUnsafeMutableBytes(of: &digest.words) { out in
+                var length: UInt32 = 0
+                let ok = EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, sha256Algorithm.pointer, nil)
+                precondition(ok == 1 && length == 32, "SHA-256 failed")
+            }
+        }
+        return digest
+    }
+
     /// SHA-256 of UTF-8 text, as lowercase hex.
     public static func sha256Hex(_ text: String) -> String { hex(sha256(Array(text.utf8))) }
 

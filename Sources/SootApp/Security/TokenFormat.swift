@@ -49,4 +49,7 @@ public enum TokenFormat {
 
     /// The stored hash of a token.
     public static func hash(_ token: String) -> String { Crypto.sha256Hex(token) }
+
+    /// The same SHA-256 as `hash`, as a value: what the token cache is keyed by (no hex text per request).
+    public static func digest(_ token: String) -> Crypto.Digest { Crypto.sha256Digest(token) }
 }
