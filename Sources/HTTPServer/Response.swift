@@ -85,8 +85,11 @@ public struct Response: Sendable {
 
     /// `application/json` from already-encoded bytes.
     public static func json(bytes: [UInt8], status: HTTPStatus = .ok) -> Response {
-        Response(status: status, contentType: "application/json", bytes: bytes)
+        Response(status: status, headers: jsonHeaders, body: .bytes(bytes))
     }
+
+    /// One shared copy of a JSON answer's fields (copied on write, like any header set a handler changes).
+    private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
 
     /// A redirect to `location` (303 by default: after a form post, GET the new page).
     public static func redirect(to location: String, status: HTTPStatus = .seeOther) -> Response {

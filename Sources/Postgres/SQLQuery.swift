@@ -16,20 +16,26 @@ extension UUID: PostgresEncodable { public var postgresText: String? { lowercase
 extension UUID {
     /// `8-4-4-4-12` lowercase hex, without Foundation's formatter (hot in array binds).
     public var lowercaseText: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        return withUnsafeBytes(of: uuid) { raw in
-            String(unsafeUninitializedCapacity: 36) { out in
-                var position = 0
-                for (index, byte) in raw.enumerated() {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        out[position] = UInt8(ascii: "-")
-                        position += 1
-                    }
-                    out[position] = digits[Int(byte >> 4)]
-                    out[position + 1] = digits[Int(byte & 15)]
-                    position += 2
+        String(unsafeUninitializedCapacity: 36) { out in
+            writeLowercaseText(into: UnsafeMutableRawBufferPointer(out))
+            return 36
+        }
+    }
+
+    /// Writes the 36 bytes of `lowercaseText` at the start of `out` (which must have room for them).
+    public func writeLowercaseText(into out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count >= 36)
+        withUnsafeBytes(of: uuid) { raw in
+            var position = 0
+            for index in 0..<16 {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    out[position] = UInt8(ascii: "-")
+                    position += 1
                 }
-                return position
+                let high = raw[index] >> 4, low = raw[index] & 15
+                out[position] = high < 10 ? 0x30 + high : 0x57 + high
+                out[position + 1] = low < 10 ? 0x30 + low : 0x57 + low
+                position += 2
             }
         }
     }

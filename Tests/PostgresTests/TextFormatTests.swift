@@ -46,6 +46,10 @@ import Testing
             #expect(UUID(postgresText: id.uuidString) == id)
             #expect(UUID(postgresText: id.uuidString.lowercased()) == id)
         }
+        for id in [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), UUID(uuidString: "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF")!,
+                   UUID(uuidString: "0A1B2C3D-4E5F-6789-9ABC-DEF012345678")!] + (0..<1_000).map({ _ in UUID() }) {
+            #expect(id.lowercaseText == id.uuidString.lowercased())
+        }
         let good = "01a227a6-bbd3-70ae-b69b-44b95564cdbe"
         #expect(UUID(postgresText: good) == UUID(uuidString: good))
         var bad = [

@@ -125,11 +125,12 @@ public final class IngestService: Sendable {
     /// 201 with the sample's id as a JSON string, like `.json(.id(id), status: .created)` but written directly
     /// (one per ingested sample; a UUID's text never needs escaping).
     static func created(_ id: UUID) -> Response {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(38)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: id.lowercaseText.utf8)
-        bytes.append(UInt8(ascii: "\""))
+        let bytes = [UInt8](unsafeUninitializedCapacity: 38) { out, count in
+            out[0] = UInt8(ascii: "\"")
+            id.writeLowercaseText(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: out[1..<37])))
+            out[37] = UInt8(ascii: "\"")
+            count = 38
+        }
         return .json(bytes: bytes, status: .created)
     }
 
