@@ -88,7 +88,11 @@ public final class EmbeddedPostgres: Sendable {
         }
         if !isRunning() {
             // listen_addresses='' : no TCP at all; the socket lives in our private folder.
+            // Checkpoints at most every 15 minutes or 4 GB of WAL (PostgreSQL's defaults: 5 minutes, 1 GB): under
+            // sustained ingest a checkpoint makes the next change of every page log a whole 8 KB image of it, so
+            // checkpointing often multiplies the WAL written per sample and stalls commits while it lasts.
             let options = "-c listen_addresses='' -k \(socketFolder.path) -c unix_socket_permissions=0700 -c max_connections=200"
+                + " -c max_wal_size=4GB -c checkpoint_timeout=15min"
             try run(binaries.appendingPathComponent("pg_ctl").path, [
                 "-D", clusterFolder.path, "-l", logFile.path, "-o", options, "-w", "-t", "60", "start",
             ])

@@ -24,6 +24,15 @@ import Testing
         }
     }
 
+    /// The embedded cluster checkpoints at most every 15 minutes or 4 GB of WAL (see `EmbeddedPostgres.start`).
+    @Test func embeddedClusterCheckpointsRarely() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            let row = try pool.query("SELECT current_setting('max_wal_size') AS wal, current_setting('checkpoint_timeout') AS timeout").first!
+            #expect(try row.decode("wal", as: String.self) == "4GB")
+            #expect(try row.decode("timeout", as: String.self) == "15min")
+        }
+    }
+
     /// Binary array binds read by the server exactly as the same values sent as text: NULLs, an empty array,
     /// non-ASCII text, microseconds, extreme doubles and integers; prepared (run twice) and mixed with text binds.
     @Test func binaryArrayBindsEqualTheirTextForm() throws {
