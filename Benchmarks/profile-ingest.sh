@@ -5,7 +5,8 @@
 # Prints requests, instructions per request and the profile file (read it with callgrind_annotate). Under valgrind
 # Soot is ~50x slower, so batches are small and per-batch costs weigh more than at full speed.
 #
-# Usage: Benchmarks/profile-ingest.sh [seconds, default 10] [connections, default 32]
+# Usage: [RUNS=64] Benchmarks/profile-ingest.sh [seconds, default 10] [connections, default 32]
+# (RUNS: how many runs the posts are spread over; RUNS=256 with 256 connections gives batches closer to full speed.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-10}"; connections="${2:-32}"
