@@ -139,7 +139,8 @@ public struct PostgresBinaryArray: Sendable {
     /// Fixed-width elements, written straight into a buffer of the final size: `element(index, destination)`
     /// stores `width` bytes and returns true, or returns false for NULL. (These build every array of a sample
     /// batch, so no intermediate arrays and no per-byte appends.)
-    private init(count: Int, elementType: UInt32, width: Int, _ element: (Int, UnsafeMutableRawPointer) -> Bool) {
+    @inlinable
+    init(count: Int, elementType: UInt32, width: Int, _ element: (Int, UnsafeMutableRawPointer) -> Bool) {
         bytes = [UInt8](unsafeUninitializedCapacity: 20 + count * (4 + width)) { buffer, initialized in
             let raw = UnsafeMutableRawPointer(buffer.baseAddress!)
             func int32(_ value: UInt32, at offset: Int) { raw.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self) }
@@ -172,6 +173,7 @@ public struct PostgresBinaryArray: Sendable {
     public static func uuids(_ values: [UUID]) -> PostgresBinaryArray { uuids(count: values.count) { values[$0] } }
 
     /// `uuid[]` of `count` elements, the element at each index from `value`.
+    @inlinable
     public static func uuids(count: Int, _ value: (Int) -> UUID) -> PostgresBinaryArray {
         PostgresBinaryArray(count: count, elementType: 2950, width: 16) { index, out in
             withUnsafeBytes(of: value(index).uuid) { out.copyMemory(from: $0.baseAddress!, byteCount: 16) }
@@ -183,6 +185,7 @@ public struct PostgresBinaryArray: Sendable {
     public static func doubles(_ values: [Double?]) -> PostgresBinaryArray { doubles(count: values.count) { values[$0] } }
 
     /// `float8[]` of `count` elements; nil is NULL.
+    @inlinable  // specialized where the batch is built: the element closure is inlined, not called per value
     public static func doubles(count: Int, _ value: (Int) -> Double?) -> PostgresBinaryArray {
         PostgresBinaryArray(count: count, elementType: 701, width: 8) { index, out in
             guard let element = value(index) else { return false }
@@ -195,6 +198,7 @@ public struct PostgresBinaryArray: Sendable {
     public static func timestamps(_ values: [Double]) -> PostgresBinaryArray { timestamps(count: values.count) { values[$0] } }
 
     /// `timestamptz[]` of `count` elements, from Unix seconds, to the microsecond.
+    @inlinable
     public static func timestamps(count: Int, _ value: (Int) -> Double) -> PostgresBinaryArray {
         PostgresBinaryArray(count: count, elementType: 1184, width: 8) { index, out in
             out.storeBytes(of: UInt64(bitPattern: postgresMicroseconds(value(index))).bigEndian, as: UInt64.self)
@@ -203,6 +207,7 @@ public struct PostgresBinaryArray: Sendable {
     }
 
     /// Microseconds since 2000-01-01 00:00:00 UTC (PostgreSQL's timestamp), rounded as `timestamps` sends them.
+    @inlinable
     public static func postgresMicroseconds(_ seconds: Double) -> Int64 {
         Int64(((seconds - 946_684_800) * 1_000_000).rounded())
     }

@@ -148,12 +148,10 @@ enum SampleWriter {
         let r = runOrder.map { runs[$0] }
         days.sort { $0.placement.experimentID == $1.placement.experimentID
             ? $0.dayStart < $1.dayStart : precedes($0.placement.experimentID, $1.placement.experimentID) }
-        func sampleDoubles(_ value: (SampleMeasure) -> Double?) -> BindValue {
-            .binary(PostgresBinaryArray.doubles(count: samples.count) { value(samples[$0].measure) }.bytes)
-        }
-        func runDoubles(_ value: (RunDelta) -> Double?) -> BindValue {
-            .binary(PostgresBinaryArray.doubles(count: r.count) { value(r[$0]) }.bytes)
-        }
+        // The columns of samples and runs pass their field to the (inlinable) array builders directly, so each
+        // column is one loop reading that field: no closure call or record copy per value, for every sample.
+        let measures = samples.map(\.measure)
+        let n = measures.count
         func dayDoubles(_ value: (Sums) -> Double) -> BindValue {
             .binary(PostgresBinaryArray.doubles(count: days.count) { value(days[$0].sums) }.bytes)
         }
@@ -165,20 +163,20 @@ enum SampleWriter {
             // delta: $1-$14
             .binary(PostgresBinaryArray.uuids(count: r.count) { runIDs[runOrder[$0]] }.bytes),
             .binary(PostgresBinaryArray.int64s(r.map { $0.sums.count }).bytes),
-            runDoubles { $0.sums.duration }, runDoubles { $0.sums.emissions }, runDoubles { $0.sums.energy },
-            runDoubles { $0.sums.cpu }, runDoubles { $0.sums.gpu }, runDoubles { $0.sums.ram }, runDoubles { $0.sums.water },
+            .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.duration }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.emissions }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.energy }.bytes),
+            .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.cpu }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.gpu }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.ram }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].sums.water }.bytes),
             .binary(PostgresBinaryArray.timestamps(count: r.count) { r[$0].first }.bytes),
             .binary(PostgresBinaryArray.timestamps(count: r.count) { r[$0].last }.bytes),
-            runDoubles { $0.cpuPower }, runDoubles { $0.gpuPower }, runDoubles { $0.ramPower },
+            .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].cpuPower }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].gpuPower }.bytes), .binary(PostgresBinaryArray.doubles(count: r.count) { r[$0].ramPower }.bytes),
             // samples: $15-$31
             .binary(PostgresBinaryArray.uuids(count: samples.count) { samples[$0].id }.bytes),
             .binary(PostgresBinaryArray.uuids(count: samples.count) { samples[$0].placement.runID }.bytes),
             .binary(PostgresBinaryArray.timestamps(count: samples.count) { samples[$0].measure.timestamp }.bytes),
-            sampleDoubles { $0.durationSeconds }, sampleDoubles { $0.emissionsKg }, sampleDoubles { $0.emissionsRate },
-            sampleDoubles { $0.cpuPowerW }, sampleDoubles { $0.gpuPowerW }, sampleDoubles { $0.ramPowerW },
-            sampleDoubles { $0.cpuEnergyKWh }, sampleDoubles { $0.gpuEnergyKWh }, sampleDoubles { $0.ramEnergyKWh },
-            sampleDoubles { $0.energyKWh }, sampleDoubles { $0.cpuUtilization }, sampleDoubles { $0.gpuUtilization },
-            sampleDoubles { $0.ramUtilization }, sampleDoubles { $0.waterLiters },
+            .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].durationSeconds }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].emissionsKg }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].emissionsRate }.bytes),
+            .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].cpuPowerW }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].gpuPowerW }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].ramPowerW }.bytes),
+            .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].cpuEnergyKWh }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].gpuEnergyKWh }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].ramEnergyKWh }.bytes),
+            .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].energyKWh }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].cpuUtilization }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].gpuUtilization }.bytes),
+            .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].ramUtilization }.bytes), .binary(PostgresBinaryArray.doubles(count: n) { measures[$0].waterLiters }.bytes),
             // days: $32-$44, then the shard, $45
             dayIDs { $0.organizationID }, dayIDs { $0.teamID }, dayIDs { $0.projectID }, dayIDs { $0.experimentID },
             .binary(PostgresBinaryArray.timestamps(count: days.count) { days[$0].dayStart }.bytes),
