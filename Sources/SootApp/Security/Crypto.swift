@@ -19,18 +19,9 @@ public enum Crypto {
 
     /// SHA-256 of `bytes`.
     public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let hash = { (buffer: UnsafeRawBufferPointer) in
-            digest.withUnsafeMutableBufferPointer { out in
-                var length: UInt32 = 0
-                let ok = EVP_Digest(buffer.baseAddress, buffer.count, out.baseAddress, &length, sha256Algorithm.pointer, nil)
-                precondition(ok == 1 && length == 32, "SHA-256 failed")
-            }
-        }
-        if bytes.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) == nil {
-            Array(bytes).withUnsafeBytes(hash)
-        }
-        return digest
+        let digest = bytes.withContiguousStorageIfAvailable { sha256Digest(UnsafeRawBufferPointer($0)) }
+            ?? Array(bytes).withUnsafeBytes { sha256Digest($0) }
+        return digest.bytes
     }
 
     /// A SHA-256 digest as four words: hashable and comparable without an allocation.
@@ -55,19 +46,22 @@ public enum Crypto {
     /// SHA-256 of UTF-8 text, as a `Digest`.
     public static func sha256Digest(_ text: String) -> Digest {
         var text = text
+        return text.withUTF8 { sha256Digest(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// SHA-256 of raw bytes: the one call into OpenSSL for every form above.
+    private static func sha256Digest(_ input: UnsafeRawBufferPointer) -> Digest {
         var digest = Digest()
-        text.withUTF8 { input in
-            withUnsafeMutableBytes(of: &digest.words) { out in
-                var length: UInt32 = 0
-                let ok = EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, sha256Algorithm.pointer, nil)
-                precondition(ok == 1 && length == 32, "SHA-256 failed")
-            }
+        withUnsafeMutableBytes(of: &digest.words) { out in
+            var length: UInt32 = 0
+            let ok = EVP_Digest(input.baseAddress, input.count, out.baseAddress, &length, sha256Algorithm.pointer, nil)
+            precondition(ok == 1 && length == 32, "SHA-256 failed")
         }
         return digest
     }
 
     /// SHA-256 of UTF-8 text, as lowercase hex.
-    public static func sha256Hex(_ text: String) -> String { hex(sha256(Array(text.utf8))) }
+    public static func sha256Hex(_ text: String) -> String { hex(sha256Digest(text).bytes) }
 
     /// HMAC-SHA256 of `message` under `key`.
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
