@@ -147,6 +147,105 @@ public final class DatabaseConnection: @unchecked Sendable {
         }
     }
 
+    /// Streams `query`'s rows as CSV lines from `COPY (query) TO STDOUT (FORMAT csv)`: one line per call, ending in
+    /// LF, valid only during the call. libpq hands over each line as it arrives, with no result object per row, so
+    /// this is the cheap way to read millions of rows. `body` returns false to stop early (the statement is then
+    /// cancelled and the rest dropped). Runs in the caller's transaction, or in its own.
+    ///
+    /// `COPY` takes no bind parameters, so the binds stay out of the statement's text all the same: each is set as a
+    /// transaction-local setting (`set_config('soot.copy_N', $1::text, true)`, itself a parameterised statement, with
+    /// the parameter's type as PostgreSQL infers it for `query`), and `$N` becomes
+    /// `(SELECT CAST(current_setting('soot.copy_N') AS type))::type`. A NULL bind becomes `CAST(NULL AS type)`.
+    public func copyCSV(_ query: SQLQuery, _ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
+        guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
+        guard inTransaction else { return try transaction { try $0.copyCSV(query, body) } }
+        let sql = query.binds.isEmpty ? query.sql : try bindsAsSettings(query)
+        let started = PQexec(handle, "COPY (\(sql)) TO STDOUT (FORMAT csv)")
+        if PQresultStatus(started) != PGRES_COPY_OUT { try check(started, sql: sql) }
+        PQclear(started)
+        var wanted = true
+        var failure: Error?
+        var line: UnsafeMutablePointer<CChar>?
+        while true {
+            let length = PQgetCopyData(handle, &line, 0)
+            if length > 0, let line {
+                defer { PQfreemem(line) }
+                guard wanted && failure == nil else { continue }
+                do {
+                    wanted = try body(UnsafeBufferPointer(start: UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self), count: Int(length)))
+                } catch {
+                    failure = error
+                }
+                if !wanted || failure != nil, let cancel = PQgetCancel(handle) {
+                    var message = [CChar](repeating: 0, count: 256)
+                    _ = PQcancel(cancel, &message, Int32(message.count))
+                    PQfreeCancel(cancel)
+                }
+            } else if length == -1 {
+                break
+            } else {
+                failure = failure ?? DatabaseError(.unavailable, message: "the copy failed", detail: Self.trimmed(PQerrorMessage(handle)))
+                break
+            }
+        }
+        // The statement's own result follows the data: an error here (other than the cancel we asked for) fails it.
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            if status == PGRES_COMMAND_OK || (wanted == false && failure == nil) {
+                PQclear(result)
+            } else {
+                do { try check(result, sql: sql) } catch { failure = failure ?? error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    /// `query`'s SQL with each `$N` replaced by its transaction-local setting (see `copyCSV`), the settings set.
+    private func bindsAsSettings(_ query: SQLQuery) throws -> String {
+        guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
+        let prepared = PQprepare(handle, "", query.sql, Int32(query.binds.count), nil)
+        try check(prepared, sql: query.sql)
+        PQclear(prepared)
+        guard let described = PQdescribePrepared(handle, "") else { try check(nil, sql: query.sql); return "" }
+        try check(described, sql: query.sql)
+        let types = (0..<PQnparams(described)).map { PQparamtype(described, $0) }
+        PQclear(described)
+        let names: [String] = try self.query("""
+            SELECT format_type(u.t, NULL) AS name FROM unnest(\(types.map { Int($0) })::oid[]) WITH ORDINALITY AS u(t, n) ORDER BY u.n
+            """).rows.map { try $0.decode("name") }
+        guard names.count == query.binds.count else {
+            throw DatabaseError(.query, message: "the statement has \(names.count) parameters for \(query.binds.count) binds")
+        }
+        var replacements: [String] = []
+        var settings: [String] = []
+        var setBinds: [BindValue] = []
+        var setTypes: [Oid] = []
+        for (index, bind) in query.binds.enumerated() {
+            if case .text(nil) = bind {
+                replacements.append("CAST(NULL AS \(names[index]))")
+                continue
+            }
+            let name = "soot.copy_\(index + 1)"
+            setBinds.append(bind)
+            setTypes.append(types[index])
+            settings.append("set_config('\(name)', $\(setBinds.count)::text, true)")
+            // A scalar subquery, so PostgreSQL reads and casts the setting once (an InitPlan) rather than per row,
+            // and the cast outside it, so the value is an expression (`= ANY(...)` takes an array, not a subquery).
+            replacements.append("(SELECT CAST(current_setting('\(name)') AS \(names[index])))::\(names[index])")
+        }
+        if !settings.isEmpty {
+            let statement = "SELECT " + settings.joined(separator: ", ")
+            let result = setTypes.withUnsafeBufferPointer { typePointer in
+                Self.withParameters(setBinds) { count, values, lengths, formats in
+                    PQexecParams(handle, statement, count, typePointer.baseAddress, values, lengths, formats, 0)
+                }
+            }
+            try check(result, sql: statement)
+            PQclear(result)
+        }
+        return SQLQuery.replacingBinds(query.sql) { replacements[$0 - 1] }
+    }
+
     /// Sends `query` in single-row mode and hands each one-row result to `body`, which owns (frees) it.
     private func streamResults(_ query: SQLQuery, _ body: (OpaquePointer) throws -> Bool) throws {
         guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }

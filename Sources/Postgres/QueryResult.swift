@@ -37,6 +37,12 @@ extension UUID: PostgresDecodable {
         self = value
     }
 
+    /// The same from bytes (a field of a `COPY` line).
+    public init?(postgresBytes bytes: UnsafeBufferPointer<UInt8>) {
+        guard let value = UUID.parse(bytes) else { return nil }
+        self = value
+    }
+
     private static func parse(_ text: UnsafeBufferPointer<UInt8>) -> UUID? {
         guard text.count == 36, text[8] == 0x2D, text[13] == 0x2D, text[18] == 0x2D, text[23] == 0x2D else { return nil }
         func nibble(_ byte: UInt8) -> UInt8? {

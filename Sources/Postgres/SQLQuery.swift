@@ -305,6 +305,11 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
 
     static func renumber(_ sql: String, offset: Int) -> String {
         guard offset > 0, sql.contains("$") else { return sql }
+        return replacingBinds(sql) { "$\($0 + offset)" }
+    }
+
+    /// `sql` with each `$N` replaced by `replacement(N)`.
+    static func replacingBinds(_ sql: String, _ replacement: (Int) -> String) -> String {
         var result = ""
         var iterator = sql.makeIterator()
         var pending: Character?
@@ -315,7 +320,7 @@ public struct SQLQuery: Sendable, ExpressibleByStringInterpolation, CustomString
                 while let next = iterator.next() {
                     if next.isASCII && next.isNumber { digits.append(next) } else { pending = next; break }
                 }
-                if let number = Int(digits) { result += "$\(number + offset)" } else { result += "$" + digits }
+                if let number = Int(digits) { result += replacement(number) } else { result += "$" + digits }
             } else {
                 result.append(character)
             }

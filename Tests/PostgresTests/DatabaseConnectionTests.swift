@@ -164,6 +164,71 @@ import Testing
         }
     }
 
+    /// `copyCSV` runs a query with binds through `COPY`: the binds (text with quotes, commas and a line break, a
+    /// uuid, a NULL, a binary uuid[]) select the same rows as the query itself; PostgreSQL's CSV comes line by line;
+    /// the settings that carry the binds end with the transaction; stopping early or an error in the middle of the
+    /// rows leaves the connection usable.
+    @Test func copiesQueryRowsAsCSVLines() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            try pool.withConnection { connection in
+                let evil = "a \"quoted\", comma\nline'); DROP TABLE x;--"
+                let ids = [UUID(), UUID(), UUID()]
+                let query: SQLQuery = """
+                    SELECT g, \(evil) || g AS text, \(ids[1]) AS id, \(nil as String?)::date AS missing,
+                           \(PostgresBinaryArray.uuids(ids))::uuid[] @> ARRAY[\(ids[2])]::uuid[] AS found
+                    FROM generate_series(1, \(2_000)) AS g WHERE g % \(7) <> 0 ORDER BY g
+                    """
+                var lines: [String] = []
+                try connection.copyCSV(query) { line in
+                    lines.append(String(decoding: line, as: UTF8.self))
+                    return true
+                }
+                let expected = (1...2_000).filter { $0 % 7 != 0 }.map { g in
+                    "\(g),\"a \"\"quoted\"\", comma\nline'); DROP TABLE x;--\(g)\",\(ids[1].lowercaseText),,t\n"
+                }
+                #expect(lines.count == expected.count)
+                #expect(lines == expected)
+                // The settings were local to the transaction copyCSV opened.
+                let setting = try connection.query("SELECT current_setting('soot.copy_1', true) AS value").first!
+                #expect(try setting.decode("value", as: String?.self) ?? "" == "")
+
+                // Stopping after five lines: the rest is dropped, and the next statements run normally.
+                var taken = 0
+                try connection.copyCSV("SELECT g FROM generate_series(1, \(1_000_000)) AS g") { _ in
+                    taken += 1
+                    return taken < 5
+                }
+                #expect(taken == 5)
+                #expect(!connection.inTransaction)
+                #expect(try connection.query("SELECT 7 AS x, pg_sleep(0.2)::text AS s").first!.decode("x", as: Int.self) == 7)
+
+                // An error after some rows were sent fails the copy with PostgreSQL's error.
+                var seen = 0
+                let failure = #expect(throws: DatabaseError.self) {
+                    try connection.copyCSV("SELECT 1 / (\(5_000) - g) FROM generate_series(1, \(10_000)) AS g") { _ in
+                        seen += 1
+                        return true
+                    }
+                }
+                #expect(failure?.sqlState == "22012")
+                #expect(seen > 0 && seen < 5_000)
+                #expect(try connection.query("SELECT 8 AS x").first!.decode("x", as: Int.self) == 8)
+
+                // Inside the caller's transaction, the copy sees its uncommitted rows.
+                try connection.transaction { connection in
+                    try connection.execute("CREATE TEMP TABLE copied (name text) ON COMMIT DROP")
+                    try connection.query("INSERT INTO copied VALUES (\(evil))")
+                    var copied: [String] = []
+                    try connection.copyCSV("SELECT name FROM copied WHERE name = \(evil)") { line in
+                        copied.append(String(decoding: line, as: UTF8.self))
+                        return true
+                    }
+                    #expect(copied == ["\"a \"\"quoted\"\", comma\nline'); DROP TABLE x;--\"\n"])
+                }
+            }
+        }
+    }
+
     @Test func poolAnswersQuicklyWhenTheDatabaseIsUnreachable() throws {
         let pool = ConnectionPool(url: "host=/nonexistent-soot-socket dbname=x user=soot",
                                   configuration: .init(maximumConnections: 2, acquireTimeout: 0.5))

@@ -82,6 +82,74 @@ import Testing
         }
     }
 
+    /// The CSV exports (read with `COPY` and rewritten on bytes) carry exactly the JSON exports' values (read row by
+    /// row, an independent path), cell by cell: hostile run metadata in every text column (a formula start of each
+    /// kind, quotes, commas, non-ASCII, an empty string), NULLs, negative numbers, booleans and timestamps.
+    @Test func csvCellsEqualTheJSONExportsValues() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            let now = Date()
+            let hostile = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                "experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(now.addingTimeInterval(-7200))),
+                "cpu_model": "\tTabbed", "gpu_model": "@gpu", "os": "-rm -rf /", "python_version": "+3.11",
+                "codecarbon_version": "=1+1", "country_name": "C\u{F4}te d'Ivoire, \"CI\"", "country_iso_code": "CIV",
+                "region": "", "cloud_provider": "\"quoted\"", "cloud_region": "a,b", "longitude": -122.4194, "latitude": 37.7749,
+                "cpu_count": 64, "gpu_count": 0, "ram_total_size": 251.5,
+                "samples": [
+                    ["id": "=key", "timestamp": .string(ISOTime.format(now.addingTimeInterval(-3600.5))), "duration_seconds": 60,
+                     "energy_kwh": 0.1, "emissions_kg": 0.03, "cpu_power_w": 42.5, "cpu_utilization_percent": 37.5],
+                    ["id": "plain key", "timestamp": .string(ISOTime.format(now.addingTimeInterval(-1800))), "duration_seconds": 1e-7,
+                     "energy_kwh": 1e-12, "emissions_kg": 0],
+                ],
+            ])
+            try #require(hostile.status == 201, "\(hostile.body)")
+            let bare = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                "experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(now.addingTimeInterval(-600))),
+            ])
+            try #require(bare.status == 201, "\(bare.body)")
+
+            func compare(_ path: String, key: String) throws -> Int {
+                let csvResponse = try app.send("GET", path, headers: [("Authorization", "Bearer \(agent.personalToken)")])
+                #expect(csvResponse.status == 200)
+                let (header, rows) = try csv(csvResponse)
+                let json = try app.api("GET", path.replacingOccurrences(of: ".csv", with: ".json"), token: agent.personalToken)
+                let objects = try #require(json.body.arrayValue)
+                #expect(rows.count == objects.count)
+                var compared = 0
+                for object in objects {
+                    let id = try #require(object[key]?.stringValue)
+                    let row = try #require(rows.first { $0[key] == id }, "no CSV row for \(id)")
+                    if case .object(let members) = object { #expect(header.count == members.count) }
+                    for name in header {
+                        let cell = try #require(row[name])
+                        switch object[name] {
+                        case .null?, nil:
+                            #expect(cell == "", "\(name): \(cell)")
+                        case .string(let text)?:
+                            let formula = text.first.map { "=+-@\t\r".contains($0) } ?? false
+                            #expect(cell == (formula ? "'" + text : text), "\(name): \(cell) against \(text)")
+                        case .number(let number)?:
+                            #expect(Double(cell) == number, "\(name): \(cell) against \(number)")
+                        case .bool(let flag)?:
+                            #expect(cell == (flag ? "true" : "false"), "\(name)")
+                        default:
+                            Issue.record("\(name): unexpected \(String(describing: object[name]))")
+                        }
+                        compared += 1
+                    }
+                }
+                return compared
+            }
+            let organization = "/api/v1/reports/runs.csv?organization=\(agent.organizationID)&range=all"
+            #expect(try compare(organization, key: "run_id") == 2 * ExportRoutes.runColumns.count)
+            let hostileID = hostile.body["id"]!.stringValue!
+            #expect(try compare("/api/v1/runs/\(hostileID)/samples.csv", key: "sample_id") == 2 * ExportRoutes.sampleColumns.count)
+            // A range: its from/to binds (as the teams a person sees, a uuid[] bind) reach COPY as settings.
+            let from = UTCDay.string(now.timeIntervalSince1970 - 2 * 86_400), to = UTCDay.string(now.timeIntervalSince1970)
+            #expect(try compare("/api/v1/reports/runs.csv?organization=\(agent.organizationID)&from=\(from)&to=\(to)", key: "run_id") == 2 * ExportRoutes.runColumns.count)
+        }
+    }
+
     @Test func reportRowsAddUpToTheDashboardForTheSameRange() throws {
         try withApp { app in
             let agent = try Agent(app)

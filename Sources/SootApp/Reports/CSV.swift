@@ -16,12 +16,17 @@ struct CSVEncoder {
         atRowStart = false
     }
 
+    /// Whether a text cell starting with `byte` would run as a formula in a spreadsheet (`=`, `+`, `-`, `@`, tab, CR).
+    static func startsFormula(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "=") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "@")
+            || byte == 0x09 || byte == 0x0D
+    }
+
     /// A text cell from user or client data: quoted as needed and neutralised against formulas.
     mutating func text(_ cell: UnsafeBufferPointer<UInt8>?) {
         separate()
         guard let cell, let first = cell.first else { return }
-        let formula = first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
-            || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D
+        let formula = Self.startsFormula(first)
         let quote = formula || cell.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
         if !quote {
             bytes.append(contentsOf: cell)
@@ -153,4 +158,91 @@ struct CSVReader {
         }
         return records
     }
+}
+
+/// Turns the lines of PostgreSQL's `COPY … (FORMAT csv)` into Soot's CSV records, on bytes, copying unchanged
+/// stretches whole: PostgreSQL already quotes fields that hold a comma, a quote, CR or LF and doubles quotes (the
+/// same RFC 4180 rules as `CSVEncoder`). What changes is what `CSVEncoder` does differently:
+/// - records end with CRLF instead of LF;
+/// - a text field that starts like a formula gets the apostrophe and quotes;
+/// - an empty text field is written empty (PostgreSQL writes `""` to tell it from NULL);
+/// - timestamps become ISO 8601 with `T` and a full offset, booleans `true`/`false`;
+/// - with `replaceFirst`, the first field is replaced by the bytes it returns for it (the runs report's names).
+struct CSVCopyRewriter: Sendable {
+    typealias Kind = ExportRoutes.Kind
+    let kinds: [Kind]
+    let replaceFirst: (@Sendable (UnsafeBufferPointer<UInt8>) -> [UInt8])?
+
+    init(kinds: [Kind], replaceFirst: (@Sendable (UnsafeBufferPointer<UInt8>) -> [UInt8])? = nil) {
+        self.kinds = kinds
+        self.replaceFirst = replaceFirst
+    }
+
+    static let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline: UInt8 = 0x0A
+
+    /// Appends the record for `line` (one `COPY` line, LF included) to `out`.
+    func append(_ line: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let count = line[line.count - 1] == Self.newline ? line.count - 1 : line.count
+        var copied = 0  // line[copied..<start of the field being looked at] is still to be written
+        var position = 0
+        func flush(upTo end: Int) {
+            if end > copied { out.append(contentsOf: UnsafeBufferPointer(rebasing: line[copied..<end])) }
+        }
+        for (column, kind) in kinds.enumerated() {
+            guard position <= count else { break }
+            let start = position
+            let quoted = position < count && line[position] == Self.quote
+            var end = position
+            if quoted {
+                end += 1
+                while end < count {
+                    if line[end] == Self.quote {
+                        if end + 1 < count && line[end + 1] == Self.quote { end += 2; continue }
+                        end += 1
+                        break
+                    }
+                    end += 1
+                }
+            } else {
+                while end < count && line[end] != Self.comma { end += 1 }
+            }
+            let field = UnsafeBufferPointer(rebasing: line[start..<end])
+            if column == 0, let replaceFirst {
+                out.append(contentsOf: replaceFirst(field))
+                copied = end
+            } else {
+                switch kind {
+                case .time where !quoted && end > start:
+                    flush(upTo: start)
+                    ISOTimestamp.withRewritten(field) { out.append(contentsOf: $0) }
+                    copied = end
+                case .boolean where end - start == 1:
+                    flush(upTo: start)
+                    out.append(contentsOf: line[start] == UInt8(ascii: "t") ? Self.trueBytes : Self.falseBytes)
+                    copied = end
+                case .text where end > start:
+                    let content = quoted ? start + 1 : start
+                    if quoted && end - start == 2 {
+                        flush(upTo: start)  // "" (an empty string): written empty, as CSVEncoder does
+                        copied = end
+                    } else if CSVEncoder.startsFormula(line[content]) {
+                        flush(upTo: start)
+                        out.append(Self.quote)
+                        out.append(UInt8(ascii: "'"))
+                        out.append(contentsOf: UnsafeBufferPointer(rebasing: line[content..<end]))
+                        if !quoted { out.append(Self.quote) }
+                        copied = end
+                    }
+                default:
+                    break
+                }
+            }
+            position = end + 1
+        }
+        flush(upTo: count)
+        out.append(0x0D)
+        out.append(0x0A)
+    }
+
+    private static let trueBytes = Array("true".utf8), falseBytes = Array("false".utf8)
 }

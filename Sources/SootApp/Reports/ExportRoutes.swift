@@ -210,7 +210,22 @@ struct ExportRoutes {
         let query = Self.runsQuery(scope, visibility: visibility, range: range)
         let names = try experimentNames(scope)
         let columns = Self.runColumns
-        return stream(columns.map(\.header), query, format: format, fileName: Self.fileName(scope, "runs", range, format)) { row, cell in
+        // CSV: the experiment id that starts each COPY line is replaced by the eight id and name fields, encoded once.
+        var encoded: [UUID: [UInt8]] = [:]
+        for (id, tree) in names {
+            var encoder = CSVEncoder(capacity: 256)
+            for (index, text) in tree.enumerated() {
+                if columns[index].kind == .text { encoder.text(text) } else { encoder.plain(text) }
+            }
+            if let uuid = UUID(uuidString: id) { encoded[uuid] = encoder.take() }
+        }
+        let prefixes = encoded
+        let unknown = Array(repeating: UInt8(ascii: ","), count: 7)
+        let rewriter = CSVCopyRewriter(kinds: [.plain] + columns[8...].map(\.kind)) { field in
+            UUID(postgresBytes: field).flatMap { prefixes[$0] } ?? unknown
+        }
+        return stream(columns.map(\.header), query, format: format, fileName: Self.fileName(scope, "runs", range, format),
+                      csv: rewriter) { row, cell in
             let tree = row.bytes(0).flatMap { names[String(decoding: $0, as: UTF8.self)] } ?? Array(repeating: "", count: 8)
             for index in 0..<8 {
                 var text = tree[index]
@@ -253,7 +268,8 @@ struct ExportRoutes {
             SELECT \(unsafeSQL: select) FROM emission_samples s WHERE s.run_id = \(runID) ORDER BY s."timestamp", s.id
             """
         let columns = Self.sampleColumns
-        return stream(columns.map(\.header), query, format: format, fileName: "soot-run-\(runID.lowercaseText)-samples.\(format.rawValue)") { row, cell in
+        return stream(columns.map(\.header), query, format: format, fileName: "soot-run-\(runID.lowercaseText)-samples.\(format.rawValue)",
+                      csv: CSVCopyRewriter(kinds: columns.map(\.kind))) { row, cell in
             for (index, column) in columns.enumerated() { cell(row.bytes(index), column.kind) }
         }
     }
@@ -358,7 +374,10 @@ struct ExportRoutes {
     /// the query instead of filling memory. An error after the first byte ends the transfer without its last chunk,
     /// so the client sees a broken download rather than a short file. Timestamps come in PostgreSQL's ISO output
     /// in UTC (set for this transaction) and are written as ISO 8601 with an offset.
-    func stream(_ headers: [String], _ query: SQLQuery, format: Format, fileName: String,
+    ///
+    /// CSV is read with `COPY … (FORMAT csv)` and rewritten by `csv` (PostgreSQL quotes and escapes, Soot turns the
+    /// lines into its records); JSON reads the rows in single-row mode and builds each object from `cells`.
+    func stream(_ headers: [String], _ query: SQLQuery, format: Format, fileName: String, csv rewriter: CSVCopyRewriter,
                 _ cells: @escaping @Sendable (RawRow, _ cell: (UnsafeBufferPointer<UInt8>?, Kind) -> Void) -> Void) -> Response {
         let database = self.database
         var response = Response(body: .stream { writer in
@@ -368,6 +387,20 @@ struct ExportRoutes {
             try database.withConnection { connection in
                 try connection.transaction { connection in
                     _ = try connection.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO'; SET LOCAL jit = off")
+                    if format == .csv {
+                        var buffer: [UInt8] = []
+                        buffer.reserveCapacity(68 * 1024)
+                        try connection.copyCSV(query) { line in
+                            rewriter.append(line, to: &buffer)
+                            if buffer.count >= 60 * 1024 {
+                                try writer.write(buffer)
+                                buffer.removeAll(keepingCapacity: true)
+                            }
+                            return true
+                        }
+                        try writer.write(buffer)
+                        return
+                    }
                     try connection.streamRaw(query) { row in
                         out.row { cell in cells(row, cell) }
                         if out.count >= 60 * 1024 { try writer.write(out.take()) }
