@@ -24,12 +24,20 @@ import Testing
         }
     }
 
-    /// The embedded cluster checkpoints at most every 15 minutes or 4 GB of WAL (see `EmbeddedPostgres.start`).
+    /// The embedded cluster checkpoints at most every 15 minutes or 4 GB of WAL, and its background writer cleans
+    /// up to 1,000 buffers every 50 ms (see `EmbeddedPostgres.start`).
     @Test func embeddedClusterCheckpointsRarely() throws {
         try TestDatabase.withPool(migrated: false) { pool, _ in
-            let row = try pool.query("SELECT current_setting('max_wal_size') AS wal, current_setting('checkpoint_timeout') AS timeout").first!
+            let row = try pool.query("""
+                SELECT current_setting('max_wal_size') AS wal, current_setting('checkpoint_timeout') AS timeout,
+                       current_setting('bgwriter_delay') AS delay, current_setting('bgwriter_lru_maxpages') AS pages,
+                       current_setting('bgwriter_lru_multiplier') AS multiplier
+                """).first!
             #expect(try row.decode("wal", as: String.self) == "4GB")
             #expect(try row.decode("timeout", as: String.self) == "15min")
+            #expect(try row.decode("delay", as: String.self) == "50ms")
+            #expect(try row.decode("pages", as: String.self) == "1000")
+            #expect(try row.decode("multiplier", as: String.self) == "4")
         }
     }
 
