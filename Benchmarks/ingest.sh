@@ -41,16 +41,19 @@ hz="$(getconf CLK_TCK)"
 # minute, so each round's ratio compares Soot with the pgbench run right after it, and the median is reported.
 rounds="${ROUNDS:-3}"
 psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples; CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL)" >/dev/null 2>&1
-pg() { sync; "$bin/pgbench" -n -c 16 -j 2 -T "$duration" -f "$1" "$psql_url" 2>/dev/null | awk '/^tps/{print int($3)}'; }
+# Before each measurement, Soot's or pgbench's: the work the one before left behind is done first, so that neither
+# pays for the other's (see the README's Performance notes). Autovacuum would otherwise visit the table the other
+# just filled (every page read, hint bits set, 100 MB and more written) during the next measurement, and the kernel
+# would write back the page cache it left 30 s later, competing with this run's WAL flushes.
+settle() { psql "$psql_url" -qc "VACUUM (ANALYZE) emission_samples, bench_samples" >/dev/null; sync; }
+pg() { settle; "$bin/pgbench" -n -c 16 -j 2 -T "$duration" -f "$1" "$psql_url" 2>/dev/null | awk '/^tps/{print int($3)}'; }
 echo "| round | load | samples or rows committed/s | p50 | p99 | non-201 | socket errors | CPU per sample: PostgreSQL / Soot |"
 echo "|---|---|---|---|---|---|---|---|"
 declare -A ratios
 for round in $(seq 1 "$rounds"); do
   declare -A rate=()
   for c in $connections; do
-    # Each measurement starts with the data the one before left in the page cache on disk: otherwise the kernel's
-    # writeback of it (30 s later) competes with this run's WAL flushes and shows up in its latency.
-    sync
+    settle
     before="$(count)"
     pg_before="$(ticks $(pg_pids))"; soot_before="$(ticks "$server")"
     out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$port/emissions")"
