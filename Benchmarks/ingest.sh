@@ -42,10 +42,12 @@ hz="$(getconf CLK_TCK)"
 rounds="${ROUNDS:-3}"
 psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples; CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL)" >/dev/null 2>&1
 # Before each measurement, Soot's or pgbench's: the work the one before left behind is done first, so that neither
-# pays for the other's (see the README's Performance notes). Autovacuum would otherwise visit the table the other
-# just filled (every page read, hint bits set, 100 MB and more written) during the next measurement, and the kernel
-# would write back the page cache it left 30 s later, competing with this run's WAL flushes.
-settle() { psql "$psql_url" -qc "VACUUM (ANALYZE) emission_samples, bench_samples" >/dev/null; sync; }
+# pays for the other's (see the README's Performance notes). Otherwise autovacuum would visit the table the other
+# just filled (every page read, hint bits set, 100 MB and more written) during the next measurement; the buffers it
+# left dirty in PostgreSQL's shared memory would be written out by this run's writers; and the kernel would write
+# back the page cache it left 30 s later, competing with this run's WAL flushes. The checkpoint also makes this run
+# start as a long-running server does, just after one (every page's first change logs a full image of it).
+settle() { psql "$psql_url" -qc "VACUUM (ANALYZE) emission_samples, bench_samples" -c "CHECKPOINT" >/dev/null; sync; }
 pg() { settle; "$bin/pgbench" -n -c 16 -j 2 -T "$duration" -f "$1" "$psql_url" 2>/dev/null | awk '/^tps/{print int($3)}'; }
 echo "| round | load | samples or rows committed/s | p50 | p99 | non-201 | socket errors | CPU per sample: PostgreSQL / Soot |"
 echo "|---|---|---|---|---|---|---|---|"
