@@ -85,6 +85,13 @@ public final class ListeningSocket: @unchecked Sendable {
         return (fd, PeerAddress.describe(&storage))
     }
 
+    /// Stops listening without giving up the descriptor: the kernel refuses new connections at once (RST) and
+    /// resets those still queued, so clients and load balancers retry elsewhere instead of waiting. Safe while
+    /// other threads still hold the descriptor in their epoll sets (the number is not reused until `close()`).
+    public func stopListening() {
+        if descriptor >= 0 { _ = Glibc.shutdown(descriptor, Int32(SHUT_RDWR)) }
+    }
+
     /// Closes the listening descriptor (idempotent).
     public func close() {
         if descriptor >= 0 {

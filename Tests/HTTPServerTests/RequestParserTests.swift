@@ -140,9 +140,14 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
             #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \(bad)\r\n\r\nhello") == 400, "\(bad)")
         }
         #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!") == 400)
-        let same = parseAll("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello")
-        #expect(same.error == nil)
-        #expect(same.messages.first.map { String(decoding: $0.1, as: UTF8.self) } == "hello")
+        // Repeated or listed, even with equal values: refused, as llhttp does (no smuggling through a proxy that
+        // reads the field differently).
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello") == 400)
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello") == 400)
+        #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,5\r\n\r\nhello") == 400)
+        let single = parseAll("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  5 \r\n\r\nhello")
+        #expect(single.error == nil)
+        #expect(single.messages.first.map { String(decoding: $0.1, as: UTF8.self) } == "hello")
         #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", bodyLimit: 4) == 413)
     }
 
@@ -168,7 +173,11 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
         #expect(refusal(te + "fffffffffffffffff\r\n") == 413)
         #expect(refusal(te + "10\r\n0123456789abcdef\r\n0\r\n\r\n", bodyLimit: 8) == 413)
         #expect(refusal(te + "2\r\nab\r\n0\r\nBad Trailer: x\r\n\r\n") == 400)
-        let ok = parseAll(te + "A ; name=\"quoted;value\"\r\n0123456789\r\n0;last\r\nX-Sum: 1\r\n\r\n", step: 1)
+        // Chunk extensions as llhttp's strict mode takes them: `;name[=token|quoted-string]`, no whitespace.
+        for bad in ["A ;x", "A; x", "A;x =1", "A;x= 1", "A;", "A;=1", "A;x=", "A;x=\"open", "A;x=a b", "A;x=\"a\u{1}\"", "A\t", "A;x=\"\\\u{1}\""] {
+            #expect(refusal(te + bad + "\r\n0123456789\r\n0\r\n\r\n") == 400, "\(bad.debugDescription)")
+        }
+        let ok = parseAll(te + "A;name=\"quoted;value \\\"q\\\"\";flag;n=tok\r\n0123456789\r\n0;last\r\nX-Sum: 1\r\n\r\n", step: 1)
         #expect(ok.error == nil)
         #expect(ok.messages.first.map { String(decoding: $0.1, as: UTF8.self) } == "0123456789")
     }
@@ -244,8 +253,6 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
         #expect(head.0.authority == "a")
         #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n") == 400)
         #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 5\r\nTRANSFER-ENCODING: chunked\r\n\r\n") == 400)
-        let listed = parseAll("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello")
-        #expect(listed.error == nil && listed.messages.count == 1)
         #expect(refusal("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\nhello") == 400)
     }
 

@@ -146,7 +146,12 @@ func testRouter() -> Router {
             #expect(notAllowed.header("Allow") == "GET, HEAD, OPTIONS")
             try connection.send("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try connection.readResponse().status == 404)
-            try connection.send("BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            // A method nobody knows on a path that exists: 405 with the path's methods, as for a known method.
+            try connection.send("QUERY /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            let unknownMethod = try connection.readResponse()
+            #expect(unknownMethod.status == 405)
+            #expect(unknownMethod.header("Allow") == "GET, HEAD, OPTIONS")
+            try connection.send("BREW /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try connection.readResponse().status == 501)
             try connection.send("OPTIONS /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             let options = try connection.readResponse()
@@ -175,6 +180,59 @@ func testRouter() -> Router {
                 #expect(response.header("Connection") == "close")
                 #expect(connection.waitForClose())
             }
+        }
+    }
+
+    @Test func controlCharactersInPathParametersAreRefused() throws {
+        try withServer(testRouter()) { server in
+            let connection = try RawConnection(port: server.port)
+            for path in ["/items/a%00zzz", "/items/a%0Db", "/items/%7F", "/items/a%1Bb"] {
+                try connection.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try connection.readResponse().status == 400, "\(path)")
+            }
+            try connection.send("GET /items/caf%C3%A9%20x HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().text == "item café x")
+        }
+    }
+
+    @Test func configuredHeadersGoOutOnEveryResponse() throws {
+        var configuration = Configuration(port: 0)
+        configuration.responseHeaders = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY")]
+        try withServer(testRouter(), configuration: configuration) { server in
+            let connection = try RawConnection(port: server.port)
+            for request in ["GET /hello", "GET /nothing-here", "DELETE /hello", "GET /stream?rows=2"] {
+                try connection.send("\(request) HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = try connection.readResponse()
+                #expect(response.headers("X-Content-Type-Options") == ["nosniff"], "\(request)")
+                #expect(response.header("X-Frame-Options") == "DENY", "\(request)")
+            }
+        }
+        var invalid = Configuration(port: 0)
+        invalid.responseHeaders = [("X-Bad", "a\r\nSet-Cookie: x=1")]
+        let server = Server(configuration: invalid, responder: testRouter().build())
+        #expect(throws: (any Error).self) { try server.start() }
+    }
+
+    @Test func aBodyThatStopsArrivingGets408() throws {
+        var configuration = Configuration(port: 0)
+        configuration.bodyTimeout = 30
+        configuration.bodyStallTimeout = 0.6
+        try withServer(testRouter(), configuration: configuration) { server in
+            // Bytes keep coming, slowly but within the stall timeout: the request completes.
+            let slow = try RawConnection(port: server.port)
+            try slow.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n")
+            for byte in ["a", "b", "c", "d"] {
+                usleep(300_000)
+                try slow.send(byte)
+            }
+            #expect(try slow.readResponse().text == "abcd")
+            // Bytes stop: 408 long before the whole-body timeout.
+            let stalled = try RawConnection(port: server.port)
+            let start = Date()
+            try stalled.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            #expect(try stalled.readResponse(timeout: 5).status == 408)
+            #expect(Date().timeIntervalSince(start) < 5)
+            #expect(stalled.waitForClose())
         }
     }
 
@@ -331,6 +389,10 @@ func testRouter() -> Router {
         thread.start()
         // The idle connection is closed at once; the busy one gets its answer, marked close.
         #expect(idle.waitForClose(timeout: 2))
+        // While the busy request drains, the port no longer listens: a new client is refused at once, so a load
+        // balancer retries elsewhere, instead of waiting unread in the backlog until the grace period ends.
+        usleep(50_000)
+        #expect(throws: (any Error).self) { try RawConnection(port: port) }
         let response = try busy.readResponse(timeout: 3)
         #expect(response.text == "slept")
         #expect(response.header("Connection") == "close")

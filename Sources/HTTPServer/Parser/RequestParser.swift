@@ -366,25 +366,14 @@ public struct RequestParser: Sendable {
             if codings.count > 1 { throw ParseError(.notImplemented, "the transfer coding is not supported") }
             framing = .chunked
         } else if !contentLengths.isEmpty {
-            var length: Int?
-            func take(_ member: some StringProtocol) throws(ParseError) {
-                guard let value = parseContentLength(member.trimmingOWS()) else {
-                    throw ParseError(.badRequest, "Content-Length is not a valid number")
-                }
-                if let known = length, known != value {
-                    throw ParseError(.badRequest, "Content-Length values differ")
-                }
-                length = value
+            // Exactly one field with one number. RFC 9110 section 8.6 lets a recipient accept a list of equal
+            // values, but strict parsers (llhttp) refuse it and a proxy in front may have read it differently:
+            // refusing closes the door to request smuggling between the two.
+            if contentLengths.count > 1 { throw ParseError(.badRequest, "Content-Length is given more than once") }
+            guard let length = parseContentLength(contentLengths[0].trimmingOWS()) else {
+                throw ParseError(.badRequest, "Content-Length is not a single valid number")
             }
-            for line in contentLengths {
-                // One number is the usual case; a list of equal values is allowed (RFC 9110 section 8.6).
-                if line.utf8.contains(UInt8(ascii: ",")) {
-                    for member in line.split(separator: ",", omittingEmptySubsequences: false) { try take(member) }
-                } else {
-                    try take(line)
-                }
-            }
-            if let length, length > 0 { framing = .length(length) }
+            if length > 0 { framing = .length(length) }
         }
 
         // Connection and Expect.
@@ -536,7 +525,7 @@ public struct RequestParser: Sendable {
         return (.needMore, offset)
     }
 
-    /// chunk-size [ chunk-ext ]: hex digits, then optional `;name[=value]` extensions, which are ignored.
+    /// chunk-size [ chunk-ext ]: hex digits, then optional `;name[=value]` extensions, checked and ignored.
     static func parseChunkSize(_ line: UnsafeRawBufferPointer) throws(ParseError) -> Int {
         var size = 0
         var digits = 0
@@ -548,13 +537,38 @@ public struct RequestParser: Sendable {
             index += 1
         }
         if digits == 0 { throw ParseError(.badRequest, "a chunk size is not hexadecimal") }
-        // What follows must be BWS ";" extensions; no control bytes.
+        // What follows: chunk-ext = *( ";" ext-name [ "=" ext-val ] ), names tokens, values tokens or
+        // quoted-strings (RFC 9112 section 7.1.1). Like llhttp in strict mode, no whitespace anywhere.
         var rest = index
-        while rest < line.count, line[rest] == 0x20 || line[rest] == 0x09 { rest += 1 }
-        if rest < line.count {
+        while rest < line.count {
             guard line[rest] == 0x3B else { throw ParseError(.badRequest, "a chunk size has trailing garbage") }
-            for position in rest..<line.count where !CharacterClass.isFieldValueByte(line[position]) {
-                throw ParseError(.badRequest, "a chunk extension has a control byte")
+            rest += 1
+            let nameStart = rest
+            while rest < line.count, CharacterClass.isTokenByte(line[rest]) { rest += 1 }
+            if rest == nameStart { throw ParseError(.badRequest, "a chunk extension has no name") }
+            guard rest < line.count, line[rest] == 0x3D else { continue }
+            rest += 1
+            if rest < line.count, line[rest] == 0x22 {
+                rest += 1
+                var closed = false
+                while rest < line.count {
+                    let byte = line[rest]
+                    if byte == 0x22 { closed = true; rest += 1; break }
+                    if byte == 0x5C {
+                        rest += 1
+                        guard rest < line.count, CharacterClass.isFieldValueByte(line[rest]) else {
+                            throw ParseError(.badRequest, "a chunk extension has an invalid quoted pair")
+                        }
+                    } else if !CharacterClass.isFieldValueByte(byte) {
+                        throw ParseError(.badRequest, "a chunk extension has a control byte")
+                    }
+                    rest += 1
+                }
+                if !closed { throw ParseError(.badRequest, "a chunk extension has an unterminated quoted string") }
+            } else {
+                let valueStart = rest
+                while rest < line.count, CharacterClass.isTokenByte(line[rest]) { rest += 1 }
+                if rest == valueStart { throw ParseError(.badRequest, "a chunk extension has an empty value") }
             }
         }
         return size

@@ -74,7 +74,7 @@ public final class Responder: Sendable {
         /// The path exists, but not for this method; the methods it allows.
         case methodNotAllowed(allowed: [HTTPMethod])
         case notFound
-        /// A path segment had invalid percent-encoding.
+        /// A path segment had invalid percent-encoding, or decodes to a control character.
         case badPath
     }
 
@@ -140,7 +140,9 @@ public final class Responder: Sendable {
         }
         var segments: [String] = []
         for raw in path.split(separator: "/", omittingEmptySubsequences: true) {
-            guard let decoded = FormDecoding.decode(raw) else { return .badPath }
+            // A decoded control character (NUL truncates in C, CR/LF split logs) never names anything.
+            guard let decoded = FormDecoding.decode(raw),
+                  !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return .badPath }
             segments.append(decoded)
         }
         var parameters: [String: String] = [:]

@@ -19,6 +19,9 @@ public struct Configuration: Sendable {
     public var headerTimeout: Double
     /// Time to receive a whole request body once its head is in: 408 and close past it. Default 60 s.
     public var bodyTimeout: Double
+    /// How long a request body may stop arriving (no byte read) before the request gets 408 and the connection
+    /// closes, whatever is left of `bodyTimeout`. Default 20 s.
+    public var bodyStallTimeout: Double
     /// How long a keep-alive connection may sit idle between requests before it is closed. Default 60 s.
     public var idleTimeout: Double
     /// How long a response may wait for the client to read it without progress before the connection is
@@ -31,6 +34,10 @@ public struct Configuration: Sendable {
     public var maximumPendingOutputBytes: Int
     /// Value of the `Server` header; nil sends none. Default "Soot".
     public var serverName: String?
+    /// Header fields added to every response, formatted once at start (security headers, say). A handler must
+    /// not set the same names itself. Names must be tokens and values free of control bytes; `Server` fails to
+    /// start otherwise. Default none.
+    public var responseHeaders: [(name: String, value: String)]
 
     public init(
         host: String = "127.0.0.1",
@@ -42,11 +49,13 @@ public struct Configuration: Sendable {
         maximumConnections: Int = 16_384,
         headerTimeout: Double = 10,
         bodyTimeout: Double = 60,
+        bodyStallTimeout: Double = 20,
         idleTimeout: Double = 60,
         writeTimeout: Double = 30,
         lingerTimeout: Double = 2,
         maximumPendingOutputBytes: Int = 1024 * 1024,
-        serverName: String? = "Soot"
+        serverName: String? = "Soot",
+        responseHeaders: [(name: String, value: String)] = []
     ) {
         self.host = host
         self.port = port
@@ -57,11 +66,13 @@ public struct Configuration: Sendable {
         self.maximumConnections = maximumConnections
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
+        self.bodyStallTimeout = bodyStallTimeout
         self.idleTimeout = idleTimeout
         self.writeTimeout = writeTimeout
         self.lingerTimeout = lingerTimeout
         self.maximumPendingOutputBytes = maximumPendingOutputBytes
         self.serverName = serverName
+        self.responseHeaders = responseHeaders
     }
 }
 

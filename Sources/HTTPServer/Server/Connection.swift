@@ -44,6 +44,8 @@ final class Connection: @unchecked Sendable {
     private var deadline: UInt64 = 0
     private var deadlineKind = DeadlineKind.header
     private var writeStalledAt: UInt64 = 0
+    /// When the body last made progress (a read while in `.body`): the stall deadline counts from here.
+    private var bodyProgressAt: UInt64 = 0
     private var current: Current?
     private var stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus)?
     private var drainRequested = false
@@ -94,6 +96,7 @@ final class Connection: @unchecked Sendable {
             switch result {
             case .bytes(let count):
                 if deadlineKind == .idle { setDeadline(.header, after: core.configuration.headerTimeout) }
+                if phase == .body { bodyProgressAt = MonotonicClock.now() }
                 process(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 if count < scratch.count { readable = false }
             case .wouldBlock:
@@ -179,6 +182,10 @@ final class Connection: @unchecked Sendable {
             match = core.responder.match(head.method, path: head.path)
         }
         current = Current(head: head, match: match, startedAt: now)
+        if !head.method.isKnown, case .methodNotAllowed(let allowed) = match {
+            // A method we do not know, on a path that exists: the path's methods are the answer (RFC 9110 15.5.6).
+            return refuse(.methodNotAllowed, "\(head.method) is not allowed here.", head: head, keepIfNoBody: true, allow: allowed)
+        }
         if !head.method.isKnown || head.method == .connect {
             return refuse(.notImplemented, "The method \(head.method) is not supported.", head: head, keepIfNoBody: true)
         }
@@ -199,7 +206,7 @@ final class Connection: @unchecked Sendable {
                 case .notFound:
                     return refuse(.notFound, "There is nothing at this address.", head: head)
                 case .badPath:
-                    return refuse(.badRequest, "The path has invalid percent-encoding.", head: head)
+                    return refuse(.badRequest, "The path has invalid percent-encoding or a control character.", head: head)
                 case .methodNotAllowed(let allowed):
                     var response = core.errorResponder(.methodNotAllowed, "\(head.method) is not allowed here.", head)
                     response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
@@ -211,6 +218,7 @@ final class Connection: @unchecked Sendable {
             }
             phase = .body
             setDeadline(.body, after: core.configuration.bodyTimeout)
+            bodyProgressAt = now
         }
     }
 
@@ -287,7 +295,7 @@ final class Connection: @unchecked Sendable {
                 respond(core.errorResponder(.notFound, "There is nothing at this address.", head), to: request)
             }
         case .badPath:
-            respond(core.errorResponder(.badRequest, "The path has invalid percent-encoding.", head), to: request)
+            respond(core.errorResponder(.badRequest, "The path has invalid percent-encoding or a control character.", head), to: request)
         }
     }
 
@@ -344,8 +352,10 @@ final class Connection: @unchecked Sendable {
 
     /// Answers a request refused before its body was read. The connection closes unless the request
     /// had no body to skip (`keepIfNoBody`), so the byte stream never desynchronises.
-    private func refuse(_ status: HTTPStatus, _ message: String, head: RequestHead?, keepIfNoBody: Bool = false) {
+    private func refuse(_ status: HTTPStatus, _ message: String, head: RequestHead?, keepIfNoBody: Bool = false,
+                        allow: [HTTPMethod]? = nil) {
         var response = core.errorResponder(status, message, head)
+        if let allow { response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", ")) }
         let keep = keepIfNoBody && head?.framing == BodyFraming.none
         if !keep { response.headers.set("Connection", "close") }
         if let head {
@@ -493,7 +503,7 @@ final class Connection: @unchecked Sendable {
         output.append(contentsOf: "Date: ".utf8)
         output.append(contentsOf: loop.date.current())
         output.append(0x0D); output.append(0x0A)
-        if let serverLine = core.serverLine { output.append(contentsOf: serverLine) }
+        output.append(contentsOf: core.fixedHeaderLines)
         var body: [UInt8] = []
         if !status.forbidsBody {
             switch response.body {
@@ -581,6 +591,11 @@ final class Connection: @unchecked Sendable {
         if phase == .closed { return }
         if writeStalledAt != 0, now &- writeStalledAt > UInt64(core.configuration.writeTimeout * 1e9) {
             close()
+            return
+        }
+        if phase == .body, now &- bodyProgressAt > UInt64(core.configuration.bodyStallTimeout * 1e9) {
+            refuse(.requestTimeout, "The request body stopped arriving.", head: current?.head)
+            flush()
             return
         }
         guard deadline != 0, now >= deadline else { return }

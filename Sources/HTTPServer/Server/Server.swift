@@ -46,6 +46,9 @@ public final class Server: Sendable {
         SocketIO.raiseOpenFileLimit()
         try state.withLock { state in
             guard case .idle = state else { throw ServerStateError.alreadyStarted }
+            var fixed = HTTPHeaders()
+            for (name, value) in configuration.responseHeaders { fixed.add(name, value) }
+            guard HeaderValidation.isValid(fixed) else { throw ServerStateError.invalidResponseHeader }
             let listener = try ListeningSocket(host: configuration.host, port: configuration.port)
             let workers = WorkerPool(threads: configuration.workerThreads)
             let core = ServerCore(
@@ -64,7 +67,7 @@ public final class Server: Sendable {
         }
     }
 
-    /// Stops accepting, closes idle connections, lets requests in flight finish for up to `gracePeriod`
+    /// Stops listening (new connections are refused at once), closes idle connections, lets requests in flight finish for up to `gracePeriod`
     /// seconds, then closes whatever is left and joins every thread. Safe to call more than once.
     public func shutdown(gracePeriod: Double = 10) {
         let taken = state.withLock { state -> ([EventLoop], [ThreadHandle], ListeningSocket, WorkerPool)? in
@@ -74,6 +77,8 @@ public final class Server: Sendable {
         }
         guard let (loops, threads, listener, workers) = taken else { return }
         logger.info("draining", metadata: ["grace_seconds": "\(gracePeriod)"])
+        // Refuse new connections now rather than leave them queued, unread, until the grace period ends.
+        listener.stopListening()
         for loop in loops { loop.execute { loop.beginDrain() } }
         let deadline = MonotonicClock.deadline(after: gracePeriod)
         let done = Atomic<Int>(0)
@@ -97,5 +102,11 @@ public final class Server: Sendable {
 
 enum ServerStateError: Error, CustomStringConvertible {
     case alreadyStarted
-    var description: String { "the server was already started" }
+    case invalidResponseHeader
+    var description: String {
+        switch self {
+        case .alreadyStarted: "the server was already started"
+        case .invalidResponseHeader: "a configured response header has an invalid name or a control byte in its value"
+        }
+    }
 }

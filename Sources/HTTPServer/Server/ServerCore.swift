@@ -13,15 +13,17 @@ final class ServerCore: Sendable {
     let redactPath: @Sendable (String) -> String
     let logger: Logger
     let openConnections = Atomic<Int>(0)
-    /// `Server: <name>` and its line end, formatted once for every response.
-    let serverLine: [UInt8]?
+    /// `Server: <name>` and the configured `responseHeaders`, formatted once for every response.
+    let fixedHeaderLines: [UInt8]
 
     init(
         configuration: Configuration, responder: Responder, workers: WorkerPool,
         errorResponder: @escaping ErrorResponder, redactPath: @escaping @Sendable (String) -> String, logger: Logger
     ) {
         self.configuration = configuration
-        serverLine = configuration.serverName.map { Array("Server: \($0)\r\n".utf8) }
+        var lines = configuration.serverName.map { "Server: \($0)\r\n" } ?? ""
+        for (name, value) in configuration.responseHeaders { lines += "\(name): \(value)\r\n" }
+        fixedHeaderLines = Array(lines.utf8)
         self.responder = responder
         self.workers = workers
         self.errorResponder = errorResponder
