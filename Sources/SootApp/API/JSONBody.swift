@@ -198,20 +198,8 @@ public struct Page: Sendable {
     }
 
     public init(_ request: Request, defaultLimit: Int = 50, maximumLimit: Int = 200) throws {
-        var limit = defaultLimit
-        var offset = 0
-        if let text = request.query("limit") {
-            guard let value = Int(text), value >= 1, value <= maximumLimit else {
-                throw AppError.invalid("limit", "limit must be a whole number from 1 to \(maximumLimit).")
-            }
-            limit = value
-        }
-        if let text = request.query("offset") {
-            guard let value = Int(text), value >= 0, value <= 10_000_000 else {
-                throw AppError.invalid("offset", "offset must be a whole number of at least 0.")
-            }
-            offset = value
-        }
+        let limit = try request.integerQuery("limit", in: 1...maximumLimit, default: defaultLimit)
+        let offset = try request.integerQuery("offset", in: 0...10_000_000, default: 0)
         self.limit = limit
         self.offset = offset
     }

@@ -182,8 +182,9 @@ struct CodeCarbonRoutes {
         both(&router, .get, "/runs/:run_id/emissions") { request, caller in
             let runID = try Store.id(request.parameter("run_id"))
             _ = try store.run(caller, id: runID)
-            let page = max(1, Int(request.query("page") ?? "1") ?? 1)
-            let size = min(10_000, max(1, Int(request.query("size") ?? "1000") ?? 1000))
+            // page × size stays at most 10^9: no arithmetic on them can overflow.
+            let page = try request.integerQuery("page", in: 1...100_000, default: 1)
+            let size = try request.integerQuery("size", in: 1...10_000, default: 1000)
             let rows = try database.query("""
                 SELECT s.*, count(*) OVER () AS total FROM emission_samples s WHERE s.run_id = \(runID)
                 ORDER BY s."timestamp", s.id LIMIT \(size) OFFSET \((page - 1) * size)

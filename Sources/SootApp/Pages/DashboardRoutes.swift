@@ -322,7 +322,7 @@ struct DashboardRoutes {
                                     unit: "kg CO2e", title: "Emissions by \(childTable.dropLast()), \(range.label)")
         let pageSize = 50
         let pages = (items.count + pageSize - 1) / pageSize
-        let page = min(max(1, Int(currentRequest.query("page") ?? "1") ?? 1), pages)
+        let page = min(try currentRequest.integerQuery("page", in: 1...1_000_000, default: 1), pages)
         let base = "\(scope.path)?\(range.query)"
         html += "<table><thead><tr>" + sort.header("Name", key: "name", base: base)
             + sort.header("Emissions", key: "emissions", base: base, numeric: true) + sort.header("Energy", key: "energy", base: base, numeric: true)
