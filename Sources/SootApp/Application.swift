@@ -77,12 +77,15 @@ public final class Application: Sendable {
 
 /// Hides secrets that travel in paths (per-project ingest URLs) before they reach the log.
 public enum Redaction {
+    /// The segment after any segment that names `ingest` once decoded (`/%69ngest/{token}` routes like
+    /// `/ingest/{token}`, so it is logged the same) is replaced, and so is everything after it.
     public static let path: @Sendable (String) -> String = { path in
-        guard path.contains("/ingest/") else { return path }
+        guard path.utf8.contains(UInt8(ascii: "%")) || path.range(of: "ngest", options: .caseInsensitive) != nil else { return path }
         var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if let index = parts.firstIndex(of: "ingest"), index + 1 < parts.count {
-            parts[index + 1] = "[redacted]"
-        }
+        guard let index = parts.firstIndex(where: { (FormDecoding.decode($0) ?? $0).lowercased() == "ingest" }) else { return path }
+        // Empty segments are skipped by the router, so the token may come after any number of slashes.
+        guard let secret = parts[(index + 1)...].firstIndex(where: { !$0.isEmpty }) else { return path }
+        parts.replaceSubrange(secret..., with: ["[redacted]"])
         return parts.joined(separator: "/")
     }
 }

@@ -94,10 +94,7 @@ extension JSONFields {
         if text.utf8.count > maxLength && text.count > maxLength {
             throw AppError.invalid(key, "\(key) must be at most \(maxLength) characters.")
         }
-        // Control characters are single bytes in UTF-8 (every byte of a longer sequence is 0x80 or above).
-        if text.withUTF8({ $0.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F }) }) {
-            throw AppError.invalid(key, "\(key) must not contain control characters.")
-        }
+        try TextRules.check(text, field: key)
         return text
     }
 

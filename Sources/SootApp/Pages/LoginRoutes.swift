@@ -22,10 +22,15 @@ struct LoginRoutes {
         router.get("/") { request in try routes.home(request) }
     }
 
-    /// A local path to return to after login; anything else (other hosts, `//evil`) becomes "/".
+    /// A same-origin path to return to after login; anything else becomes "/".
+    ///
+    /// Browsers parse a `Location` leniently (WHATWG URL): they strip leading and trailing C0 controls and spaces,
+    /// drop tabs and newlines anywhere, and read `\\` as `/`. So `/\t/evil.example` is `//evil.example`, another
+    /// host. Only a path that is still a single-slash path after those rules passes: no control character, space
+    /// or backslash at all, and no `//` at the start.
     static func safeNext(_ text: String?) -> String {
-        guard let text, text.hasPrefix("/"), !text.hasPrefix("//"), !text.hasPrefix("/\\"),
-              !text.contains(where: { $0.isNewline }) else { return "/" }
+        guard let text, text.hasPrefix("/"), !text.hasPrefix("//"),
+              !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "\\" }) else { return "/" }
         return text
     }
 

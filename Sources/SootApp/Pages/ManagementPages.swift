@@ -39,6 +39,7 @@ struct ManagementPages {
     static func name(_ request: Request) throws -> String {
         let name = (request.formField("name") ?? "").trimmingOWS()
         guard !name.isEmpty, name.count <= 200 else { throw AppError.invalid("name", "A name needs 1 to 200 characters.") }
+        try TextRules.check(name, field: "name", allowLineBreaks: false)
         return name
     }
 

@@ -37,6 +37,7 @@ struct ProjectSettingsRoutes {
         let project = try project(request, caller)
         let name = (request.formField("name") ?? "").trimmingOWS()
         guard !name.isEmpty, name.count <= 200 else { throw AppError.invalid("name", "Give the token a name of 1 to 200 characters.") }
+        try TextRules.check(name, field: "name", allowLineBreaks: false)
         let scope = request.formField("scope") == "read" ? "read" : "write"
         let (_, token) = try store.createProjectToken(caller, projectID: project.id, name: name, scope: scope, expiresInDays: nil)
         let host = request.headers["Host"].map { "http://\($0)" } ?? "http://127.0.0.1:8080"

@@ -126,6 +126,8 @@ extension Store {
 
     func updateExperiment(_ caller: Caller, id: UUID, fields: ExperimentFields) throws -> JSONValue {
         try caller.requireWrite()
+        // A project token creates experiments and posts runs; changing what exists is for people.
+        _ = try caller.requireUser()
         guard let row = try database.query("""
             UPDATE experiments e SET name = coalesce(\(fields.name), e.name), description = coalesce(\(fields.description), e.description),
                 country_name = coalesce(\(fields.countryName), e.country_name),
