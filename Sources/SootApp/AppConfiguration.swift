@@ -6,6 +6,9 @@ public struct AppConfiguration: Sendable {
     public var publicDirectory: URL
     /// Mark cookies `Secure` (set when Soot is served over HTTPS, directly or behind a proxy). Default false.
     public var secureCookies: Bool
+    /// Proxies whose `X-Forwarded-For` (the client's address, for sign-in throttling and sessions) and
+    /// `X-Forwarded-Proto` (HTTPS, for `Secure` cookies) are believed. Default none: the peer is the client.
+    public var trustedProxies: TrustedProxies = .none
     /// How long a login session lasts without use, in seconds. Default 14 days.
     public var sessionLifetime: Double
     /// Group commit of ingested samples (writers, batch size, commit timeout).

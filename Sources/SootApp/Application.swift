@@ -33,9 +33,24 @@ public final class Application: Sendable {
     /// The OpenAPI document for the registered API routes.
     public var openAPIDocument: JSONValue { OpenAPIDocument.build(apiOperations) }
 
-    /// The HTTP server for these routes, with Soot's error pages and secret-redacting access log.
+    /// Headers on every answer unless a route sets its own: no script or style but Soot's own files, no framing
+    /// (one-click forms cannot be clickjacked), no content sniffing, no full URLs leaked to other sites, and nothing
+    /// stored by caches (answers carry new tokens, CSRF tokens and private figures; static files and the
+    /// methodology page set their own `Cache-Control`).
+    public static let securityHeaders: [(name: String, value: String)] = [
+        ("Content-Security-Policy",
+         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cache-Control", "no-store"),
+    ]
+
+    /// The HTTP server for these routes, with Soot's error pages, security headers and secret-redacting access log.
     public func makeServer(_ configuration: Configuration) -> Server {
-        Server(configuration: configuration, responder: router.build(), errorResponder: ErrorPages.responder,
+        var configuration = configuration
+        configuration.responseHeaders = Application.securityHeaders + configuration.responseHeaders
+        return Server(configuration: configuration, responder: router.build(), errorResponder: ErrorPages.responder,
                redactPath: Redaction.path, logger: Logger(label: "soot.http"))
     }
 
@@ -62,7 +77,8 @@ public final class Application: Sendable {
         ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).register(&router)
         ManagementPages(database: database, authenticator: authenticator, store: store).register(&router)
         LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
-                    throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies, store: store)
+                    throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies,
+                    proxies: configuration.trustedProxies, store: store)
             .register(&router)
         let files = StaticFiles(root: configuration.publicDirectory)
         router.get("/static/*path", files.handler { request in

@@ -45,6 +45,11 @@ struct Serve: ParsableCommand {
     @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (env SOOT_SECURE_COOKIES=1); use behind HTTPS.")
     var secureCookies = false
 
+    @Option(name: .customLong("trusted-proxies"), help: ArgumentHelp(
+        "Load balancers and reverse proxies whose X-Forwarded-For (the client's address, for sign-in throttling) and X-Forwarded-Proto (https: Secure cookies) are believed: addresses and networks, comma-separated, e.g. 10.0.0.0/8,127.0.0.1 (env SOOT_TRUSTED_PROXIES; default none: the peer is the client).",
+        valueName: "list"))
+    var trustedProxies: String?
+
     @Flag(name: .customLong("benchmark-routes"), help: "Serve GET /bench/hello and POST /bench/emissions for Benchmarks/http.sh.")
     var benchmarkRoutes = false
 
@@ -81,6 +86,12 @@ struct Serve: ParsableCommand {
             appConfiguration.publicDirectory = found
         }
         appConfiguration.secureCookies = secureCookies || environment["SOOT_SECURE_COOKIES"] == "1"
+        if let list = trustedProxies ?? environment["SOOT_TRUSTED_PROXIES"] {
+            switch TrustedProxies.parse(list) {
+            case .success(let proxies): appConfiguration.trustedProxies = proxies
+            case .failure(let failure): throw ValidationError("--trusted-proxies: \(failure)")
+            }
+        }
         appConfiguration.benchmarkRoutes = benchmarkRoutes
         if let count = ingestWriters ?? environment["SOOT_INGEST_WRITERS"].flatMap(Int.init) {
             guard (1...64).contains(count) else { throw ValidationError("--ingest-writers must be from 1 to 64.") }

@@ -32,15 +32,16 @@ struct UserCommand: ParsableCommand {
     struct ResetPassword: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reset-password",
-            abstract: "Set a new password (generated and printed once unless --password is given) and end the user's sessions.")
+            abstract: "Set a new password (generated and printed once unless --password is given), end the user's sessions and revoke their personal tokens.")
         @Option(help: "The user's email address.") var email: String
         @Option(help: "The new password (at least 10 characters).") var password: String?
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
             try withDatabase(database) { pool in
-                let generated = try pool.transaction { try Accounts.resetPassword($0, email: email, password: password) }
-                printJSON(["email": .string(email), "password": .text(generated)])
+                let (generated, ended) = try pool.transaction { try Accounts.resetPassword($0, email: email, password: password) }
+                printJSON(["email": .string(email), "password": .text(generated), "sessions_ended": .int(ended.sessions),
+                           "personal_tokens_revoked": .int(ended.personalTokens)])
             }
         }
     }

@@ -20,6 +20,11 @@ func testRouter() -> Router {
         response.headers.add("Set-Cookie", "b=2; Path=/; HttpOnly")
         return response
     }
+    router.get("/own-header") { _ in
+        var response = Response.text("mine")
+        response.headers.set("x-frame-options", "SAMEORIGIN")
+        return response
+    }
     router.get("/bad-header") { _ in
         var response = Response.text("nope")
         response.headers.add("X-Injected", "a\r\nSet-Cookie: evil=1")
@@ -206,6 +211,11 @@ func testRouter() -> Router {
                 #expect(response.headers("X-Content-Type-Options") == ["nosniff"], "\(request)")
                 #expect(response.header("X-Frame-Options") == "DENY", "\(request)")
             }
+            // A handler's own value replaces the default rather than joining it.
+            try connection.send("GET /own-header HTTP/1.1\r\nHost: x\r\n\r\n")
+            let own = try connection.readResponse()
+            #expect(own.headers("X-Frame-Options") == ["SAMEORIGIN"])
+            #expect(own.header("X-Content-Type-Options") == "nosniff")
         }
         var invalid = Configuration(port: 0)
         invalid.responseHeaders = [("X-Bad", "a\r\nSet-Cookie: x=1")]

@@ -38,10 +38,11 @@ struct AppFixture {
     }
 }
 
-func withApp<T>(_ body: (AppFixture) throws -> T) throws -> T {
+func withApp<T>(configure: (inout AppConfiguration) -> Void = { _ in }, _ body: (AppFixture) throws -> T) throws -> T {
     try TestDatabase.withPool { pool, url in
         var configuration = AppConfiguration(publicDirectory: TestDatabase.repositoryRoot.appendingPathComponent("Public"))
         configuration.sessionLifetime = 3600
+        configure(&configuration)
         let application = Application(configuration: configuration, database: pool)
         var http = Configuration(port: 0)
         http.workerThreads = 16

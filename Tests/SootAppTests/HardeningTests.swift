@@ -1,4 +1,6 @@
 import Foundation
+import HTTPServer
+import Synchronization
 import Postgres
 @testable import SootApp
 import TestSupport
@@ -130,6 +132,140 @@ import Testing
             #expect(try app.api("POST", "/api/v1/teams/\(setup.team)/projects", token: setup.owner, json: ["name": "مشروع"]).status == 201)
             let count = try app.pool.query("SELECT count(*) AS n FROM projects WHERE name LIKE 'Budget%'").first!.decode("n", as: Int.self)
             #expect(count == 0)
+        }
+    }
+
+    static func loginUser(_ app: AppFixture) throws -> (email: String, password: String) {
+        try app.pool.transaction { try Accounts.createUser($0, email: "lin@example.com", name: "Lin", password: "correct horse battery") }
+        return ("lin@example.com", "correct horse battery")
+    }
+
+    /// Item 12: the lock was read before the failure was recorded, so 30 parallel wrong passwords were all checked.
+    @Test func parallelGuessesGetNoMoreThanTheFreeAttempts() throws {
+        try withApp { app in
+            let (email, _) = try HardeningTests.loginUser(app)
+            let statuses = Mutex<[Int]>([])
+            DispatchQueue.concurrentPerform(iterations: 30) { index in
+                var browser = Browser(app: app)
+                let status = (try? browser.logIn(email: email, password: "wrong guess \(index)").status) ?? 0
+                statuses.withLock { $0.append(status) }
+            }
+            let all = statuses.withLock { $0 }
+            #expect(all.count == 30)
+            #expect(all.filter { $0 == 401 }.count == LoginThrottle.freeFailuresPerAccountAndAddress, "\(all.sorted())")
+            #expect(all.filter { $0 == 429 }.count == 30 - LoginThrottle.freeFailuresPerAccountAndAddress)
+        }
+    }
+
+    /// Item 13: five failures for made-up emails from one address locked every account's correct login from it
+    /// (behind a load balancer: everyone's). Lock-outs are per account and address; an address alone is slowed
+    /// only past a higher limit; `X-Forwarded-For` counts only from a trusted proxy.
+    @Test func oneAddressDoesNotLockOutEveryone() throws {
+        let proxies = try TrustedProxies.parse("127.0.0.1/32, ::1").get()
+        try withApp(configure: { $0.trustedProxies = proxies }) { app in
+            let (email, password) = try HardeningTests.loginUser(app)
+            func attempt(_ email: String, _ password: String, from address: String, chain: String? = nil) throws -> Int {
+                let login = try app.send("GET", "/login")
+                let cookie = try #require(login.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
+                let csrf = try #require(Browser.csrf(in: login.text))
+                let body = "csrf_token=\(csrf)&email=\(FormDecoding.encode(email))&password=\(FormDecoding.encode(password))"
+                return try app.send("POST", "/login", headers: [("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded"),
+                                                                 ("X-Forwarded-For", chain ?? address)], body: Array(body.utf8)).status
+            }
+            // Made-up accounts from the attacker's address, more than the per-account allowance.
+            for index in 0..<8 { #expect(try attempt("nobody\(index)@example.com", "guess", from: "203.0.113.9") == 401) }
+            // The real user behind the same load balancer, from their own address, and even from the attacker's.
+            #expect(try attempt(email, password, from: "198.51.100.7") == 303)
+            #expect(try attempt(email, password, from: "203.0.113.9") == 303)
+            // Guessing the real account from one address locks that address out of that account only.
+            for index in 0..<5 { #expect(try attempt(email, "wrong \(index)", from: "203.0.113.9") == 401) }
+            #expect(try attempt(email, password, from: "203.0.113.9") == 429)
+            // A client cannot pick its own address: the left entries of a chain are not believed past an untrusted hop.
+            #expect(try attempt(email, password, from: "", chain: "198.51.100.7, 203.0.113.9") == 429)
+            #expect(try attempt(email, password, from: "198.51.100.7") == 303)
+            // A spray from one address is slowed once it passes the per-address limit, for that address alone.
+            for index in 0..<LoginThrottle.freeFailuresPerAddress {
+                #expect(try attempt("spray\(index)@example.com", "guess", from: "192.0.2.50") == 401)
+            }
+            #expect(try attempt("another@example.com", "guess", from: "192.0.2.50") == 429)
+            #expect(try attempt(email, password, from: "198.51.100.8") == 303)
+        }
+    }
+
+    @Test func forwardedAddressesAreBelievedOnlyFromTrustedProxies() throws {
+        let proxies = try TrustedProxies.parse("10.0.0.0/8, 127.0.0.1, fd00::/8").get()
+        func request(peer: String, forwarded: [String], proto: String? = nil) -> Request {
+            var headers = HTTPHeaders()
+            for value in forwarded { headers.add("X-Forwarded-For", value) }
+            if let proto { headers.add("X-Forwarded-Proto", proto) }
+            return Request(head: RequestHead(method: .get, target: "/", path: "/", headers: headers), remoteAddress: peer)
+        }
+        #expect(proxies.clientAddress(request(peer: "127.0.0.1", forwarded: ["203.0.113.1"])) == "203.0.113.1")
+        #expect(proxies.clientAddress(request(peer: "127.0.0.1", forwarded: ["198.51.100.1, 203.0.113.1, 10.1.2.3"])) == "203.0.113.1")
+        #expect(proxies.clientAddress(request(peer: "127.0.0.1", forwarded: ["198.51.100.1", "10.9.9.9"])) == "198.51.100.1")
+        #expect(proxies.clientAddress(request(peer: "203.0.113.5", forwarded: ["10.0.0.1"])) == "203.0.113.5")
+        #expect(proxies.clientAddress(request(peer: "fd00::1", forwarded: ["2001:db8::7"])) == "2001:db8::7")
+        #expect(proxies.clientAddress(request(peer: "127.0.0.1", forwarded: ["garbage, 10.0.0.2"])) == "10.0.0.2")
+        #expect(proxies.isHTTPS(request(peer: "127.0.0.1", forwarded: [], proto: "https")))
+        #expect(!proxies.isHTTPS(request(peer: "203.0.113.5", forwarded: [], proto: "https")))
+        #expect(!proxies.isHTTPS(request(peer: "127.0.0.1", forwarded: [], proto: "http")))
+        #expect(!TrustedProxies.none.isHTTPS(request(peer: "127.0.0.1", forwarded: [], proto: "https")))
+        #expect(TrustedProxies.none.clientAddress(request(peer: "127.0.0.1", forwarded: ["1.2.3.4"])) == "127.0.0.1")
+        for bad in ["10.0.0.0/33", "example.com", "1.2.3", "::1/129", "10.0.0.0/x"] {
+            #expect((try? TrustedProxies.parse(bad).get()) == nil, "\(bad)")
+        }
+    }
+
+    /// Item 15: cookies are Secure when the request came over HTTPS through a trusted proxy.
+    @Test func cookiesAreSecureBehindATrustedHTTPSProxy() throws {
+        let proxies = try TrustedProxies.parse("127.0.0.1").get()
+        try withApp(configure: { $0.trustedProxies = proxies }) { app in
+            let plain = try app.send("GET", "/login")
+            #expect(plain.header("Set-Cookie")?.contains("Secure") == false)
+            let https = try app.send("GET", "/login", headers: [("X-Forwarded-Proto", "https")])
+            #expect(https.header("Set-Cookie")?.contains("; Secure") == true)
+        }
+        try withApp { app in
+            let untrusted = try app.send("GET", "/login", headers: [("X-Forwarded-Proto", "https")])
+            #expect(untrusted.header("Set-Cookie")?.contains("Secure") == false)
+        }
+    }
+
+    /// Item 15: pages had no CSP, framing protection, nosniff or referrer policy, so one-click forms could be
+    /// clickjacked; answers with secrets could be stored by caches.
+    @Test func everyAnswerCarriesSecurityHeaders() throws {
+        try withApp { app in
+            let setup = try HardeningTests.setUp(app)
+            let token = try app.api("POST", "/api/v1/projects/\(setup.project)/tokens", token: setup.owner, json: ["name": "ci"])
+            #expect(token.status == 201)
+            var answers = [try app.send("GET", "/login"), try app.send("GET", "/nothing-here"), try app.send("GET", "/methodology"),
+                           try app.send("POST", "/api/v1/projects/\(setup.project)/tokens",
+                                        headers: [("Authorization", "Bearer \(setup.owner)"), ("Content-Type", "application/json")],
+                                        body: Array("{\"name\":\"x\"}".utf8))]
+            answers.append(try app.send("GET", "/static/soot.css"))
+            for answer in answers {
+                let csp = try #require(answer.header("Content-Security-Policy"))
+                #expect(csp.contains("frame-ancestors 'none'"))
+                #expect(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"))
+                #expect(answer.header("X-Frame-Options") == "DENY")
+                #expect(answer.header("X-Content-Type-Options") == "nosniff")
+                #expect(answer.header("Referrer-Policy") == "same-origin")
+                #expect(answer.headers("Cache-Control").count == 1)
+            }
+            #expect(answers[0].header("Cache-Control") == "no-store")  // the login form's CSRF token
+            #expect(answers[3].header("Cache-Control") == "no-store")  // a new token
+            #expect(answers[2].header("Cache-Control") == "public, max-age=300")
+            #expect(answers[4].header("Cache-Control")?.contains("max-age") == true)
+            // No page needs inline style or script, which the policy would block.
+            var browser = Browser(app: app)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            _ = try browser.logIn(email: "owner@hardening.test", password: "a long password 123")
+            let slug = try app.pool.query("SELECT slug FROM organizations").first!.decode("slug", as: String.self)
+            for path in ["/", "/o/\(slug)", "/methodology"] {
+                let page = try browser.get(path)
+                #expect(page.status == 200, "\(path)")
+                #expect(!page.text.contains("style=\"") && !page.text.contains("<script>") && !page.text.contains(" onclick="), "\(path)")
+            }
         }
     }
 }

@@ -157,16 +157,53 @@ struct Browser {
         }
     }
 
-    @Test func aResetPasswordEndsSessions() throws {
+    /// Issue 15, item 11: a reset ended sessions but the personal tokens made with the old password kept working.
+    @Test func aResetPasswordEndsSessionsAndPersonalTokens() throws {
         try withApp { app in
             let (email, password) = try user(app)
             var browser = Browser(app: app)
             _ = try browser.logIn(email: email, password: password)
             #expect(try browser.get("/").status == 200)
-            let generated = try app.pool.transaction { try Accounts.resetPassword($0, email: email, password: nil) }
+            let userID = try #require(try app.pool.withConnection { try Accounts.userID($0, email: email) })
+            let token = try app.pool.transaction { connection in
+                try Store.insertToken(connection, kind: .personal, name: "script", scope: "write", userID: userID,
+                                      organizationID: nil, projectID: nil, createdBy: userID, expiresInDays: nil).1
+            }
+            #expect(try app.api("GET", "/api/v1/me", token: token).status == 200)
+            let (generated, ended) = try app.pool.transaction { try Accounts.resetPassword($0, email: email, password: nil) }
+            #expect(ended == Accounts.Ended(sessions: 1, personalTokens: 1))
             #expect(try browser.get("/").status == 303)
+            #expect(try app.api("GET", "/api/v1/me", token: token).status == 401)
             var again = Browser(app: app)
             #expect(try again.logIn(email: email, password: try #require(generated)).status == 303)
+        }
+    }
+
+    /// "Sign out everywhere" from the home page ends every session and revokes personal tokens, and says so.
+    @Test func signingOutEverywhereEndsSessionsAndPersonalTokens() throws {
+        try withApp { app in
+            let (email, password) = try user(app)
+            var laptop = Browser(app: app)
+            var phone = Browser(app: app)
+            _ = try laptop.logIn(email: email, password: password)
+            _ = try phone.logIn(email: email, password: password)
+            let userID = try #require(try app.pool.withConnection { try Accounts.userID($0, email: email) })
+            let token = try app.pool.transaction { connection in
+                try Store.insertToken(connection, kind: .personal, name: "script", scope: "write", userID: userID,
+                                      organizationID: nil, projectID: nil, createdBy: userID, expiresInDays: nil).1
+            }
+            let home = try laptop.get("/")
+            let csrf = try #require(Browser.csrf(in: home.text))
+            #expect(home.text.contains("action=\"/logout/everywhere\""))
+            // Without the form's CSRF token nothing happens.
+            #expect(try laptop.post("/logout/everywhere", form: []).status == 403)
+            #expect(try phone.get("/").status == 200)
+            let done = try laptop.post("/logout/everywhere", form: [("csrf_token", csrf)])
+            #expect(done.status == 200)
+            #expect(done.text.contains("2 sessions ended and 1 personal access token revoked"))
+            #expect(try phone.get("/").status == 303)
+            #expect(try laptop.get("/").status == 303)
+            #expect(try app.api("GET", "/api/v1/me", token: token).status == 401)
         }
     }
 }

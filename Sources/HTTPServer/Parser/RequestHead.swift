@@ -34,6 +34,26 @@ public struct RequestHead: Sendable {
     public var expectsContinue: Bool
     /// The client sent an `Expect` value other than 100-continue (answered 417).
     public var hasUnsupportedExpectation: Bool
+
+    /// A head as the parser would make it; for tests and in-process callers.
+    public init(
+        method: HTTPMethod, target: String, targetForm: TargetForm = .origin, path: String, query: String? = nil,
+        version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders(), authority: String? = nil,
+        framing: BodyFraming = .none, keepAlive: Bool = true, expectsContinue: Bool = false, hasUnsupportedExpectation: Bool = false
+    ) {
+        self.method = method
+        self.target = target
+        self.targetForm = targetForm
+        self.path = path
+        self.query = query
+        self.version = version
+        self.headers = headers
+        self.authority = authority
+        self.framing = framing
+        self.keepAlive = keepAlive
+        self.expectsContinue = expectsContinue
+        self.hasUnsupportedExpectation = hasUnsupportedExpectation
+    }
 }
 
 /// A request the parser refused, with the status to answer. The connection closes after it.

@@ -34,9 +34,9 @@ public struct Configuration: Sendable {
     public var maximumPendingOutputBytes: Int
     /// Value of the `Server` header; nil sends none. Default "Soot".
     public var serverName: String?
-    /// Header fields added to every response, formatted once at start (security headers, say). A handler must
-    /// not set the same names itself. Names must be tokens and values free of control bytes; `Server` fails to
-    /// start otherwise. Default none.
+    /// Header fields added to every response that does not set the same name itself (security headers, a default
+    /// `Cache-Control`), formatted once at start. Names must be tokens and values free of control bytes; `Server`
+    /// fails to start otherwise. Default none.
     public var responseHeaders: [(name: String, value: String)]
 
     public init(

@@ -503,7 +503,10 @@ final class Connection: @unchecked Sendable {
         output.append(contentsOf: "Date: ".utf8)
         output.append(contentsOf: loop.date.current())
         output.append(0x0D); output.append(0x0A)
-        output.append(contentsOf: core.fixedHeaderLines)
+        output.append(contentsOf: core.serverLine)
+        for (name, line) in core.defaultHeaders where !response.headers.contains(name) {
+            output.append(contentsOf: line)
+        }
         var body: [UInt8] = []
         if !status.forbidsBody {
             switch response.body {

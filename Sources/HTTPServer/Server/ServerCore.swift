@@ -13,17 +13,18 @@ final class ServerCore: Sendable {
     let redactPath: @Sendable (String) -> String
     let logger: Logger
     let openConnections = Atomic<Int>(0)
-    /// `Server: <name>` and the configured `responseHeaders`, formatted once for every response.
-    let fixedHeaderLines: [UInt8]
+    /// `Server: <name>`, formatted once for every response.
+    let serverLine: [UInt8]
+    /// The configured `responseHeaders`: each name and its whole line, formatted once.
+    let defaultHeaders: [(name: String, line: [UInt8])]
 
     init(
         configuration: Configuration, responder: Responder, workers: WorkerPool,
         errorResponder: @escaping ErrorResponder, redactPath: @escaping @Sendable (String) -> String, logger: Logger
     ) {
         self.configuration = configuration
-        var lines = configuration.serverName.map { "Server: \($0)\r\n" } ?? ""
-        for (name, value) in configuration.responseHeaders { lines += "\(name): \(value)\r\n" }
-        fixedHeaderLines = Array(lines.utf8)
+        serverLine = Array((configuration.serverName.map { "Server: \($0)\r\n" } ?? "").utf8)
+        defaultHeaders = configuration.responseHeaders.map { ($0.name, Array("\($0.name): \($0.value)\r\n".utf8)) }
         self.responder = responder
         self.workers = workers
         self.errorResponder = errorResponder

@@ -41,8 +41,17 @@ public enum Accounts {
         return (try row.decode("id"), password == nil ? chosen : nil)
     }
 
-    /// Sets a new password (generated when nil) and ends the user's sessions; returns the generated one.
-    public static func resetPassword(_ connection: DatabaseConnection, email: String, password: String?) throws -> String? {
+    /// What a reset or "sign out everywhere" ended.
+    public struct Ended: Sendable, Equatable {
+        public var sessions: Int
+        public var personalTokens: Int
+    }
+
+    /// Sets a new password (generated when nil), ends the user's sessions and revokes their personal tokens:
+    /// whoever knew the old password may have made either. Returns the generated password and what ended.
+    public static func resetPassword(_ connection: DatabaseConnection, email: String, password: String?) throws
+        -> (password: String?, ended: Ended)
+    {
         if let password, password.count < 10 {
             throw AppError.invalid("password", "A password needs at least 10 characters.")
         }
@@ -51,8 +60,18 @@ public enum Accounts {
             UPDATE users SET password_hash = \(PasswordHasher.hash(chosen)), must_change_password = \(password == nil)
             WHERE lower(email) = lower(\(email)) RETURNING id
             """).first else { throw AppError.notFound("No user with that email.") }
-        try connection.query("DELETE FROM sessions WHERE user_id = \(try row.decode("id", as: UUID.self))")
-        return password == nil ? chosen : nil
+        let ended = try endCredentials(connection, userID: try row.decode("id"))
+        return (password == nil ? chosen : nil, ended)
+    }
+
+    /// Ends every session of the user and revokes every personal token they hold ("sign out everywhere").
+    /// Project tokens stay: they belong to projects, not to the person who made them.
+    public static func endCredentials(_ connection: DatabaseConnection, userID: UUID) throws -> Ended {
+        let sessions = try connection.query("DELETE FROM sessions WHERE user_id = \(userID)").affectedRows
+        let tokens = try connection.query("""
+            UPDATE api_tokens SET revoked_at = now() WHERE kind = 'personal' AND user_id = \(userID) AND revoked_at IS NULL
+            """).affectedRows
+        return Ended(sessions: sessions, personalTokens: tokens)
     }
 
     public static func userID(_ connection: DatabaseConnection, email: String) throws -> UUID? {

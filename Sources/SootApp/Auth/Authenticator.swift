@@ -9,7 +9,7 @@ import Synchronization
 struct Authenticator: Sendable {
     let database: ConnectionPool
     let sessions: SessionStore
-    /// Verified tokens for a few seconds, so the ingest hot path does not query for every post. Revocation
+    /// Verified project tokens for a few seconds, so the ingest hot path does not query for every post. Revocation
     /// through this instance clears it at once; another instance's cache forgets within `TokenCache.lifetime`.
     let tokenCache = TokenCache()
 
@@ -74,7 +74,9 @@ struct Authenticator: Sendable {
         let digest = TokenFormat.digest(token)
         if let cached = tokenCache.caller(for: digest) { return cached }
         let caller = try lookUp(token, kind: kind, prefix: prefix, hash: Crypto.hex(digest.bytes))
-        tokenCache.store(caller, for: digest)
+        // Only project tokens (the ingest hot path) are cached. A personal token is checked every time, so a
+        // password reset or "sign out everywhere" ends it at once on every instance, the command line's included.
+        if kind == .project { tokenCache.store(caller, for: digest) }
         return caller
     }
 

@@ -10,6 +10,7 @@ struct LoginRoutes {
     let authenticator: Authenticator
     let throttle: LoginThrottle
     let secureCookies: Bool
+    let proxies: TrustedProxies
     let store: Store
 
     static let loginCSRFCookie = "soot_login_csrf"
@@ -19,6 +20,7 @@ struct LoginRoutes {
         router.get("/login") { request in try routes.loginForm(request, error: nil, status: .ok) }
         router.post("/login") { request in try routes.login(request) }
         router.post("/logout") { request in try routes.logout(request) }
+        router.post("/logout/everywhere") { request in try routes.logoutEverywhere(request) }
         router.get("/") { request in try routes.home(request) }
     }
 
@@ -33,6 +35,9 @@ struct LoginRoutes {
               !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "\\" }) else { return "/" }
         return text
     }
+
+    /// Cookies are `Secure` when the operator says so, or when this request came over HTTPS through a trusted proxy.
+    func secure(_ request: Request) -> Bool { secureCookies || proxies.isHTTPS(request) }
 
     func loginForm(_ request: Request, error: String?, status: HTTPStatus, email: String = "") throws -> Response {
         if error == nil, case .user = try authenticator.authenticate(request).identity {
@@ -58,7 +63,7 @@ struct LoginRoutes {
             </section>
             """
         var response = Response.html(Layout.page(title: "Log in", body: body), status: status)
-        response.headers.add("Set-Cookie", Cookies.make(LoginRoutes.loginCSRFCookie, token, maxAge: 3600, secure: secureCookies))
+        response.headers.add("Set-Cookie", Cookies.make(LoginRoutes.loginCSRFCookie, token, maxAge: 3600, secure: secure(request)))
         response.headers.set("Cache-Control", "no-store")
         return response
     }
@@ -71,8 +76,9 @@ struct LoginRoutes {
         }
         let email = (request.formField("email") ?? "").trimmingCharacters(in: .whitespaces)
         let password = request.formField("password") ?? ""
-        let keys = LoginThrottle.keys(email: email, address: request.remoteAddress)
-        if let wait = try throttle.lockedFor(keys) {
+        let client = proxies.clientAddress(request)
+        let keys = LoginThrottle.keys(email: email, address: client)
+        if let wait = try throttle.begin(keys) {
             var response = try loginForm(request, error: "Too many failed attempts. Try again in \(wait) seconds.",
                                          status: .tooManyRequests, email: email)
             response.headers.set("Retry-After", "\(wait)")
@@ -84,18 +90,17 @@ struct LoginRoutes {
         let hash = try row?.decode("password_hash", as: String.self) ?? PasswordHasher.decoy
         let valid = PasswordHasher.verify(password, against: hash) && row != nil
         guard valid, let userID = try row?.decode("id", as: UUID.self) else {
-            try throttle.recordFailure(keys)
             return try loginForm(request, error: "That email and password do not match.", status: .unauthorized, email: email)
         }
-        try throttle.recordSuccess(email: email)
+        try throttle.succeeded(keys)
         // Rotate: whatever session the browser had ends; a new id is issued.
         if let old = Cookies.value(SessionStore.cookieName, in: request) {
             try sessions.delete(id: Crypto.sha256Hex(old))
         }
-        let (cookie, _) = try sessions.create(userID: userID, remoteAddress: request.remoteAddress, userAgent: request.headers["User-Agent"])
+        let (cookie, _) = try sessions.create(userID: userID, remoteAddress: client, userAgent: request.headers["User-Agent"])
         var response = Response.redirect(to: LoginRoutes.safeNext(request.formField("next")))
-        response.headers.add("Set-Cookie", Cookies.make(SessionStore.cookieName, cookie, maxAge: Int(sessions.lifetime), secure: secureCookies))
-        response.headers.add("Set-Cookie", Cookies.expire(LoginRoutes.loginCSRFCookie, secure: secureCookies))
+        response.headers.add("Set-Cookie", Cookies.make(SessionStore.cookieName, cookie, maxAge: Int(sessions.lifetime), secure: secure(request)))
+        response.headers.add("Set-Cookie", Cookies.expire(LoginRoutes.loginCSRFCookie, secure: secure(request)))
         return response
     }
 
@@ -103,7 +108,30 @@ struct LoginRoutes {
         let caller = try authenticator.authenticateChecked(request)
         if case .session(let id, _) = caller.credential { try sessions.delete(id: id) }
         var response = Response.redirect(to: "/login")
-        response.headers.add("Set-Cookie", Cookies.expire(SessionStore.cookieName, secure: secureCookies))
+        response.headers.add("Set-Cookie", Cookies.expire(SessionStore.cookieName, secure: secure(request)))
+        return response
+    }
+
+    /// Ends every session of the signed-in person and revokes their personal tokens, then says so.
+    func logoutEverywhere(_ request: Request) throws -> Response {
+        let caller = try authenticator.authenticateChecked(request)
+        guard case .session = caller.credential else {
+            throw AppError.forbidden("Sign out everywhere from a signed-in browser.")
+        }
+        let user = try caller.requireUser()
+        let ended = try database.transaction { try Accounts.endCredentials($0, userID: user) }
+        let body = """
+            <section class="card narrow">
+            <h1>Signed out everywhere</h1>
+            <p role="status">\(ended.sessions) \(ended.sessions == 1 ? "session" : "sessions") ended and \
+            \(ended.personalTokens) personal access \(ended.personalTokens == 1 ? "token" : "tokens") revoked. \
+            Scripts that used those tokens need a new one. Project tokens were not touched.</p>
+            <p><a href="/login">Log in again</a></p>
+            </section>
+            """
+        var response = Response.html(Layout.page(title: "Signed out everywhere", body: body))
+        response.headers.add("Set-Cookie", Cookies.expire(SessionStore.cookieName, secure: secure(request)))
+        response.headers.set("Cache-Control", "no-store")
         return response
     }
 
@@ -142,6 +170,10 @@ struct LoginRoutes {
             <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
             <h2>Your organizations</h2>
             <ul class="plain">\(items)</ul>
+            <form method="post" action="/logout/everywhere" class="inline">
+            <input type="hidden" name="csrf_token" value="\(HTML.escape(csrf))">
+            <button type="submit" class="link">Sign out everywhere</button>
+            <span class="muted">ends every session and revokes your personal access tokens</span></form>
             <h2>Recent runs</h2>
             <form method="get" action="/find-run" class="card"><label for="run-id">Find a run by its id</label>
             <input id="run-id" name="id" placeholder="e.g. 6f1c…" required><button type="submit">Open the run</button></form>

@@ -213,7 +213,7 @@ struct ManagementPages {
                 let current: String = try member.decode("role")
                 let options = ["member", "admin", "owner", "remove"].map { "<option value=\"\($0)\"\($0 == current ? " selected" : "")>\($0)</option>" }.joined()
                 rows += "<tr><td>\(HTML.escape(try member.decode("email")))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/members/\(memberID.lowercaseText)/role\" class=\"inline\">\(hidden)"
-                    + "<select name=\"role\" aria-label=\"Role\" style=\"width:auto\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
+                    + "<select name=\"role\" aria-label=\"Role\" class=\"auto-width\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
             }
             return """
                 <h2 id="members">Members</h2><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table>

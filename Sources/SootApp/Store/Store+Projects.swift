@@ -125,6 +125,7 @@ extension Store {
     }
 
     func updateExperiment(_ caller: Caller, id: UUID, fields: ExperimentFields) throws -> JSONValue {
+        _ = try experiment(caller, id: id)
         try caller.requireWrite()
         // A project token creates experiments and posts runs; changing what exists is for people.
         _ = try caller.requireUser()
