@@ -268,4 +268,54 @@ import Testing
             }
         }
     }
+
+    /// A CodeCarbon-shaped emissions.csv: `runs` runs of `rows` cumulative rows each.
+    static func emissionsCSV(runs: Int, rows: Int) -> [UInt8] {
+        var text = "timestamp,project_name,run_id,duration,emissions,emissions_rate,cpu_energy,ram_energy,energy_consumed\n"
+        for run in 0..<runs {
+            for row in 1...rows {
+                let energy = Double(row) * 0.001
+                text += "2026-10-0\(1 + run % 9)T10:\(String(format: "%02d", row % 60)):00,Offline,run-\(run),\(row * 10),\(energy * 0.4),0.00004,\(energy * 0.8),\(energy * 0.2),\(energy)\n"
+            }
+        }
+        return Array(text.utf8)
+    }
+
+    /// Item 5: of three concurrent imports of one file, one imported and two got 409 naming the field `name`.
+    @Test func concurrentImportsOfOneFileAllSucceedAndCountOnce() throws {
+        try withApp { app in
+            let setup = try HardeningTests.setUp(app)
+            let file = HardeningTests.emissionsCSV(runs: 40, rows: 5)
+            let answers = Mutex<[(Int, JSONValue)]>([])
+            DispatchQueue.concurrentPerform(iterations: 3) { _ in
+                let answer = (try? app.send("POST", "/api/v1/projects/\(setup.project)/import?experiment_id=\(setup.experiment)",
+                                            headers: [("Authorization", "Bearer \(setup.owner)"), ("Content-Type", "text/csv")], body: file))
+                answers.withLock { $0.append((answer?.status ?? 0, answer.flatMap { JSONValue.parse($0.body) } ?? .null)) }
+            }
+            let all = answers.withLock { $0 }
+            #expect(all.map(\.0) == [201, 201, 201], "\(all.map { $0.1.serialized })")
+            #expect(all.compactMap { $0.1["runs_created"]?.numberValue }.reduce(0, +) == 40)
+            #expect(all.compactMap { $0.1["samples_imported"]?.numberValue }.reduce(0, +) == 200)
+            #expect(all.compactMap { $0.1["duplicates"]?.numberValue }.reduce(0, +) == 400)
+            let counts = try app.pool.query("""
+                SELECT (SELECT count(*) FROM runs WHERE source = 'import') AS runs, (SELECT count(*) FROM emission_samples s
+                        JOIN runs r ON r.id = s.run_id WHERE r.source = 'import') AS samples,
+                       (SELECT sum(energy_kwh) FROM runs WHERE source = 'import')::text AS energy
+                """).first!
+            #expect(try counts.decode("runs", as: Int.self) == 40)
+            #expect(try counts.decode("samples", as: Int.self) == 200)
+            let energy = try counts.decode("energy", as: String.self)
+            #expect(abs((Double(energy) ?? 0) - 0.2) < 1e-12, "\(energy)")
+        }
+    }
+
+    /// A duplicate that is not about a name does not blame the field `name`.
+    @Test func uniqueViolationsNameOnlyTheirOwnField() {
+        let name = DatabaseError(.query, sqlState: "23505", message: "dup", constraint: "projects_team_id_name_key").appError
+        #expect(name.status == .conflict && name.field == "name")
+        let race = DatabaseError(.query, sqlState: "23505", message: "dup", constraint: "runs_client_key").appError
+        #expect(race.status == .conflict && race.field == nil && !race.message.contains("name"))
+        let email = DatabaseError(.query, sqlState: "23505", message: "dup", constraint: "users_email_key").appError
+        #expect(email.field == "email")
+    }
 }

@@ -13,7 +13,12 @@ extension DatabaseError: HTTPResponseError {
         if isUnavailable { return AppError.unavailable() }
         switch sqlState {
         case "23505":
-            return AppError.conflict("Something with that name already exists here.", field: conflictField)
+            switch conflictField {
+            case "name": return AppError.conflict("Something with that name already exists here.", field: "name")
+            case "slug": return AppError.conflict("Something with that address already exists here.", field: "slug")
+            case "email": return AppError.conflict("That email address is already in use here.", field: "email")
+            default: return AppError.conflict("This was changed by another request at the same time; try again.")
+            }
         case "23503":
             return AppError(.unprocessableContent, code: "invalid", "A referenced item does not exist.")
         case "23514", "22001", "22003", "22007", "22008", "22P02":
@@ -28,7 +33,9 @@ extension DatabaseError: HTTPResponseError {
         guard let constraint else { return nil }
         if constraint.contains("email") { return "email" }
         if constraint.contains("slug") { return "slug" }
-        if constraint.contains("name") || constraint.hasSuffix("_key") { return "name" }
+        // Unique constraints on names are `<table>_<scope>_name_key` or `organizations_name_key`; others (a run's
+        // client key, a sample's, a token prefix) are races, not a field the caller chose badly.
+        if constraint.hasSuffix("_name_key") { return "name" }
         return nil
     }
 }

@@ -166,6 +166,10 @@ struct CSVImport {
         }
         do {
             outcome = try database.transaction { connection in
+                // Imports into one project take turns: two uploads of the same file would otherwise both miss the
+                // run the other is creating, and the later one would fail on its key. Taking turns, the later
+                // import finds the runs and samples the first committed, and adds nothing twice.
+                try connection.query("SELECT pg_advisory_xact_lock(\(CSVImport.lockClass), hashtext(\(projectID.lowercaseText)))")
                 var outcome = outcome
                 var done = 0
                 for key in order {
@@ -185,6 +189,9 @@ struct CSVImport {
         outcome.refused.sort { ($0.line, $0.column) < ($1.line, $1.column) }
         return outcome
     }
+
+    /// The first key of the imports' advisory lock ("csvi"); the second is the project's.
+    static let lockClass: Int32 = 0x6373_7669
 
     /// Refusals found while writing (a cumulative figure going down) undo the whole import.
     struct Rollback: Error { let outcome: Outcome }
