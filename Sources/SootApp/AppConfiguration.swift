@@ -11,6 +11,8 @@ public struct AppConfiguration: Sendable {
     public var trustedProxies: TrustedProxies = .none
     /// How long a login session lasts without use, in seconds. Default 14 days.
     public var sessionLifetime: Double
+    /// Connections of their own for exports and imports, and how many one caller may run at once.
+    public var reports = ReportCapacity.Configuration()
     /// Group commit of ingested samples (writers, batch size, commit timeout).
     public var ingest: SampleBatcher.Configuration = .init()
     /// Serve `GET /bench/hello` and `POST /bench/emissions`, the two routes the HTTP benchmark runs against Soot and

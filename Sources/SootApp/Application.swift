@@ -13,21 +13,26 @@ public final class Application: Sendable {
     let apiOperations: [APIRegistry.Operation]
     /// Group commit for single-sample posts.
     public let batcher: SampleBatcher
+    /// The connections and per-caller share of exports and imports.
+    public let reports: ReportCapacity
 
     public init(configuration: AppConfiguration, database: ConnectionPool, logger: Logger = Logger(label: "soot")) {
         self.configuration = configuration
         self.database = database
         self.logger = logger
         batcher = SampleBatcher(url: database.url, configuration: configuration.ingest, logger: Logger(label: "soot.ingest"))
+        let reports = ReportCapacity(url: database.url, configuration: configuration.reports)
+        self.reports = reports
         var router = Router()
         apiOperations = Application.addRoutes(to: &router, configuration: configuration, database: database,
-                                              batcher: batcher, logger: logger)
+                                              batcher: batcher, reports: reports, logger: logger)
         self.router = router
     }
 
     /// Stops background work (the ingest writers) after the HTTP server has drained.
     public func shutdown() {
         batcher.stop()
+        reports.pool.close()
     }
 
     /// The OpenAPI document for the registered API routes.
@@ -55,7 +60,8 @@ public final class Application: Sendable {
     }
 
     static func addRoutes(
-        to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, batcher: SampleBatcher, logger: Logger
+        to router: inout Router, configuration: AppConfiguration, database: ConnectionPool, batcher: SampleBatcher,
+        reports: ReportCapacity, logger: Logger
     ) -> [APIRegistry.Operation] {
         HealthRoutes(database: database).register(on: &router)
         if configuration.benchmarkRoutes { BenchmarkRoutes().register(on: &router) }
@@ -68,8 +74,8 @@ public final class Application: Sendable {
         ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
         CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)
         EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
-        ExportRoutes(database: database, authenticator: authenticator).register(&router, &api)
-        ImportRoutes(database: database, authenticator: authenticator).register(&router, &api)
+        ExportRoutes(database: reports.pool, capacity: reports, authenticator: authenticator).register(&router, &api)
+        ImportRoutes(database: reports.pool, capacity: reports, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
         MethodologyRoutes(database: database).register(&router)

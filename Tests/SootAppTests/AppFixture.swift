@@ -38,7 +38,8 @@ struct AppFixture {
     }
 }
 
-func withApp<T>(configure: (inout AppConfiguration) -> Void = { _ in }, _ body: (AppFixture) throws -> T) throws -> T {
+func withApp<T>(configure: (inout AppConfiguration) -> Void = { _ in }, http configureHTTP: (inout Configuration) -> Void = { _ in },
+                _ body: (AppFixture) throws -> T) throws -> T {
     try TestDatabase.withPool { pool, url in
         var configuration = AppConfiguration(publicDirectory: TestDatabase.repositoryRoot.appendingPathComponent("Public"))
         configuration.sessionLifetime = 3600
@@ -46,6 +47,7 @@ func withApp<T>(configure: (inout AppConfiguration) -> Void = { _ in }, _ body: 
         let application = Application(configuration: configuration, database: pool)
         var http = Configuration(port: 0)
         http.workerThreads = 16
+        configureHTTP(&http)
         let server = application.makeServer(http)
         try server.start()
         defer {

@@ -318,4 +318,78 @@ import Testing
         let email = DatabaseError(.query, sqlState: "23505", message: "dup", constraint: "users_email_key").appError
         #expect(email.field == "email")
     }
+
+    /// Item 3: twenty clients that never read a samples export, with one read-only token, held every pooled
+    /// connection, and pages, `/readyz`, `POST /runs` and `POST /emissions` answered 503. Exports now have their own
+    /// capped connections and a per-caller share.
+    @Test func stalledExportsDoNotStarveIngestOrPages() throws {
+        try withApp(http: { $0.writeTimeout = 4 }) { app in
+            let setup = try HardeningTests.setUp(app)
+            let runID = UUID(uuidString: setup.run)!
+            try app.pool.query("""
+                INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh)
+                SELECT gen_random_uuid(), \(UUID(uuidString: setup.organization)!), \(runID), now() - g * interval '1 second', 1, 0.001, 0.002
+                FROM generate_series(1, 150000) g
+                """)
+            var readers = [setup.readOnlyProjectToken]
+            for index in 0..<5 {
+                readers.append(try app.api("POST", "/api/v1/projects/\(setup.project)/tokens", token: setup.owner,
+                                           json: ["name": .string("reader \(index)"), "scope": "read"]).body["token"]!.stringValue!)
+            }
+            // 50 exports whose clients never read: 20 with one token (as found), 30 spread over five more.
+            var stalled: [RawConnection] = []
+            for index in 0..<50 {
+                let token = index < 20 ? readers[0] : readers[1 + index % 5]
+                let connection = try RawConnection(port: app.port)
+                try connection.send("GET /api/v1/runs/\(setup.run)/samples.csv HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                stalled.append(connection)
+            }
+            usleep(1_500_000)
+            // Everyone else is served, promptly.
+            for round in 0..<5 {
+                let start = Date()
+                #expect(try app.send("GET", "/readyz").status == 200, "round \(round)")
+                #expect(try app.send("GET", "/login").status == 200)
+                #expect(try app.api("GET", "/api/v1/projects/\(setup.project)", token: setup.owner).status == 200)
+                let run = try app.api("POST", "/runs", token: nil, json: ["timestamp": "2026-11-02T10:00:00+00:00",
+                                                                        "experiment_id": .string(setup.experiment)],
+                                      headers: [("x-api-token", setup.projectToken)])
+                #expect(run.status == 201)
+                let emission = try app.api("POST", "/emissions", token: nil, json: [
+                    "timestamp": "2026-11-02T10:00:15+00:00", "run_id": run.body["id"] ?? .null, "duration": 15,
+                    "emissions_sum": 0.0001, "emissions_rate": 0.00001, "cpu_power": 10, "gpu_power": 0, "ram_power": 3,
+                    "cpu_energy": 0.0001, "gpu_energy": 0, "ram_energy": 0.00002, "energy_consumed": 0.00012,
+                ], headers: [("x-api-token", setup.projectToken)])
+                #expect(emission.status == 201)
+                #expect(Date().timeIntervalSince(start) < 2, "round \(round) took \(Date().timeIntervalSince(start)) s")
+            }
+            // The stalled exports themselves: at most their share runs; the others were told to come back later.
+            var refused = 0
+            var statuses: [Int] = []
+            for connection in stalled {
+                guard let head = try? connection.readResponse(timeout: 0.2, forHead: true) else { statuses.append(0); continue }
+                statuses.append(head.status)
+                if head.status == 503 {
+                    refused += 1
+                    #expect(head.header("Retry-After") != nil)
+                }
+            }
+            #expect(refused >= 50 - app.application.reports.configuration.connections, "\(refused) refused: \(statuses)")
+            #expect(app.application.reports.runningCount <= app.application.reports.configuration.connections)
+            // A third export of one caller is refused at once.
+            let third = try app.send("GET", "/api/v1/runs/\(setup.run)/samples.csv", headers: [("Authorization", "Bearer \(readers[0])")])
+            #expect(third.status == 503)
+            // Past the write timeout the server gives up on the clients that still do not read: their queries end
+            // and the connections come back, though the clients are still connected.
+            let deadline = Date().addingTimeInterval(10)
+            while app.application.reports.runningCount > 0 && Date() < deadline { usleep(100_000) }
+            #expect(app.application.reports.runningCount == 0)
+            let copying = try app.pool.query("""
+                SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'COPY%' AND state = 'active' AND pid <> pg_backend_pid()
+                """).first!.decode("n", as: Int.self)
+            #expect(copying == 0)
+            #expect(try app.send("GET", "/api/v1/runs/\(setup.run)/samples.csv", headers: [("Authorization", "Bearer \(readers[0])")]).status == 200)
+            stalled.removeAll()
+        }
+    }
 }

@@ -15,7 +15,9 @@ import Postgres
 /// when it has samples in it, and a run that crosses an edge of the range counts only its samples inside it (the
 /// `partial` column says so), so the rows add up to the dashboard's totals for the same range.
 struct ExportRoutes {
+    /// The reports' own pool (`ReportCapacity.pool`), not the main one.
     let database: ConnectionPool
+    let capacity: ReportCapacity
     let authenticator: Authenticator
 
     enum Format: String { case csv, json }
@@ -47,16 +49,16 @@ struct ExportRoutes {
             api.add(&router, .get, "/api/v1/reports/runs.\(format.rawValue)",
                     summary: "One row per run of an organization, team, project or experiment over a date range (\(format.rawValue), streamed)",
                     tag: "Reports", query: scopeQuery, handler: authed { request, caller in
-                        try routes.runsReport(request, caller, format: format)
+                        try routes.capacity.limited(caller, request) { try routes.runsReport(request, caller, format: format) }
                     })
             api.add(&router, .get, "/api/v1/reports/summary.\(format.rawValue)",
                     summary: "One row per team, project or experiment with totals and equivalents (\(format.rawValue))",
                     tag: "Reports", query: scopeQuery + ["by"], handler: authed { request, caller in
-                        try routes.summaryReport(request, caller, format: format)
+                        try routes.capacity.limited(caller, request) { try routes.summaryReport(request, caller, format: format) }
                     })
             api.add(&router, .get, "/api/v1/runs/:run_id/samples.\(format.rawValue)",
                     summary: "Every sample of a run (\(format.rawValue), streamed)", tag: "Reports", handler: authed { request, caller in
-                        try routes.samplesReport(request, caller, format: format)
+                        try routes.capacity.limited(caller, request) { try routes.samplesReport(request, caller, format: format) }
                     })
         }
     }

@@ -5,7 +5,9 @@ import Postgres
 /// Importing a CodeCarbon `emissions.csv`: over REST (`POST /api/v1/projects/{id}/import`, the file as the body,
 /// `text/csv`) and from the project page (a file upload form).
 struct ImportRoutes {
+    /// The reports' own pool (`ReportCapacity.pool`), not the main one.
     let database: ConnectionPool
+    let capacity: ReportCapacity
     let authenticator: Authenticator
     static let options = RouteOptions(maximumBodyBytes: CSVImport.maximumBytes)
 
@@ -20,6 +22,8 @@ struct ImportRoutes {
                 guard let id = UUID(uuidString: text) else { throw AppError.invalid("experiment_id", "experiment_id must be an id.") }
                 return id
             }
+            let lease = try routes.capacity.begin(ReportCapacity.key(caller, request))
+            defer { lease.end() }
             let outcome = try routes.perform(caller, projectID: projectID, experimentID: experimentID,
                                              validOnly: request.query("valid_only") == "true", bytes: request.body)
             guard outcome.imported else {
@@ -61,6 +65,8 @@ struct ImportRoutes {
             .project(request, caller)
         let field = { (name: String) in parts.first { $0.name == name }.map { String(decoding: $0.data, as: UTF8.self) } }
         let experimentID = field("experiment_id").flatMap { UUID(uuidString: $0) }
+        let lease = try capacity.begin(ReportCapacity.key(caller, request))
+        defer { lease.end() }
         let outcome = try perform(caller, projectID: project.id, experimentID: experimentID, validOnly: field("valid_only") == "on",
                                   bytes: file.data)
         var html = "<nav class=\"crumbs\"><a href=\"\(HTML.escape(project.path))\">Back to the project</a></nav><h1>Import of \(HTML.escape(file.filename ?? "a file"))</h1>"
