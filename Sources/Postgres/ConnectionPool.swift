@@ -57,15 +57,29 @@ public final class ConnectionPool: Sendable {
     }
 
     /// Runs `body` in a transaction on a pooled connection.
+    ///
+    /// Refused as read-only (25006), it runs once more on a new connection: the refusal wrote nothing, and a
+    /// connection opened while the database was read-only keeps that default after the database takes writes
+    /// again (the refused connection and the idle ones are replaced at checkin), so the first write after the
+    /// spell succeeds instead of meeting every stale connection in turn.
     @discardableResult
     public func transaction<T>(_ body: (DatabaseConnection) throws -> T) throws -> T {
-        try withConnection { try $0.transaction(body) }
+        do {
+            return try withConnection { try $0.transaction(body) }
+        } catch let error as DatabaseError where error.sqlState == "25006" {
+            return try withConnection { try $0.transaction(body) }
+        }
     }
 
-    /// One statement on a pooled connection.
+    /// One statement on a pooled connection (tried once more on a new connection when refused as read-only,
+    /// as `transaction` is).
     @discardableResult
     public func query(_ query: SQLQuery) throws -> QueryResult {
-        try withConnection { try $0.query(query) }
+        do {
+            return try withConnection { try $0.query(query) }
+        } catch let error as DatabaseError where error.sqlState == "25006" {
+            return try withConnection { try $0.query(query) }
+        }
     }
 
     private enum Step { case use(DatabaseConnection), connect, wait, fail(DatabaseError) }
@@ -101,7 +115,8 @@ public final class ConnectionPool: Sendable {
                         $0.lastConnectFailure = Date()
                     }
                     available.broadcast()
-                    logger.warning("database connect failed", metadata: ["error": "\(error.detail ?? error.message)"])
+                    RepeatingLog.database.log(logger, .warning, "database connect failed", key: "connect",
+                                              metadata: ["error": "\(error.detail ?? error.message)"])
                     throw error
                 }
             case .wait:
@@ -118,6 +133,18 @@ public final class ConnectionPool: Sendable {
     }
 
     func checkin(_ connection: DatabaseConnection) {
+        if connection.mustReconnect {
+            // The server refused for a reason of its own (read-only, out of disk or memory): the idle connections
+            // were opened in the same spell and may carry it too. All of them are replaced.
+            discard(connection)
+            let idle = state.withLock { state -> [DatabaseConnection] in
+                let idle = state.idle
+                state.idle = []
+                return idle
+            }
+            for other in idle { discard(other) }
+            return
+        }
         if !connection.isHealthy || connection.inTransaction {
             if connection.isHealthy { _ = try? connection.execute("ROLLBACK") }
             if !connection.isHealthy || connection.inTransaction {

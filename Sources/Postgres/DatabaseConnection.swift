@@ -37,11 +37,17 @@ public final class DatabaseConnection: @unchecked Sendable {
         if let handle { PQfinish(handle) }
     }
 
-    /// True while the socket is usable (false after the server went away).
+    /// True while the socket is usable (false after the server went away, or after an error that leaves the
+    /// session suspect: see `mustReconnect`).
     public var isHealthy: Bool {
-        guard let handle else { return false }
+        guard let handle, !mustReconnect else { return false }
         return PQstatus(handle) == CONNECTION_OK
     }
+
+    /// Set after the server refused for a reason of its own (full disk, read-only, out of memory): the session
+    /// may keep state from that spell (a read-only transaction default, a backend short of memory), so the pool
+    /// and the ingest writers replace the connection rather than reuse it, and Soot recovers by itself.
+    public private(set) var mustReconnect = false
 
     /// Whether the connection still works: a non-blocking read of what the server sent while it sat idle, and
     /// after `pingAfter` idle seconds a round trip. False when the server closed it (a restart or crash), so the
@@ -298,6 +304,7 @@ public final class DatabaseConnection: @unchecked Sendable {
             ? .unavailable : .query
         // A failed PREPARE leaves nothing cached; a prepared statement may have been invalidated by DDL.
         if sqlState == "26000" || sqlState == "0A000" { prepared = [:]; lastPrepared = nil }
+        if let sqlState, DatabaseError.isServerTrouble(sqlState) { mustReconnect = true }
         throw DatabaseError(kind, sqlState: sqlState, message: primary,
                             detail: [detail, "statement: \(sql.prefix(300))"].compactMap { $0 }.joined(separator: "; "),
                             constraint: constraint)

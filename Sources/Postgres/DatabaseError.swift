@@ -44,9 +44,22 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
     public var isForeignKeyViolation: Bool { sqlState == "23503" }
     /// 40001/40P01: retrying the transaction may succeed.
     public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
-    /// The database is unreachable (class 08, 57P0x shutdown/crash, or no connection at all).
+    /// The database is unreachable (class 08, 57P0x shutdown/crash, or no connection at all), or cannot do the
+    /// work for a reason of its own (`isServerTrouble`): either way a retry later may succeed.
     public var isUnavailable: Bool {
-        kind == .unavailable || kind == .poolTimeout
+        kind == .unavailable || kind == .poolTimeout || isServerTrouble
             || (sqlState.map { $0.hasPrefix("08") || $0 == "57P01" || $0 == "57P02" || $0 == "57P03" } ?? false)
+    }
+
+    /// The server refused for a reason of its own, not the statement's: out of disk, memory or connections
+    /// (class 53), an I/O or system error (class 58), or it is read-only (25006: a standby, or
+    /// `default_transaction_read_only`).
+    public var isServerTrouble: Bool {
+        guard let sqlState else { return false }
+        return DatabaseError.isServerTrouble(sqlState)
+    }
+
+    static func isServerTrouble(_ sqlState: String) -> Bool {
+        sqlState.hasPrefix("53") || sqlState.hasPrefix("58") || sqlState == "25006"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 
 /// A private PostgreSQL cluster in a folder of Soot's own, started with the machine's `initdb` and `pg_ctl`.
@@ -21,6 +22,11 @@ public final class EmbeddedPostgres: Sendable {
     public var clusterFolder: URL { folder.appendingPathComponent("cluster") }
     public var socketFolder: URL { folder.appendingPathComponent("run") }
     public var logFile: URL { folder.appendingPathComponent("postgres.log") }
+    /// Held exclusively while the cluster is created, started or stopped, so two processes never race on it.
+    var lifecycleLockFile: URL { folder.appendingPathComponent("lifecycle.lock") }
+    /// Held shared by every process that uses the cluster; whoever can take it exclusively is the last user.
+    var useLockFile: URL { folder.appendingPathComponent("in-use.lock") }
+    public var pidFile: URL { clusterFolder.appendingPathComponent("postmaster.pid") }
 
     /// The libpq connection string for the cluster.
     public var connectionURL: String {
@@ -66,8 +72,57 @@ public final class EmbeddedPostgres: Sendable {
         getpwnam("postgres") != nil ? "postgres" : "nobody"
     }
 
+    /// One process's use of the cluster: a shared lock on the data folder, given back by `release(_:)`.
+    public final class Use: Sendable {
+        let lock: FileLock
+        init(lock: FileLock) { self.lock = lock }
+    }
+
+    /// Starts the cluster if it is not running (creating it if needed) and records this process as a user of it.
+    /// Creation and start happen under the folder's lifecycle lock: two processes starting on a fresh folder
+    /// take turns, and the second finds the cluster the first made.
+    public func acquire() throws -> Use {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let lifecycle = try FileLock(lifecycleLockFile, exclusive: true)
+        defer { lifecycle.unlock() }
+        try startLocked()
+        return Use(lock: try FileLock(useLockFile, exclusive: false))
+    }
+
+    /// Gives up this process's use of the cluster, and stops the cluster when no other process uses it. A second
+    /// `soot serve` that fails to bind, or a `soot migrate` beside a running server, leaves the server's database
+    /// alone.
+    public func release(_ use: Use) {
+        guard let lifecycle = try? FileLock(lifecycleLockFile, exclusive: true) else { return }
+        defer { lifecycle.unlock() }
+        use.lock.unlock()
+        guard let last = try? FileLock(useLockFile, exclusive: true, wait: false) else {
+            logger.info("embedded PostgreSQL left running: another Soot process uses it", metadata: ["folder": "\(folder.path)"])
+            return
+        }
+        defer { last.unlock() }
+        stop()
+    }
+
     /// Creates the cluster if needed, starts it if it is not running, and creates the database.
     public func start() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let lifecycle = try FileLock(lifecycleLockFile, exclusive: true)
+        defer { lifecycle.unlock() }
+        try startLocked()
+    }
+
+    /// Starts a cluster that is down (after a crash, a `kill -9`, a full disk), under the lifecycle lock. Returns
+    /// true when it started it, false when it was running.
+    public func restartIfDown() throws -> Bool {
+        let lifecycle = try FileLock(lifecycleLockFile, exclusive: true)
+        defer { lifecycle.unlock() }
+        if isRunning() { return false }
+        try startLocked()
+        return true
+    }
+
+    private func startLocked() throws {
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
         try fileManager.createDirectory(at: socketFolder, withIntermediateDirectories: true)
@@ -86,6 +141,7 @@ public final class EmbeddedPostgres: Sendable {
                 "-D", clusterFolder.path, "-U", "soot", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
             ])
         }
+        try checkStalePidFile()
         if !isRunning() {
             // listen_addresses='' : no TCP at all; the socket lives in our private folder.
             // Checkpoints at most every 15 minutes or 4 GB of WAL (PostgreSQL's defaults: 5 minutes, 1 GB): under
@@ -125,13 +181,46 @@ public final class EmbeddedPostgres: Sendable {
         "host=\(socketFolder.path) dbname=\(name) user=soot"
     }
 
-    /// True when `pg_ctl status` finds the server running.
+    /// True when the process named in `postmaster.pid` is alive and is PostgreSQL (a cheap check: no program
+    /// is run, so a watchdog may call it every second).
     public func isRunning() -> Bool {
-        guard FileManager.default.fileExists(atPath: clusterFolder.appendingPathComponent("postmaster.pid").path) else { return false }
-        return (try? run(binaries.appendingPathComponent("pg_ctl").path, ["-D", clusterFolder.path, "status"], quiet: true)) != nil
+        guard let pid = postmasterPID() else { return false }
+        return EmbeddedPostgres.isAlive(pid) && EmbeddedPostgres.isPostgres(pid)
     }
 
-    /// Stops the cluster (fast mode: running transactions roll back, committed data is safe).
+    /// The PID on the first line of `postmaster.pid`, if the file is there.
+    public func postmasterPID() -> pid_t? {
+        guard let text = try? String(contentsOf: pidFile, encoding: .utf8),
+              let line = text.split(separator: "\n").first, let pid = Int32(line.trimmingCharacters(in: .whitespaces)), pid > 0
+        else { return nil }
+        return pid
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        Glibc.kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Whether `pid` runs PostgreSQL's server (`/proc/PID/comm` is `postgres`, or `postmaster` on older builds).
+    static func isPostgres(_ pid: pid_t) -> Bool {
+        guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) else { return true }
+        let name = comm.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name == "postgres" || name == "postmaster"
+    }
+
+    /// A `postmaster.pid` left by a crash whose PID now belongs to another program: PostgreSQL would refuse to
+    /// start ("is another postmaster running?") and Soot would reuse a server that is not there. Says what to do.
+    private func checkStalePidFile() throws {
+        guard let pid = postmasterPID(), EmbeddedPostgres.isAlive(pid), !EmbeddedPostgres.isPostgres(pid) else { return }
+        let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        throw Failure(description: """
+            \(pidFile.path) names process \(pid) (\(comm)), which is not PostgreSQL: the file is left from a cluster \
+            that crashed, and its process number has been reused. Make sure no PostgreSQL uses \(clusterFolder.path), \
+            remove \(pidFile.path), and start Soot again.
+            """)
+    }
+
+    /// Stops the cluster (fast mode: running transactions roll back, committed data is safe). Prefer
+    /// `release(_:)`, which stops it only when no other process uses it.
     public func stop() {
         guard isRunning() else { return }
         do {

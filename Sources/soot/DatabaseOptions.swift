@@ -59,25 +59,22 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// Opens the database: the URL given, or the embedded cluster (started if needed). `stopCluster` says
-    /// whether the caller should stop the cluster when done (it was not already running, or we are the server).
-    func open(logger: Logger, alwaysOwnCluster: Bool) throws -> (url: String, cluster: EmbeddedPostgres?, stopCluster: Bool) {
+    /// Opens the database: the URL given, or the embedded cluster (started if needed) with this process recorded
+    /// as one of its users. Give `use` back with `cluster.release(use)`: the cluster is stopped only when no other
+    /// Soot process uses it.
+    func open(logger: Logger) throws -> (url: String, cluster: EmbeddedPostgres?, use: EmbeddedPostgres.Use?) {
         if let url = databaseURL ?? Self.environment["DATABASE_URL"], !url.isEmpty {
-            return (url, nil, false)
+            return (url, nil, nil)
         }
-        let cluster: EmbeddedPostgres
         do {
-            cluster = try EmbeddedPostgres(folder: resolvedDataDirectory, database: "soot", logger: logger)
+            let cluster = try EmbeddedPostgres(folder: resolvedDataDirectory, database: "soot", logger: logger)
+            let use = try cluster.acquire()
+            return (cluster.connectionURL, cluster, use)
         } catch let failure as EmbeddedPostgres.Failure {
-            throw ValidationError(failure.description)
+            throw CommandFailure(failure.description)
+        } catch {
+            throw CommandFailure("\(error)")
         }
-        let wasRunning = cluster.isRunning()
-        do {
-            try cluster.start()
-        } catch let failure as EmbeddedPostgres.Failure {
-            throw ValidationError(failure.description)
-        }
-        return (cluster.connectionURL, cluster, alwaysOwnCluster || !wasRunning)
     }
 
     /// Applies the migrations on a dedicated connection.
@@ -86,6 +83,12 @@ struct DatabaseOptions: ParsableArguments {
         defer { connection.close() }
         return try Migrator(directory: try resolvedMigrationsDirectory(), logger: logger).migrate(connection)
     }
+}
+
+/// A command that failed for a reason that is not its arguments: printed as `Error: ...`, exit status 1, no usage.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Finds folders shipped beside Soot (Migrations, Public): the working directory, then up from the executable

@@ -9,8 +9,8 @@ import SootApp
 func withDatabase<T>(_ options: DatabaseOptions, _ body: (ConnectionPool) throws -> T) throws -> T {
     options.bootstrapLogging()
     let logger = Logger(label: "soot")
-    let (url, cluster, stopCluster) = try options.open(logger: logger, alwaysOwnCluster: false)
-    defer { if stopCluster { cluster?.stop() } }
+    let (url, cluster, use) = try options.open(logger: logger)
+    defer { if let cluster, let use { cluster.release(use) } }
     _ = try options.migrate(url: url, logger: logger)
     let pool = ConnectionPool(url: url, configuration: .init(maximumConnections: 2, acquireTimeout: 10))
     defer { pool.close() }

@@ -12,8 +12,8 @@ struct Migrate: ParsableCommand {
     func run() throws {
         database.bootstrapLogging()
         let logger = Logger(label: "soot.migrate")
-        let (url, cluster, stopCluster) = try database.open(logger: logger, alwaysOwnCluster: false)
-        defer { if stopCluster { cluster?.stop() } }
+        let (url, cluster, use) = try database.open(logger: logger)
+        defer { if let cluster, let use { cluster.release(use) } }
         let applied = try database.migrate(url: url, logger: logger)
         print(applied.isEmpty ? "The database is up to date." : "Applied migrations: \(applied.map(String.init).joined(separator: ", ")).")
     }

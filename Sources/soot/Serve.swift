@@ -67,8 +67,12 @@ struct Serve: ParsableCommand {
         database.bootstrapLogging()
         let logger = Logger(label: "soot")
         let environment = ProcessInfo.processInfo.environment
-        let (url, cluster, stopCluster) = try database.open(logger: logger, alwaysOwnCluster: true)
-        defer { if stopCluster { cluster?.stop() } }
+        let (url, cluster, use) = try database.open(logger: logger)
+        defer { if let cluster, let use { cluster.release(use) } }
+        // The embedded cluster is looked after: if its postmaster dies, it is started again.
+        let supervisor = cluster.map { ClusterSupervisor(cluster: $0, logger: Logger(label: "soot.postgres")) }
+        supervisor?.start()
+        defer { supervisor?.stop() }
         _ = try database.migrate(url: url, logger: logger)
 
         var poolConfiguration = ConnectionPool.Configuration()

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Logging
 import Synchronization
 import Postgres
 @testable import SootApp
@@ -391,5 +392,98 @@ import Testing
             #expect(try app.send("GET", "/api/v1/runs/\(setup.run)/samples.csv", headers: [("Authorization", "Bearer \(readers[0])")]).status == 200)
             stalled.removeAll()
         }
+    }
+
+    /// Item 8: 53100 (disk full) and 25006 (read-only) answered 500 without `Retry-After`.
+    @Test func serverTroubleIsA503WithRetryAfter() {
+        for state in ["53100", "53200", "53300", "25006", "58030"] {
+            let error = DatabaseError(.query, sqlState: state, message: "could not extend file").appError
+            #expect(error.status == .serviceUnavailable, "\(state)")
+            #expect(error.headers["Retry-After"] != nil, "\(state)")
+        }
+        #expect(DatabaseError(.query, sqlState: "23514", message: "check").appError.status == .unprocessableContent)
+    }
+
+    /// Item 8: a repeating failure is logged once per interval with a count, not once per request.
+    @Test func repeatingFailuresAreLoggedOncePerInterval() {
+        let lines = CapturedLines()
+        let logger = Logger(label: "test") { _ in CapturingLogHandler(lines: lines) }
+        let log = RepeatingLog(interval: 0.3)
+        for _ in 0..<1000 { log.log(logger, .error, "disk full", key: "53100", metadata: ["statement": "INSERT ..."]) }
+        log.log(logger, .error, "other", key: "other")
+        #expect(lines.all == ["disk full", "other"])
+        usleep(350_000)
+        log.log(logger, .error, "disk full", key: "53100")
+        #expect(lines.all.last == "disk full repeated=999 more in the last 0 s")
+    }
+
+    /// Item 8: after a read-only spell the connections stayed broken until their sessions were killed by hand.
+    /// Here a failover brings Soot's sessions back read-only (the database's default, as a standby would);
+    /// writes get 503 with `Retry-After`, reads go on, and once the database takes writes again Soot writes
+    /// again by itself: a connection that met 25006 is replaced, not reused.
+    @Test func aReadOnlySpellIsA503AndSootRecoversByItself() throws {
+        try withApp { app in
+            let setup = try HardeningTests.setUp(app)
+            let database = try #require(app.url.split(separator: " ").first { $0.hasPrefix("dbname=") }.map { String($0.dropFirst(7)) })
+            let admin = try DatabaseConnection(url: TestDatabase.cluster.connectionURL(database: "postgres"))
+            defer { admin.close() }
+            var index = 0
+            func post() throws -> RawResponse {
+                index += 1
+                let body: JSONValue = ["timestamp": .string("2026-11-04T10:00:\(String(format: "%02d", index % 60))+00:00"), "run_id": .string(setup.run),
+                                       "duration": 1, "emissions_sum": 0.0001, "emissions_rate": 0.0001, "cpu_power": 10, "gpu_power": 0,
+                                       "ram_power": 3, "cpu_energy": 0.0001, "gpu_energy": 0, "ram_energy": 0.00001, "energy_consumed": 0.00011]
+                return try app.send("POST", "/emissions", headers: [("x-api-token", setup.projectToken), ("Content-Type", "application/json")],
+                                    body: body.bytes)
+            }
+            #expect(try post().status == 201)
+            try admin.execute("ALTER DATABASE \"\(database)\" SET default_transaction_read_only = on")
+            try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \(database) AND pid <> pg_backend_pid()")
+            var spell: [RawResponse] = []
+            for _ in 0..<8 {
+                spell.append(try post())
+                usleep(100_000)
+            }
+            #expect(spell.allSatisfy { $0.status == 503 }, "\(spell.map(\.status))")
+            #expect(spell.last?.header("Retry-After") != nil)
+            let rename = try app.api("PATCH", "/api/v1/projects/\(setup.project)", token: setup.owner, json: ["description": "x"])
+            #expect(rename.status == 503)
+            #expect(try app.api("GET", "/api/v1/projects/\(setup.project)", token: setup.owner).status == 200)
+            try admin.execute("ALTER DATABASE \"\(database)\" RESET default_transaction_read_only")
+            // No session is killed by hand: Soot finds its way back.
+            var after: [Int] = []
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                after.append(try post().status)
+                if after.last == 201 { break }
+                usleep(100_000)
+            }
+            #expect(after.last == 201, "\(after)")
+            #expect(try app.api("PATCH", "/api/v1/projects/\(setup.project)", token: setup.owner, json: ["description": "y"]).status == 200)
+        }
+    }
+}
+
+/// Collects log messages (and their metadata) as lines, for tests of what is logged.
+final class CapturedLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let lines: CapturedLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+             function: String, line: UInt) {
+        let extra = (metadata ?? [:]).filter { $0.key == "repeated" }.map { " \($0.key)=\($0.value)" }.joined()
+        lines.append("\(message)\(extra)")
     }
 }

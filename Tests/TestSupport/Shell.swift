@@ -9,13 +9,74 @@ public enum Shell {
         public let errors: String
     }
 
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let base = NSTemporaryDirectory() + "soot-shell-\(getpid())-\(UUID().uuidString)"
-        let outPath = base + ".out", errPath = base + ".err"
-        defer {
+    /// A program started in the background; its output goes to files read by `output` and `errors`.
+    public final class Child: @unchecked Sendable {
+        // Safety: `status` is written by `wait()` only, from the thread that owns the child.
+        public let pid: pid_t
+        let outPath: String
+        let errPath: String
+        public private(set) var status: Int32?
+
+        init(pid: pid_t, outPath: String, errPath: String) {
+            self.pid = pid
+            self.outPath = outPath
+            self.errPath = errPath
+        }
+
+        public var output: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+        public var errors: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+        /// Sends `signal` (SIGTERM by default).
+        public func signal(_ signal: Int32 = SIGTERM) { if status == nil { kill(pid, signal) } }
+
+        /// Waits for the exit and returns its status (128 + signal when killed); at most `timeout` seconds, then
+        /// SIGKILL.
+        @discardableResult
+        public func wait(timeout: Double = 60) -> Int32 {
+            if let status { return status }
+            let deadline = Date().addingTimeInterval(timeout)
+            var raw: Int32 = 0
+            while true {
+                let rc = waitpid(pid, &raw, WNOHANG)
+                if rc == pid { break }
+                if rc < 0 && errno != EINTR { raw = 0; break }
+                if Date() > deadline { kill(pid, SIGKILL) }
+                usleep(20_000)
+            }
+            let exit: Int32 = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+            status = exit
+            return exit
+        }
+
+        /// True while the program runs.
+        public var isRunning: Bool {
+            if status != nil { return false }
+            var raw: Int32 = 0
+            let rc = waitpid(pid, &raw, WNOHANG)
+            if rc == pid {
+                status = (raw & 0x7F) == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+                return false
+            }
+            return true
+        }
+
+        deinit {
+            if status == nil { kill(pid, SIGKILL); _ = wait(timeout: 5) }
             unlink(outPath)
             unlink(errPath)
         }
+    }
+
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let child = try start(executable, arguments, environment: environment)
+        let status = child.wait(timeout: 600)
+        return Outcome(status: status, output: child.output, errors: child.errors)
+    }
+
+    /// Starts a program in the background: stdin from /dev/null, stdout and stderr to files.
+    public static func start(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Child {
+        let base = NSTemporaryDirectory() + "soot-shell-\(getpid())-\(UUID().uuidString)"
+        let outPath = base + ".out", errPath = base + ".err"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -46,12 +107,7 @@ public enum Shell {
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else { throw NSError(domain: "Shell", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot run \(executable)"]) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exit: Int32 = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Outcome(status: exit,
-                       output: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                       errors: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return Child(pid: pid, outPath: outPath, errPath: errPath)
     }
 }
 

@@ -10,6 +10,15 @@ extension DatabaseError: HTTPResponseError {
     }
 
     var appError: AppError {
+        if isServerTrouble {
+            RepeatingLog.database.log(Logger(label: "soot.db"), .error, "database refused: server trouble", key: "trouble:\(sqlState ?? "")",
+                                      metadata: ["sqlstate": "\(sqlState ?? "")", "error": "\(message)"])
+            var error = AppError.unavailable(sqlState == "25006"
+                ? "The database is read-only right now; try again shortly."
+                : "The database cannot take this right now; try again shortly.")
+            error.headers.set("Retry-After", "5")
+            return error
+        }
         if isUnavailable { return AppError.unavailable() }
         switch sqlState {
         case "23505":
@@ -24,7 +33,8 @@ extension DatabaseError: HTTPResponseError {
         case "23514", "22001", "22003", "22007", "22008", "22P02":
             return AppError(.unprocessableContent, code: "invalid", "A value is out of range or malformed.")
         default:
-            Logger(label: "soot.db").error("database error", metadata: ["error": "\(self)"])
+            RepeatingLog.database.log(Logger(label: "soot.db"), .error, "database error", key: "error:\(sqlState ?? "")|\(message.prefix(80))",
+                                      metadata: ["error": "\(self)"])
             return AppError(.internalServerError, code: "internal", "Something went wrong on our side.")
         }
     }

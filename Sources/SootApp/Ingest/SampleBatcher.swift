@@ -157,7 +157,9 @@ public final class SampleBatcher: @unchecked Sendable {
             } catch {
                 finished(me)
                 if let database = error as? DatabaseError, database.isUnavailable {
-                    logger.warning("ingest batch failed: database unavailable", metadata: ["error": "\(database.detail ?? database.message)"])
+                    RepeatingLog.database.log(logger, .warning, "ingest batch failed: database unavailable",
+                                              key: "ingest:\(database.sqlState ?? "")",
+                                              metadata: ["sqlstate": "\(database.sqlState ?? "")", "error": "\(database.message)"])
                     connection?.close()
                     connection = nil
                 }
