@@ -81,11 +81,13 @@ public final class Application: Sendable {
         MethodologyRoutes(database: database).register(&router)
         DashboardRoutes(database: database, authenticator: authenticator).register(&router)
         ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).register(&router)
-        ManagementPages(database: database, authenticator: authenticator, store: store).register(&router)
-        LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
-                    throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies,
-                    proxies: configuration.trustedProxies, store: store)
+        ManagementPages(database: database, authenticator: authenticator, store: store, proxies: configuration.trustedProxies)
             .register(&router)
+        let login = LoginRoutes(database: database, sessions: sessions, authenticator: authenticator,
+                                throttle: LoginThrottle(database: database), secureCookies: configuration.secureCookies,
+                                proxies: configuration.trustedProxies, store: store)
+        login.register(&router)
+        InvitationPages(store: store, authenticator: authenticator, sessions: sessions, login: login).register(&router)
         let files = StaticFiles(root: configuration.publicDirectory)
         router.get("/static/*path", files.handler { request in
             AppError.notFound("There is no such file.").response(for: request)
@@ -97,15 +99,19 @@ public final class Application: Sendable {
     }
 }
 
-/// Hides secrets that travel in paths (per-project ingest URLs) before they reach the log.
+/// Hides secrets that travel in paths (per-project ingest URLs, invitation links) before they reach the log.
 public enum Redaction {
-    /// The segment after any segment that names `ingest` once decoded (`/%69ngest/{token}` routes like
-    /// `/ingest/{token}`, so it is logged the same) is replaced, and so is everything after it.
+    /// Path segments after which the next one is a secret.
+    static let secretBearing: Set<String> = ["ingest", "invitations"]
+
+    /// The segment after any segment that names `ingest` or `invitations` once decoded (`/%69ngest/{token}` routes
+    /// like `/ingest/{token}`, so it is logged the same) is replaced, and so is everything after it.
     public static let path: @Sendable (String) -> String = { path in
-        guard path.utf8.contains(UInt8(ascii: "%")) || path.range(of: "ngest", options: .caseInsensitive) != nil else { return path }
+        guard path.utf8.contains(UInt8(ascii: "%")) || path.range(of: "ngest", options: .caseInsensitive) != nil
+                || path.range(of: "nvitations", options: .caseInsensitive) != nil else { return path }
         var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let index = parts.firstIndex(where: { (FormDecoding.decode($0) ?? $0).lowercased() == "ingest" }) else { return path }
-        // Empty segments are skipped by the router, so the token may come after any number of slashes.
+        guard let index = parts.firstIndex(where: { secretBearing.contains((FormDecoding.decode($0) ?? $0).lowercased()) }) else { return path }
+        // Empty segments are skipped by the router, so the secret may come after any number of slashes.
         guard let secret = parts[(index + 1)...].firstIndex(where: { !$0.isEmpty }) else { return path }
         parts.replaceSubrange(secret..., with: ["[redacted]"])
         return parts.joined(separator: "/")

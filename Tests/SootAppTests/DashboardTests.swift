@@ -257,7 +257,7 @@ import Testing
             #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
             let organization = try browser.get("/o/acme")
             let csrf = try #require(Browser.csrf(in: organization.text))
-            #expect(organization.text.contains("Add someone by email"))
+            #expect(organization.text.contains("Invite someone by email"))
 
             let team = try browser.post("/o/acme/teams", form: [("csrf_token", csrf), ("name", "Teams")])
             #expect(team.header("Location") == "/o/acme/teams")
@@ -267,19 +267,35 @@ import Testing
             let experiment = try browser.post("/o/acme/teams/detector/experiments", form: [("csrf_token", csrf), ("name", "baseline")])
             #expect(experiment.header("Location")?.hasPrefix("/o/acme/teams/detector/experiments/") == true)
 
-            let added = try browser.post("/o/acme/members", form: [("csrf_token", csrf), ("email", "new@acme.test"), ("role", "member")])
-            #expect(added.status == 201)
-            #expect(added.text.contains("one-time password"))
+            // Adding someone invites them; they join by choosing their own password on the link's page.
+            func join(_ email: String, password: String) throws -> Browser {
+                let added = try browser.post("/o/acme/members", form: [("csrf_token", csrf), ("email", email), ("role", "member")])
+                #expect(added.status == 201)
+                #expect(added.text.contains("is invited") && !added.text.contains("password:"))
+                let link = try #require(added.text.components(separatedBy: "<pre class=\"card secret\">").dropFirst().first?
+                    .components(separatedBy: "</pre>").first)
+                let path = String(link[try #require(link.range(of: "/invitations/")).lowerBound...])
+                var newcomer = Browser(app: app)
+                let page = try newcomer.get(path)
+                #expect(page.status == 200 && page.text.contains("Create my account and join"))
+                let token = try #require(Browser.csrf(in: page.text))
+                let joined = try newcomer.post(path + "/account", form: [("csrf_token", token), ("password", password), ("password_again", password)])
+                #expect(joined.status == 303 && joined.header("Location") == "/o/acme")
+                // The link works once.
+                var stranger = Browser(app: app)
+                #expect(try stranger.get(path).status == 404)
+                return newcomer
+            }
+            _ = try join("new@acme.test", password: "new person's password")
             let newID = try app.pool.query("SELECT id FROM users WHERE email = 'new@acme.test'").first!.decode("id", as: UUID.self)
             #expect(try browser.post("/o/acme/members/\(newID.lowercaseText)/role", form: [("csrf_token", csrf), ("role", "admin")]).status == 303)
             #expect(try app.pool.query("SELECT role FROM organization_members WHERE user_id = \(newID)").first!.decode("role", as: String.self) == "admin")
 
             // A plain member sees a team only once they are in it: added and removed on the team page.
-            let plain = try browser.post("/o/acme/members", form: [("csrf_token", csrf), ("email", "plain@acme.test"), ("role", "member")])
-            let plainPassword = try #require(plain.text.components(separatedBy: "<pre class=\"card\">").dropFirst().first?.components(separatedBy: "</pre>").first)
+            _ = try join("plain@acme.test", password: "plain member password")
             let plainID = try app.pool.query("SELECT id FROM users WHERE email = 'plain@acme.test'").first!.decode("id", as: UUID.self)
             var member = Browser(app: app)
-            #expect(try member.logIn(email: "plain@acme.test", password: String(plainPassword)).status == 303)
+            #expect(try member.logIn(email: "plain@acme.test", password: "plain member password").status == 303)
             #expect(try member.get("/o/acme/teams").status == 404)
             #expect(try browser.get("/o/acme/teams").text.contains("Add a member of the organization by email"))
             #expect(try browser.post("/o/acme/teams/members", form: [("csrf_token", csrf), ("email", "plain@acme.test")]).status == 303)

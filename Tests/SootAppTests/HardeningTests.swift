@@ -462,6 +462,103 @@ import Testing
             #expect(try app.api("PATCH", "/api/v1/projects/\(setup.project)", token: setup.owner, json: ["description": "y"]).status == 200)
         }
     }
+
+    /// Item 10: users are global by email, and adding a member by email created the account and handed its password
+    /// to whoever added it, or reused an existing account silently. Organization B's owner added newhire@a.example,
+    /// kept the password, and read A's runs once A's owner added the same email. Now adding makes an invitation.
+    @Test func nobodyJoinsAnOrganizationWithoutAcceptingItsInvitation() throws {
+        try withApp { app in
+            let a = try HardeningTests.setUp(app, name: "Alpha")
+            let b = try HardeningTests.setUp(app, name: "Beta")
+            func secret(_ answer: (status: Int, body: JSONValue)) -> String {
+                String(answer.body["link"]?.stringValue?.split(separator: "/").last ?? "")
+            }
+            // B invites A's future hire; the answer holds a link, no password, and no account exists yet.
+            let fromB = try app.api("POST", "/api/v1/organizations/\(b.organization)/members", token: b.owner,
+                                    json: ["email": "newhire@a.example", "role": "member"])
+            #expect(fromB.status == 201)
+            #expect(fromB.body["temporary_password"] == nil && fromB.body["status"] == "pending")
+            #expect(try app.pool.query("SELECT count(*) AS n FROM users WHERE email = 'newhire@a.example'").first!.decode("n", as: Int.self) == 0)
+            // B takes the account for itself through its own link, with a password it chose.
+            var mallory = Browser(app: app)
+            let pagePath = Store.invitationPath(secret(fromB))
+            let page = try mallory.get(pagePath)
+            let csrf = try #require(Browser.csrf(in: page.text))
+            #expect(try mallory.post(pagePath + "/account", form: [("csrf_token", csrf), ("password", "mallory's password"),
+                                                                   ("password_again", "mallory's password")]).status == 303)
+            // A invites the same email: the answer looks exactly as for an email nobody has.
+            let fromA = try app.api("POST", "/api/v1/organizations/\(a.organization)/members", token: a.owner,
+                                    json: ["email": "newhire@a.example", "role": "member"])
+            let fresh = try app.api("POST", "/api/v1/organizations/\(a.organization)/members", token: a.owner,
+                                    json: ["email": "nobody-yet@a.example", "role": "member"])
+            #expect(fromA.status == fresh.status)
+            #expect(fromA.body.objectKeys == fresh.body.objectKeys)
+            // Nothing joined A: B, signed in as newhire, sees none of A, and cannot use its own link again.
+            #expect(try mallory.get("/o/alpha-org").status == 404)
+            #expect(try mallory.get(pagePath).status == 404)
+            let aMembers = try app.pool.query("""
+                SELECT count(*) AS n FROM organization_members m JOIN users u ON u.id = m.user_id
+                WHERE m.organization_id = \(UUID(uuidString: a.organization)!) AND u.email = 'newhire@a.example'
+                """).first!.decode("n", as: Int.self)
+            #expect(aMembers == 0)
+            // Without a session as that email, A's link cannot make an account that exists already.
+            var stranger = Browser(app: app)
+            let aPath = Store.invitationPath(secret(fromA))
+            let aPage = try stranger.get(aPath)
+            let aCSRF = try #require(Browser.csrf(in: aPage.text))
+            let taken = try stranger.post(aPath + "/account", form: [("csrf_token", aCSRF), ("password", "another password"),
+                                                                    ("password_again", "another password")])
+            #expect(taken.status == 409)
+            // Someone signed in with another email cannot accept it either.
+            let other = try makeUser(app.pool, email: "other@a.example")
+            let wrong = try app.api("POST", "/api/v1/invitations/accept", token: other.token, json: ["secret": .string(secret(fromA))])
+            #expect(wrong.status == 403)
+            // The operator resets the account (ending B's sessions); the real hire logs in and accepts A's link.
+            let (password, ended) = try app.pool.transaction { try Accounts.resetPassword($0, email: "newhire@a.example", password: nil) }
+            #expect(ended.sessions >= 1)
+            #expect(try mallory.get("/").status == 303)
+            var hire = Browser(app: app)
+            #expect(try hire.logIn(email: "newhire@a.example", password: try #require(password), next: aPath).status == 303)
+            let invitation = try hire.get(aPath)
+            #expect(invitation.text.contains("Accept and join"))
+            let accept = try hire.post(aPath, form: [("csrf_token", try #require(Browser.csrf(in: invitation.text)))])
+            #expect(accept.status == 303 && accept.header("Location") == "/o/alpha-org")
+            #expect(try hire.get("/o/alpha-org").status == 200)
+            // Used once.
+            #expect(try app.api("POST", "/api/v1/invitations/accept", token: other.token, json: ["secret": .string(secret(fromA))]).status == 404)
+        }
+    }
+
+    /// Invitations expire and can be withdrawn; both answer like an unknown link.
+    @Test func invitationsExpireAndCanBeWithdrawn() throws {
+        try withApp { app in
+            let setup = try HardeningTests.setUp(app)
+            let person = try makeUser(app.pool, email: "late@example.com")
+            let invited = try app.api("POST", "/api/v1/organizations/\(setup.organization)/invitations", token: setup.owner,
+                                      json: ["email": "late@example.com", "role": "admin", "team_id": .string(setup.team)])
+            #expect(invited.status == 201)
+            let listed = try app.api("GET", "/api/v1/organizations/\(setup.organization)/invitations", token: setup.owner)
+            #expect(listed.body["data"]?.arrayValue.count == 1)
+            #expect(listed.body["data"]?.arrayValue.first?["link"] == nil)
+            let secret = String(invited.body["link"]!.stringValue!.split(separator: "/").last!)
+            try app.pool.query("UPDATE invitations SET expires_at = now() - interval '1 second'")
+            #expect(try app.api("POST", "/api/v1/invitations/accept", token: person.token, json: ["secret": .string(secret)]).status == 404)
+            #expect(try app.send("GET", Store.invitationPath(secret)).status == 404)
+            try app.pool.query("UPDATE invitations SET expires_at = now() + interval '1 day'")
+            let id = try #require(invited.body["id"]?.stringValue)
+            #expect(try app.api("DELETE", "/api/v1/organizations/\(setup.organization)/invitations/\(id)", token: setup.owner).status == 204)
+            #expect(try app.api("POST", "/api/v1/invitations/accept", token: person.token, json: ["secret": .string(secret)]).status == 404)
+            // A fresh one, accepted: the organization with the role, and the team.
+            let again = try app.api("POST", "/api/v1/organizations/\(setup.organization)/invitations", token: setup.owner,
+                                    json: ["email": "LATE@example.com", "role": "admin", "team_id": .string(setup.team)])
+            let accepted = try app.api("POST", "/api/v1/invitations/accept", token: person.token,
+                                       json: ["secret": .string(String(again.body["link"]!.stringValue!.split(separator: "/").last!))])
+            #expect(accepted.status == 200 && accepted.body["role"] == "admin")
+            #expect(try app.api("GET", "/api/v1/teams/\(setup.team)/members", token: setup.owner).body.items.count == 2)
+            // Invitation links are secrets: not in the access log.
+            #expect(Redaction.path("/invitations/\(secret)") == "/invitations/[redacted]")
+        }
+    }
 }
 
 /// Collects log messages (and their metadata) as lines, for tests of what is logged.
@@ -485,5 +582,13 @@ struct CapturingLogHandler: LogHandler {
              function: String, line: UInt) {
         let extra = (metadata ?? [:]).filter { $0.key == "repeated" }.map { " \($0.key)=\($0.value)" }.joined()
         lines.append("\(message)\(extra)")
+    }
+}
+
+extension JSONValue {
+    /// The keys of an object, sorted; empty for anything else.
+    var objectKeys: [String] {
+        if case .object(let members) = self { return members.keys.sorted() }
+        return []
     }
 }

@@ -15,6 +15,18 @@ func makeUser(_ pool: ConnectionPool, email: String, scope: String = "write") th
     }
 }
 
+/// Invites `email` into the organization and accepts with that person's personal token: how someone joins.
+func invite(_ app: AppFixture, organization: String, by inviter: String, email: String, role: String = "member",
+            acceptedWith token: String) throws {
+    let invitation = try app.api("POST", "/api/v1/organizations/\(organization)/invitations", token: inviter,
+                                 json: ["email": .string(email), "role": .string(role)])
+    #expect(invitation.status == 201, "\(invitation.body)")
+    let link = try #require(invitation.body["link"]?.stringValue)
+    let secret = String(link.split(separator: "/").last ?? "")
+    let accepted = try app.api("POST", "/api/v1/invitations/accept", token: token, json: ["secret": .string(secret)])
+    #expect(accepted.status == 200, "\(accepted.body)")
+}
+
 @Suite struct ManagementAPITests {
     @Test func theHierarchyCanBeCreatedReadUpdatedAndDeleted() throws {
         try withApp { app in

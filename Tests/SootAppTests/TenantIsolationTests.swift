@@ -43,9 +43,9 @@ import Testing
         world.memberA1ID = member1.id.uuidString
         world.memberA2ID = member2.id.uuidString
         world.readOnlyOwnerA = try app.api("POST", "/api/v1/tokens", token: world.ownerA, json: ["name": "ro", "scope": "read"]).body["token"]!.stringValue!
-        for (email, role) in [("admin@alpha.test", "admin"), ("member1@alpha.test", "member"), ("member2@alpha.test", "member")] {
-            #expect(try app.api("POST", "/api/v1/organizations/\(world.organizationA)/members", token: world.ownerA,
-                                json: ["email": .string(email), "role": .string(role)]).status == 201)
+        for (email, role, token) in [("admin@alpha.test", "admin", world.adminA), ("member1@alpha.test", "member", world.memberA1),
+                                     ("member2@alpha.test", "member", world.memberA2)] {
+            try invite(app, organization: world.organizationA, by: world.ownerA, email: email, role: role, acceptedWith: token)
         }
         #expect(try app.api("POST", "/api/v1/teams/\(world.teamA1)/members", token: world.ownerA, json: ["email": "member1@alpha.test"]).status == 201)
         world.teamA2 = try app.api("POST", "/api/v1/organizations/\(world.organizationA)/teams", token: world.adminA,

@@ -60,22 +60,37 @@ struct ManagementRoutes {
                     .json(try store.listOrganizationMembers(caller, organizationID: try Store.id(request.parameter("organization_id")),
                                                             page: try Page(request)))
                 })
-        api.add(&router, .post, "\(v1)/organizations/:organization_id/members",
-                summary: "Add a person by email (owners, admins); a new account gets a one-time password, returned once",
-                tag: "Members", request: "MemberInput", response: "Member", status: 201, handler: authed { request, caller in
+        // Nobody joins without saying yes: adding an email makes an invitation (the same as POST .../invitations).
+        for path in ["\(v1)/organizations/:organization_id/members", "\(v1)/organizations/:organization_id/invitations"] {
+            api.add(&router, .post, path,
+                    summary: "Invite a person by email (owners, admins): a pending invitation whose single-use link (shown once, valid \(Store.invitationLifetimeDays) days) they accept while signed in with that email, or by choosing a password for a new account",
+                    tag: "Members", request: "InvitationInput", response: "Invitation", status: 201, handler: authed { request, caller in
+                        let body = try JSONBody(request)
+                        let email = try body.string("email", required: true, maxLength: 320)!
+                        let role = try body.choice("role", Store.roles) ?? "member"
+                        let (invitation, _) = try store.createInvitation(
+                            caller, organizationID: try Store.id(request.parameter("organization_id")), email: email, role: role,
+                            teamID: try body.uuid("team_id"))
+                        return .json(invitation, status: .created)
+                    })
+        }
+        api.add(&router, .get, "\(v1)/organizations/:organization_id/invitations", summary: "Pending invitations (owners, admins)",
+                tag: "Members", response: "InvitationList", handler: authed { request, caller in
+                    .json(try store.listInvitations(caller, organizationID: try Store.id(request.parameter("organization_id"))))
+                })
+        api.add(&router, .delete, "\(v1)/organizations/:organization_id/invitations/:invitation_id",
+                summary: "Withdraw a pending invitation (owners, admins)", tag: "Members", status: 204, handler: authed { request, caller in
+                    try store.revokeInvitation(caller, organizationID: try Store.id(request.parameter("organization_id")),
+                                               invitationID: try Store.id(request.parameter("invitation_id")))
+                    return Response(status: .noContent)
+                })
+        api.add(&router, .post, "\(v1)/invitations/accept",
+                summary: "Accept an invitation as the signed-in person (personal token or session), whose email must be the invited one",
+                tag: "Members", request: "InvitationAccept", response: "Organization", handler: authed { request, caller in
                     let body = try JSONBody(request)
-                    guard let email = Accounts.validEmail(try body.string("email", required: true, maxLength: 320)!) else {
-                        throw AppError.invalid("email", "email must be an email address.")
-                    }
-                    let role = try body.choice("role", Store.roles) ?? "member"
-                    let (member, password) = try store.addOrganizationMember(
-                        caller, organizationID: try Store.id(request.parameter("organization_id")), email: email, role: role)
-                    var object = member
-                    if let password, case .object(var members) = member {
-                        members["temporary_password"] = .string(password)
-                        object = .object(members)
-                    }
-                    return .json(object, status: .created)
+                    let secret = try body.string("secret", required: true, maxLength: 100)!
+                    let (id, _) = try store.acceptInvitation(caller, secret: secret)
+                    return .json(try store.organization(caller, id: id))
                 })
         api.add(&router, .patch, "\(v1)/organizations/:organization_id/members/:user_id", summary: "Change a member's role",
                 tag: "Members", request: "RoleInput", response: "Member", handler: authed { request, caller in

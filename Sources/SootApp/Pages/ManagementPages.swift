@@ -9,12 +9,14 @@ struct ManagementPages {
     let database: ConnectionPool
     let authenticator: Authenticator
     let store: Store
+    let proxies: TrustedProxies
 
     func register(_ router: inout Router) {
         let pages = self
         router.post("/o/:org/teams") { request in try pages.createTeam(request) }
         router.post("/o/:org/members") { request in try pages.addMember(request) }
         router.post("/o/:org/members/:user/role") { request in try pages.changeRole(request) }
+        router.post("/o/:org/invitations/:invitation/revoke") { request in try pages.revokeInvitation(request) }
         router.post("/o/:org/:team/projects") { request in try pages.createProject(request) }
         router.post("/o/:org/:team/:project/experiments") { request in try pages.createExperiment(request) }
         router.post("/o/:org/:team/rename") { request in try pages.renameTeam(request) }
@@ -50,22 +52,34 @@ struct ManagementPages {
         return .redirect(to: "/o/\(FormDecoding.encode(organization.slug))/\(FormDecoding.encode(team["slug"]?.stringValue ?? ""))")
     }
 
+    /// Invites someone by email: the single-use link is shown once, here, for the inviter to send.
     func addMember(_ request: Request) throws -> Response {
         let (caller, csrf) = try signedIn(request)
         let organization = try organization(request, caller)
         guard let email = Accounts.validEmail(request.formField("email") ?? "") else { throw AppError.invalid("email", "That is not an email address.") }
         let role = ["owner", "admin", "member"].contains(request.formField("role") ?? "") ? request.formField("role")! : "member"
-        let (_, password) = try store.addOrganizationMember(caller, organizationID: organization.id, email: email, role: role)
+        let (_, secret) = try store.createInvitation(caller, organizationID: organization.id, email: email, role: role, teamID: nil)
         let back = "/o/\(FormDecoding.encode(organization.slug))#members"
-        guard let password else { return .redirect(to: back) }
+        let host = request.headers["Host"] ?? "127.0.0.1:8080"
+        let link = "\(proxies.isHTTPS(request) ? "https" : "http")://\(host)\(Store.invitationPath(secret))"
         let body = """
-            <h1>\(HTML.escape(email)) was added</h1>
-            <p>Soot created the account. Give them this one-time password; it is shown only now:</p>
-            <pre class="card">\(HTML.escape(password))</pre><p><a href="\(HTML.escape(back))">Back to the organization</a></p>
+            <h1>\(HTML.escape(email)) is invited</h1>
+            <p>Send them this link. It is shown only now, works once, and expires in \(Store.invitationLifetimeDays) days. They join as \
+            <strong>\(HTML.escape(role))</strong> when they open it and accept: signed in with this email, or by choosing a password.</p>
+            <pre class="card secret">\(HTML.escape(link))</pre><p><a href="\(HTML.escape(back))">Back to the organization</a></p>
             """
-        var response = Response.html(Layout.page(title: "Member added", body: body, csrfToken: csrf, signedIn: true), status: .created)
+        var response = Response.html(Layout.page(title: "Invitation created", body: body, csrfToken: csrf, signedIn: true), status: .created)
         response.headers.set("Cache-Control", "no-store")
         return response
+    }
+
+    /// Withdraws a pending invitation from the organization page.
+    func revokeInvitation(_ request: Request) throws -> Response {
+        let (caller, _) = try signedIn(request)
+        let organization = try organization(request, caller)
+        guard let id = UUID(uuidString: request.parameter("invitation") ?? "") else { throw AppError.notFound("No such pending invitation.") }
+        try store.revokeInvitation(caller, organizationID: organization.id, invitationID: id)
+        return .redirect(to: "/o/\(FormDecoding.encode(organization.slug))#members")
     }
 
     func changeRole(_ request: Request) throws -> Response {
@@ -215,11 +229,27 @@ struct ManagementPages {
                 rows += "<tr><td>\(HTML.escape(try member.decode("email")))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/members/\(memberID.lowercaseText)/role\" class=\"inline\">\(hidden)"
                     + "<select name=\"role\" aria-label=\"Role\" class=\"auto-width\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
             }
+            var pending = ""
+            for invitation in try database.query("""
+                SELECT id, email, role, expires_at FROM invitations
+                WHERE organization_id = \(id) AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC
+                """).rows {
+                let invitationID: UUID = try invitation.decode("id")
+                let expires = ISOTime.format(try invitation.decode("expires_at", as: Date.self)).prefix(10)
+                pending += "<tr><td>\(HTML.escape(try invitation.decode("email")))</td><td>\(HTML.escape(try invitation.decode("role")))</td>"
+                    + "<td>\(HTML.escape(String(expires)))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/invitations/\(invitationID.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
+                    + "<button type=\"submit\" class=\"link\">Withdraw</button></form></td></tr>"
+            }
+            let invitations = pending.isEmpty ? "" : """
+                <h3>Invited, not yet accepted</h3><table><thead><tr><th>Email</th><th>Role</th><th>Expires</th><th></th></tr></thead><tbody>\(pending)</tbody></table>
+                """
             return """
                 <h2 id="members">Members</h2><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table>
-                <form method="post" action="\(HTML.escape(path))/members" class="card">\(hidden)<label for="member-email">Add someone by email</label>
+                \(invitations)
+                <form method="post" action="\(HTML.escape(path))/members" class="card">\(hidden)<label for="member-email">Invite someone by email</label>
                 <input id="member-email" name="email" type="email" required><label for="member-role">Role</label>
-                <select id="member-role" name="role"><option>member</option><option>admin</option><option>owner</option></select><button type="submit">Add</button></form>
+                <select id="member-role" name="role"><option>member</option><option>admin</option><option>owner</option></select><button type="submit">Invite</button>
+                <p class="muted">They get a link to accept; nobody joins without saying yes.</p></form>
                 <h2>Teams</h2>\(create(path + "/teams", "Team", "e.g. Speech"))
                 """
         case "Team":

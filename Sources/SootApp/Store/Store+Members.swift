@@ -15,42 +15,6 @@ extension Store {
         return page.envelope(try result.rows.map(Representation.member), total: try Store.total(result))
     }
 
-    /// Adds a person by email (creating the account with a one-time password if it does not exist).
-    /// Returns the member and, for a new account, its password (shown once).
-    func addOrganizationMember(_ caller: Caller, organizationID: UUID, email: String, role: String)
-        throws -> (member: JSONValue, temporaryPassword: String?)
-    {
-        guard let me = caller.userID else { throw AppError.notFound("No such organization.") }
-        try caller.requireWrite()
-        let myRole = try database.query("""
-            SELECT role FROM organization_members WHERE organization_id = \(organizationID) AND user_id = \(me)
-            """).first?.decode("role", as: String.self)
-        guard let myRole else { throw AppError.notFound("No such organization.") }
-        guard myRole == "owner" || myRole == "admin" else { throw AppError.forbidden("Only an owner or admin can add members.") }
-        if role == "owner" && myRole != "owner" { throw AppError.forbidden("Only an owner can make someone an owner.") }
-        return try database.transaction { connection in
-            var password: String?
-            let userID: UUID
-            if let existing = try connection.query("SELECT id FROM users WHERE lower(email) = lower(\(email))").first {
-                userID = try existing.decode("id")
-            } else {
-                let (id, generated) = try Accounts.createUser(connection, email: email, name: "", password: nil)
-                userID = id
-                password = generated
-            }
-            let inserted = try connection.query("""
-                INSERT INTO organization_members (organization_id, user_id, role) VALUES (\(organizationID), \(userID), \(role))
-                ON CONFLICT DO NOTHING RETURNING user_id
-                """).rowCount
-            if inserted == 0 { throw AppError.conflict("\(email) is already a member.", field: "email") }
-            let row = try connection.query("""
-                SELECT u.id AS user_id, u.email, u.name, m.role, m.created_at FROM organization_members m JOIN users u ON u.id = m.user_id
-                WHERE m.organization_id = \(organizationID) AND m.user_id = \(userID)
-                """).first!
-            return (try Representation.member(row), password)
-        }
-    }
-
     func updateOrganizationMember(_ caller: Caller, organizationID: UUID, userID: UUID, role: String) throws -> JSONValue {
         guard let me = caller.userID else { throw AppError.notFound("No such organization.") }
         try caller.requireWrite()
