@@ -10,6 +10,8 @@ public struct Request: Sendable {
     public let receivedAt: UInt64
     /// True while an `inline` handler runs on the event loop thread (it must not block there).
     public internal(set) var onEventLoop = false
+    /// For routes with `RouteOptions.streamsBody`: the body, read in parts as it arrives (`body` is then empty).
+    public internal(set) var bodyStream: RequestBodyStream?
 
     public init(
         head: RequestHead, body: [UInt8] = [], parameters: [String: String] = [:],

@@ -1,15 +1,16 @@
 // libFuzzer entry for the request parser. Built with the parser's sources by `run.sh`, outside SwiftPM.
 //
-// Each input is parsed twice: whole, and in pieces whose size comes from the first byte. Both runs must agree
-// on every message and on the error, and nothing may crash, hang or read out of bounds (ASan is on).
+// Each input is parsed twice: whole, and in pieces whose size comes from the first byte (its high bit also has
+// the pieces' run deliver bodies in parts, as for streamed request bodies). Both runs must agree on every message
+// and on the error, and nothing may crash, hang or read out of bounds (ASan is on).
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequestParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let step = Int(data[0] % 17) + 1
+    let step = Int((data[0] & 0x7F) % 17) + 1
     let bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    let whole = run(bytes, step: Int.max)
-    let pieces = run(bytes, step: step)
+    let whole = run(bytes, step: Int.max, streaming: false)
+    let pieces = run(bytes, step: step, streaming: data[0] & 0x80 != 0)
     if whole != pieces {
         fatalError("split parsing disagrees: \(whole) vs \(pieces)")
     }
@@ -22,7 +23,7 @@ struct Outcome: Equatable, CustomStringConvertible {
     var description: String { "\(messages.count) messages, error \(error.map(String.init) ?? "none")" }
 }
 
-func run(_ bytes: [UInt8], step: Int) -> Outcome {
+func run(_ bytes: [UInt8], step: Int, streaming: Bool) -> Outcome {
     var limits = RequestParser.Limits()
     limits.maximumHeaderBytes = 4096
     limits.maximumRequestLineBytes = 1024
@@ -31,6 +32,7 @@ func run(_ bytes: [UInt8], step: Int) -> Outcome {
     var pending: [UInt8] = []
     var outcome = Outcome()
     var current = ""
+    var partBytes = 0
     var offset = 0
     while offset < bytes.count {
         let end = min(bytes.count, offset + min(step, bytes.count))
@@ -47,10 +49,16 @@ func run(_ bytes: [UInt8], step: Int) -> Outcome {
                     continue
                 case .head(let head):
                     parser.bodyLimit = 8192
+                    parser.streamsBody = streaming
                     current = "\(head.method) \(head.path) \(head.query ?? "") \(head.headers.count) \(head.framing)"
                     continue
                 case .body(let body):
-                    outcome.messages.append(current + " body=\(body.count)")
+                    outcome.messages.append(current + " body=\(partBytes + body.count)")
+                    partBytes = 0
+                    continue
+                case .bodyPart(let part):
+                    precondition(streaming && !part.isEmpty, "a part without streaming, or an empty part")
+                    partBytes += part.count
                     continue
                 }
                 break

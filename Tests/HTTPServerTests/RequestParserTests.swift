@@ -3,14 +3,15 @@ import Testing
 
 /// Feeds `bytes` to a parser in pieces of `step` bytes (1 = byte by byte), keeping unconsumed bytes as the
 /// server does, and collects the messages or the first error.
-func parseAll(_ text: String, step: Int = Int.max, bodyLimit: Int = 1 << 20, limits: RequestParser.Limits = .init())
-    -> (messages: [(RequestHead, [UInt8])], error: ParseError?)
+func parseAll(_ text: String, step: Int = Int.max, bodyLimit: Int = 1 << 20, limits: RequestParser.Limits = .init(),
+              streaming: Bool = false) -> (messages: [(RequestHead, [UInt8])], error: ParseError?)
 {
     let bytes = Array(text.utf8)
     var parser = RequestParser(limits: limits)
     var pending: [UInt8] = []
     var messages: [(RequestHead, [UInt8])] = []
     var head: RequestHead?
+    var parts: [UInt8] = []
     var offset = 0
     while offset < bytes.count {
         let end = min(bytes.count, offset + min(step, bytes.count))
@@ -27,9 +28,15 @@ func parseAll(_ text: String, step: Int = Int.max, bodyLimit: Int = 1 << 20, lim
                 case .head(let parsed):
                     head = parsed
                     parser.bodyLimit = bodyLimit
+                    parser.streamsBody = streaming
                     continue
                 case .body(let body):
-                    messages.append((head!, body))
+                    messages.append((head!, parts + body))
+                    parts = []
+                    continue
+                case .bodyPart(let part):
+                    #expect(streaming && !part.isEmpty)
+                    parts += part
                     continue
                 }
                 break
@@ -133,6 +140,24 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
         #expect(refusal("GET / HTTP/0.9\r\nHost: a\r\n\r\n") == 505)
         #expect(parseAll("GET / HTTP/1.2\r\nHost: a\r\n\r\n").messages.first?.0.version == .http1_1)
         #expect(parseAll("BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n").messages.first?.0.method.isKnown == false)
+    }
+
+    @Test(arguments: [1, 2, 7, 64, Int.max])
+    func bodiesInPartsAreTheWholeBodies(step: Int) {
+        let text = "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\n" + String(repeating: "x", count: 300)
+            + "POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nT: 1\r\n\r\n"
+            + "GET /c HTTP/1.1\r\nHost: a\r\n\r\n"
+        let whole = parseAll(text, step: step)
+        let parts = parseAll(text, step: step, streaming: true)
+        #expect(whole.error == nil && parts.error == nil)
+        #expect(whole.messages.map(\.1) == parts.messages.map(\.1))
+        #expect(parts.messages.map { String(decoding: $0.1, as: UTF8.self) } == [String(repeating: "x", count: 300), "hello world", ""])
+        // The limit holds over the parts too.
+        let limited = parseAll(text, step: step, bodyLimit: 299, streaming: true)
+        #expect(limited.error?.status.code == 413)
+        let chunkedLimit = parseAll("POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+                                    step: step, bodyLimit: 9, streaming: true)
+        #expect(chunkedLimit.error?.status.code == 413)
     }
 
     @Test func contentLengthRules() {

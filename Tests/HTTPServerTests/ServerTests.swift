@@ -41,6 +41,22 @@ func testRouter() -> Router {
             for index in 0..<rows { try writer.write("row,\(index)\n") }
         }))
     }
+    router.post("/upload", options: RouteOptions(maximumBodyBytes: 64 << 20, streamsBody: true)) { request in
+        guard let stream = request.bodyStream else { return .text("no stream", status: .internalServerError) }
+        var count = 0, sum = 0, parts = 0
+        let delay = UInt32(request.query("delay") ?? "0") ?? 0
+        while let part = try stream.read() {
+            parts += 1
+            count += part.count
+            for byte in part { sum = (sum &+ Int(byte)) & 0xFFFF_FFFF }
+            if delay > 0 { usleep(delay) }
+        }
+        return .text("\(count) \(sum)")
+    }
+    router.post("/guarded", options: RouteOptions(maximumBodyBytes: 64 << 20, streamsBody: true)) { request in
+        guard request.headers["X-Key"] == "ok" else { return .text("who are you?", status: .unauthorized) }
+        return .text("\(try request.bodyStream?.readAll().count ?? -1)")
+    }
     router.get("/throws") { _ in
         struct Secret: Error { let detail = "password=hunter2" }
         throw Secret()
@@ -243,6 +259,57 @@ func testRouter() -> Router {
             #expect(try stalled.readResponse(timeout: 5).status == 408)
             #expect(Date().timeIntervalSince(start) < 5)
             #expect(stalled.waitForClose())
+        }
+    }
+
+    @Test func streamedBodiesArriveWholeInOrderAndKeepTheConnection() throws {
+        try withServer(testRouter()) { server in
+            let bytes = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let expected = bytes.reduce(0) { ($0 &+ Int($1)) & 0xFFFF_FFFF }
+            let connection = try RawConnection(port: server.port)
+            // Whole, with a slow reader (the connection pauses while it is behind), then chunked on the same connection.
+            try connection.send(Array("POST /upload?delay=200 HTTP/1.1\r\nHost: x\r\nContent-Length: \(bytes.count)\r\n\r\n".utf8) + bytes)
+            #expect(try connection.readResponse(timeout: 30).text == "\(bytes.count) \(expected)")
+            var chunked = Array("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            for start in stride(from: 0, to: bytes.count, by: 100_000) {
+                let piece = bytes[start..<min(bytes.count, start + 100_000)]
+                chunked += Array(String(piece.count, radix: 16).utf8) + [13, 10] + piece + [13, 10]
+            }
+            chunked += Array("0\r\n\r\n".utf8)
+            try connection.send(chunked)
+            #expect(try connection.readResponse(timeout: 30).text == "\(bytes.count) \(expected)")
+            try connection.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try connection.readResponse().text == "hello")
+            // No body at all.
+            try connection.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            #expect(try connection.readResponse().text == "0 0")
+        }
+    }
+
+    @Test func aStreamedBodyCanBeRefusedFromItsHeadWithoutBeingRead() throws {
+        try withServer(testRouter()) { server in
+            // 50 MB announced, a few bytes sent: the refusal comes at once and the connection closes.
+            let refused = try RawConnection(port: server.port)
+            try refused.send("POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\nabc")
+            let answer = try refused.readResponse(timeout: 3)
+            #expect(answer.status == 401)
+            #expect(answer.header("Connection") == "close")
+            #expect(refused.waitForClose())
+            // With Expect: 100-continue the client is never asked for the body.
+            let polite = try RawConnection(port: server.port)
+            try polite.send("POST /guarded HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\nExpect: 100-continue\r\n\r\n")
+            let head = try polite.readResponse(timeout: 3)
+            #expect(head.status == 401)
+            // Let in, the same route reads the body, after a 100 Continue.
+            let welcome = try RawConnection(port: server.port)
+            try welcome.send("POST /guarded HTTP/1.1\r\nHost: x\r\nX-Key: ok\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            #expect(try welcome.readResponse(timeout: 3).status == 100)
+            try welcome.send("hello")
+            #expect(try welcome.readResponse(timeout: 3).text == "5")
+            // Over the route's limit: 413 without reading it.
+            let huge = try RawConnection(port: server.port)
+            try huge.send("POST /guarded HTTP/1.1\r\nHost: x\r\nX-Key: ok\r\nContent-Length: 70000000\r\n\r\n")
+            #expect(try huge.readResponse(timeout: 3).status == 413)
         }
     }
 

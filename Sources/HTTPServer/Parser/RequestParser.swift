@@ -5,6 +5,8 @@ import Glibc
 /// The caller keeps the bytes the parser has not consumed and presents them again, with whatever arrived since,
 /// on the next call. `parse(_:)` returns what it found and how many bytes it consumed. One message is:
 /// `.head`, then (after the caller sets `bodyLimit`) `.body` with the whole decoded body; then the next message.
+/// With `streamsBody` set after `.head`, the body comes instead as `.bodyPart`s as it arrives, and `.body` carries
+/// the last part (possibly empty) and ends the message.
 public struct RequestParser: Sendable {
     /// Size limits the parser enforces while it reads.
     public struct Limits: Sendable {
@@ -40,8 +42,11 @@ public struct RequestParser: Sendable {
         case needMore
         /// A complete request head. Set `bodyLimit`, then call `parse` again for the body.
         case head(RequestHead)
-        /// The complete, decoded body of the current request (empty when it has none).
+        /// The complete, decoded body of the current request (empty when it has none); with `streamsBody`, its last
+        /// part.
         case body([UInt8])
+        /// With `streamsBody`: decoded body bytes that arrived, more to come.
+        case bodyPart([UInt8])
     }
 
     enum ChunkState: Sendable {
@@ -61,8 +66,13 @@ public struct RequestParser: Sendable {
     public let limits: Limits
     /// The largest body accepted for the current request: 413 past it. Set it after `.head`.
     public var bodyLimit: Int = 2 * 1024 * 1024
+    /// Deliver the current request's body in parts (`.bodyPart`) as it arrives instead of whole. Set it after
+    /// `.head`; it resets for the next message.
+    public var streamsBody = false
     private var state: State = .head(scanned: 0, lineStart: 0, lines: 0)
     private var body: [UInt8] = []
+    /// Decoded body bytes of the current message so far (for `bodyLimit` when parts are handed out).
+    private var bodyTotal = 0
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -87,15 +97,18 @@ public struct RequestParser: Sendable {
             switch framing {
             case .none:
                 state = .head(scanned: 0, lineStart: 0, lines: 0)
+                streamsBody = false
                 return (.body([]), 0)
             case .length(let length):
                 if length > bodyLimit { throw ParseError(.contentTooLarge, "the body is larger than \(bodyLimit) bytes") }
                 body = []
-                body.reserveCapacity(length)
+                bodyTotal = 0
+                if !streamsBody { body.reserveCapacity(length) }
                 state = .length(remaining: length)
                 return try parseLength(input, remaining: length)
             case .chunked:
                 body = []
+                bodyTotal = 0
                 state = .chunked(.size(scanned: 0))
                 return try parseChunked(input, consumedSoFar: 0)
             }
@@ -431,13 +444,10 @@ public struct RequestParser: Sendable {
         if take > 0 { body.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[0..<take])) }
         let left = remaining - take
         if left == 0 {
-            state = .head(scanned: 0, lineStart: 0, lines: 0)
-            let result = body
-            body = []
-            return (.body(result), take)
+            return (finishBody(), take)
         }
         state = .length(remaining: left)
-        return (.needMore, take)
+        return (takePart(), take)
     }
 
     private mutating func parseChunked(_ input: UnsafeRawBufferPointer, consumedSoFar: Int) throws(ParseError) -> (event: Event, consumed: Int) {
@@ -451,7 +461,7 @@ public struct RequestParser: Sendable {
                         throw ParseError(.badRequest, "a chunk-size line is too long")
                     }
                     state = .chunked(.size(scanned: pending))
-                    return (.needMore, offset)
+                    return (takePart(), offset)
                 }
                 guard newline > offset, input[newline - 1] == 0x0D else {
                     throw ParseError(.badRequest, "a chunk-size line ends in a bare LF")
@@ -462,7 +472,7 @@ public struct RequestParser: Sendable {
                 if size == 0 {
                     state = .chunked(.trailer(scanned: 0, lineStart: 0))
                 } else {
-                    if body.count + size > bodyLimit {
+                    if bodyTotal + body.count + size > bodyLimit {
                         throw ParseError(.contentTooLarge, "the body is larger than \(bodyLimit) bytes")
                     }
                     state = .chunked(.data(remaining: size))
@@ -477,14 +487,14 @@ public struct RequestParser: Sendable {
                     state = .chunked(.dataEnd)
                 } else {
                     state = .chunked(.data(remaining: remaining - take))
-                    return (.needMore, offset)
+                    return (takePart(), offset)
                 }
             case .dataEnd:
                 if input.count - offset < 2 {
                     if input.count - offset == 1, input[offset] != 0x0D {
                         throw ParseError(.badRequest, "chunk data is not followed by CRLF")
                     }
-                    return (.needMore, offset)
+                    return (takePart(), offset)
                 }
                 guard input[offset] == 0x0D, input[offset + 1] == 0x0A else {
                     throw ParseError(.badRequest, "chunk data is not followed by CRLF")
@@ -501,17 +511,14 @@ public struct RequestParser: Sendable {
                             throw ParseError(.badRequest, "the trailer section is too large")
                         }
                         state = .chunked(.trailer(scanned: input.count - offset, lineStart: currentLineStart - offset))
-                        return (.needMore, offset)
+                        return (takePart(), offset)
                     }
                     guard newline > currentLineStart, input[newline - 1] == 0x0D else {
                         throw ParseError(.badRequest, "a trailer line ends in a bare LF")
                     }
                     if newline - 1 == currentLineStart {
                         offset = newline + 1
-                        state = .head(scanned: 0, lineStart: 0, lines: 0)
-                        let result = body
-                        body = []
-                        return (.body(result), offset)
+                        return (finishBody(), offset)
                     }
                     _ = try Self.parseField(UnsafeRawBufferPointer(rebasing: input[currentLineStart..<(newline - 1)]))
                     if newline + 1 - offset > limits.maximumChunkLineBytes {
@@ -522,7 +529,27 @@ public struct RequestParser: Sendable {
                 }
             }
         }
-        return (.needMore, offset)
+        return (takePart(), offset)
+    }
+
+    /// The end of the message's body: the whole body, or with `streamsBody` what is left of it.
+    private mutating func finishBody() -> Event {
+        state = .head(scanned: 0, lineStart: 0, lines: 0)
+        let result = body
+        body = []
+        bodyTotal = 0
+        streamsBody = false
+        return .body(result)
+    }
+
+    /// With `streamsBody`, the decoded bytes gathered so far as a part (when there are any); otherwise more is
+    /// needed.
+    private mutating func takePart() -> Event {
+        guard streamsBody, !body.isEmpty else { return .needMore }
+        let part = body
+        bodyTotal += part.count
+        body = []
+        return .bodyPart(part)
     }
 
     /// chunk-size [ chunk-ext ]: hex digits, then optional `;name[=value]` extensions, checked and ignored.

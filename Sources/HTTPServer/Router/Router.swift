@@ -7,10 +7,15 @@ public struct RouteOptions: Sendable {
     public var maximumBodyBytes: Int?
     /// Run the handler on the event loop thread itself. Only for handlers that never block (no I/O).
     public var inline: Bool
+    /// Run the handler on a worker as soon as the head is in, with the body as a `Request.bodyStream` read as it
+    /// arrives: it can refuse before reading a byte of the body, and a large body takes bounded memory. Not with
+    /// `inline`. A handler that answers before the whole body arrived closes the connection. Default false.
+    public var streamsBody: Bool
 
-    public init(maximumBodyBytes: Int? = nil, inline: Bool = false) {
+    public init(maximumBodyBytes: Int? = nil, inline: Bool = false, streamsBody: Bool = false) {
         self.maximumBodyBytes = maximumBodyBytes
         self.inline = inline
+        self.streamsBody = streamsBody
     }
 
     public static let `default` = RouteOptions()

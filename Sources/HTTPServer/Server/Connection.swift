@@ -46,6 +46,12 @@ final class Connection: @unchecked Sendable {
     private var writeStalledAt: UInt64 = 0
     /// When the body last made progress (a read while in `.body`): the stall deadline counts from here.
     private var bodyProgressAt: UInt64 = 0
+    /// The body a `streamsBody` handler is reading while it arrives.
+    private var bodyStream: RequestBodyStream?
+    /// True while the streamed body's reader is behind: the socket is not read until it catches up.
+    private var bodyPaused = false
+    /// A streamed body's client sent `Expect: 100-continue`; it is answered when the handler first reads.
+    private var continuePending = false
     private var current: Current?
     private var stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus)?
     private var drainRequested = false
@@ -90,7 +96,7 @@ final class Connection: @unchecked Sendable {
                 return
             }
             if pendingOutput > core.configuration.maximumPendingOutputBytes { break }
-            guard readable, !peerEOF else { break }
+            guard readable, !peerEOF, !bodyPaused else { break }
             let scratch = loop.scratch
             let result = SocketIO.read(fd, into: scratch)
             switch result {
@@ -167,7 +173,9 @@ final class Connection: @unchecked Sendable {
             case .head(let head):
                 onHead(head, moreBytesBuffered: offset < bytes.count)
             case .body(let body):
-                onBody(body)
+                if bodyStream != nil { onStreamedBodyEnd(body) } else { onBody(body) }
+            case .bodyPart(let part):
+                onBodyPart(part)
             }
         }
         return offset
@@ -198,6 +206,9 @@ final class Connection: @unchecked Sendable {
         if case .length(let length) = head.framing, length > limit {
             return refuse(.contentTooLarge, "The request body is larger than \(limit) bytes.", head: head)
         }
+        if case .found(let route, let parameters) = match, route.options.streamsBody, !route.options.inline {
+            return startStreamedBody(head: head, route: route, parameters: parameters, now: now, moreBytesBuffered: moreBytesBuffered)
+        }
         if head.framing != .none {
             if head.expectsContinue, !moreBytesBuffered {
                 // Refuse before the client sends a body we would have to skip (RFC 9110 section 10.1.1).
@@ -219,6 +230,101 @@ final class Connection: @unchecked Sendable {
             phase = .body
             setDeadline(.body, after: core.configuration.bodyTimeout)
             bodyProgressAt = now
+        }
+    }
+
+    // MARK: Streamed request bodies
+
+    /// A `streamsBody` route: its handler starts on a worker now, reading the body through a stream while the
+    /// connection feeds it; reading pauses while the handler is behind.
+    private func startStreamedBody(head: RequestHead, route: Route, parameters: [String: String], now: UInt64, moreBytesBuffered: Bool) {
+        let loop = self.loop
+        let stream = RequestBodyStream(
+            wanted: { [self] in loop.execute { self.sendContinueIfPending() } },
+            consumed: { [self] in loop.execute { self.bodyConsumed() } })
+        var request = Request(head: head, remoteAddress: peer, receivedAt: now)
+        request.parameters = parameters
+        request.bodyStream = stream
+        if head.framing == .none {
+            _ = try? parser.parse(UnsafeRawBufferPointer(start: nil, count: 0))  // the (empty) body: the next head follows
+            stream.finish()
+            phase = .handling
+            setDeadline(.none, after: 0)
+        } else {
+            parser.streamsBody = true
+            bodyStream = stream
+            continuePending = head.expectsContinue && !moreBytesBuffered
+            phase = .body
+            // No whole-body deadline: a large upload may take long while the handler writes what it read. A body
+            // that stops arriving while the handler keeps up still gets 408 (`bodyStallTimeout`).
+            setDeadline(.none, after: 0)
+            bodyProgressAt = now
+        }
+        let core = self.core
+        let request2 = request
+        core.workers.submit { [self] in
+            var response = core.invoke(route.handler, request2)
+            if case .bytes = response.body {} else {
+                core.logger.error("a handler of a streamed body must answer with bytes", metadata: ["path": "\(core.redactPath(head.path))"])
+                response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head)
+            }
+            let answer = response
+            loop.execute { self.finishStreamedBody(answer, request: request2) }
+        }
+    }
+
+    private func sendContinueIfPending() {
+        guard continuePending, phase == .body else { return }
+        continuePending = false
+        output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        flush()
+        bodyProgressAt = MonotonicClock.now()
+    }
+
+    private func onBodyPart(_ part: [UInt8]) {
+        guard let stream = bodyStream else { return }
+        bodyProgressAt = MonotonicClock.now()
+        if stream.push(part) > stream.highWater { bodyPaused = true }
+    }
+
+    private func onStreamedBodyEnd(_ last: [UInt8]) {
+        guard let stream = bodyStream else { return }
+        _ = stream.push(last)
+        stream.finish()
+        bodyStream = nil
+        bodyPaused = false
+        phase = .handling
+        setDeadline(.none, after: 0)
+    }
+
+    /// The handler took a part: read again once it has caught up.
+    private func bodyConsumed() {
+        guard bodyPaused, let stream = bodyStream, stream.waiting <= stream.highWater / 2 else { return }
+        bodyPaused = false
+        bodyProgressAt = MonotonicClock.now()
+        processPending()
+        drive()
+    }
+
+    /// The handler of a streamed body answered. After the whole body, as any answer; before it (a refusal from the
+    /// head), the rest of the body is not read: the answer closes the connection.
+    private func finishStreamedBody(_ response: Response, request: Request) {
+        switch phase {
+        case .handling:
+            finishHandling(response, request: request)
+        case .body:
+            bodyStream?.fail("the request was answered before its body was read")
+            bodyStream = nil
+            bodyPaused = false
+            continuePending = false
+            parser.streamsBody = false
+            var response = response
+            response.headers.set("Connection", "close")
+            respond(response, to: request)
+            flush()
+            drive()
+        default:
+            break
         }
     }
 
@@ -354,6 +460,9 @@ final class Connection: @unchecked Sendable {
     /// had no body to skip (`keepIfNoBody`), so the byte stream never desynchronises.
     private func refuse(_ status: HTTPStatus, _ message: String, head: RequestHead?, keepIfNoBody: Bool = false,
                         allow: [HTTPMethod]? = nil) {
+        bodyStream?.fail(message)
+        bodyStream = nil
+        bodyPaused = false
         var response = core.errorResponder(status, message, head)
         if let allow { response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", ")) }
         let keep = keepIfNoBody && head?.framing == BodyFraming.none
@@ -596,7 +705,7 @@ final class Connection: @unchecked Sendable {
             close()
             return
         }
-        if phase == .body, now &- bodyProgressAt > UInt64(core.configuration.bodyStallTimeout * 1e9) {
+        if phase == .body, !bodyPaused, now &- bodyProgressAt > UInt64(core.configuration.bodyStallTimeout * 1e9) {
             refuse(.requestTimeout, "The request body stopped arriving.", head: current?.head)
             flush()
             return
@@ -633,6 +742,8 @@ final class Connection: @unchecked Sendable {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        bodyStream?.fail("the connection closed")
+        bodyStream = nil
         stream?.channel.cancel()
         stream = nil
         loop.forget(self)
