@@ -10,7 +10,7 @@ struct ImportCommand: ParsableCommand {
         abstract: "Import a CodeCarbon emissions.csv into a project (idempotent: importing a file twice adds nothing).",
         discussion: """
             Each row becomes a run, or extends the run imported earlier with the same run_id. Without --experiment the \
-            rows go to an experiment named after their project_name column. Every row is validated first; if any is \
+            rows go to an experiment named after their project_name column. The file is read as it goes; if any row is \
             refused, nothing is imported (the report on stdout names line, column, value and reason) unless \
             --valid-only is given. Progress goes to stderr; the report (JSON) to stdout. Exit status 1 when nothing \
             was imported.
@@ -28,18 +28,22 @@ struct ImportCommand: ParsableCommand {
             guard let id = UUID(uuidString: text) else { throw ValidationError("--experiment must be an experiment id.") }
             return id
         }
-        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("Cannot read \(file).") }
+        guard let handle = FileHandle(forReadingAtPath: file) else { throw ValidationError("Cannot read \(file).") }
+        defer { try? handle.close() }
         let interactive = isatty(2) == 1
-        FileHandle.standardError.write(Data("Read \(data.count) bytes from \(file); validating…\n".utf8))
+        FileHandle.standardError.write(Data("Reading \(file)…\n".utf8))
         var lastShown = Date.distantPast
         let (report, imported) = try withDatabase(database) { pool in
-            try OfflineImport.run(pool, bytes: [UInt8](data), projectID: projectID, experimentID: experimentID, validOnly: validOnly) { done, total in
+            try OfflineImport.run(pool, projectID: projectID, experimentID: experimentID, validOnly: validOnly, progress: { done, total in
                 let now = Date()
-                guard done == total || now.timeIntervalSince(lastShown) > 0.5 else { return }
+                guard total > 0 || now.timeIntervalSince(lastShown) > 0.5 else { return }
                 lastShown = now
-                let line = "Imported \(done) of \(total) rows (\(total == 0 ? 100 : done * 100 / total) %)"
+                let line = total > 0 ? "Imported \(done) of \(total) rows (100 %)" : "Read \(done) rows"
                 FileHandle.standardError.write(Data((interactive ? "\r" + line : line + "\n").utf8))
-            }
+            }, read: {
+                let data = try handle.read(upToCount: 256 * 1024) ?? Data()
+                return data.isEmpty ? nil : [UInt8](data)
+            })
         }
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
         print(report.serialized)

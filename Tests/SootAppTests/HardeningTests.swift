@@ -559,6 +559,40 @@ import Testing
             #expect(Redaction.path("/invitations/\(secret)") == "/invitations/[redacted]")
         }
     }
+
+    /// Item 4: the import route read up to 64 MiB before it looked at the credential. The credential, project and
+    /// scope are now checked from the head: a refusal comes at once, without the body, and the connection closes.
+    @Test func importsAreRefusedFromTheirHeadBeforeTheBody() throws {
+        try withApp { app in
+            let setup = try HardeningTests.setUp(app)
+            let other = try HardeningTests.setUp(app, name: "Other")
+            for (headers, status) in [("", 401), ("Authorization: Bearer soot_pat_notarealtokenatallnotarealtoken\r\n", 401),
+                                      ("x-api-token: \(setup.readOnlyProjectToken)\r\n", 403),
+                                      ("x-api-token: \(other.projectToken)\r\n", 404),
+                                      ("Authorization: Bearer \(setup.owner)\r\n", -1)] {
+                let path = status == -1 ? "/api/v1/projects/\(setup.project)/import?experiment_id=\(UUID().uuidString)"
+                    : "/api/v1/projects/\(setup.project)/import"
+                let connection = try RawConnection(port: app.port)
+                let start = Date()
+                try connection.send("POST \(path) HTTP/1.1\r\nHost: x\r\n\(headers)Content-Type: text/csv\r\nContent-Length: 63000000\r\n\r\ntimestamp,")
+                let answer = try connection.readResponse(timeout: 5)
+                #expect(answer.status == (status == -1 ? 404 : status), "\(headers)")
+                #expect(Date().timeIntervalSince(start) < 2)
+                #expect(connection.waitForClose())
+            }
+            // The page's form: no session, no body read either.
+            let form = try RawConnection(port: app.port)
+            try form.send("POST /o/hardening-org/hardening-team/hardening-project/import HTTP/1.1\r\nHost: x\r\n"
+                          + "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 63000000\r\n\r\n--x")
+            #expect(try form.readResponse(timeout: 5).status == 401)
+            // Allowed, the file streams in and is imported as usual.
+            let file = HardeningTests.emissionsCSV(runs: 20, rows: 50)
+            let imported = try app.send("POST", "/api/v1/projects/\(setup.project)/import",
+                                        headers: [("Authorization", "Bearer \(setup.owner)"), ("Content-Type", "text/csv")], body: file)
+            #expect(imported.status == 201)
+            #expect(JSONValue.parse(imported.body)?["samples_imported"] == 1000)
+        }
+    }
 }
 
 /// Collects log messages (and their metadata) as lines, for tests of what is logged.

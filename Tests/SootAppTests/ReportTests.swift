@@ -375,13 +375,13 @@ import Testing
             #expect(try app.pool.query("SELECT client_key FROM runs").rows.map { try $0.decode("client_key", as: String.self) } == ["good-run"])
 
             // Files that are not CSV at all, or not CodeCarbon's.
-            let unclosed = try importFile(app, agent, Array("timestamp,run_id\n\"2026".utf8))
+            let unclosed = try importFile(app, agent, Array("timestamp,run_id,duration,emissions,energy_consumed\n\"2026".utf8))
             #expect(unclosed.status == 422 && unclosed.body["error"]?["message"]?.stringValue?.contains("not closed") == true)
             let foreign = try importFile(app, agent, Array("a,b\n1,2\n".utf8))
             #expect(foreign.status == 422 && foreign.body["error"]?["message"]?.stringValue?.contains("no timestamp column") == true)
             let huge = try app.send("POST", "/api/v1/projects/\(agent.projectID)/import",
                                     headers: [("Authorization", "Bearer \(agent.personalToken)"), ("Content-Type", "text/csv"),
-                                              ("Content-Length", "\(CSVImport.maximumBytes + 1)"), ("Expect", "100-continue")])
+                                              ("Content-Length", "\(CSVImport.maximumStreamedBytes + 1)"), ("Expect", "100-continue")])
             #expect(huge.status == 413)
             // A read-only token may not import.
             let read = try app.api("POST", "/api/v1/projects/\(agent.projectID)/tokens", token: agent.personalToken, json: ["name": "ro", "scope": "read"])

@@ -9,7 +9,11 @@ struct ImportRoutes {
     let database: ConnectionPool
     let capacity: ReportCapacity
     let authenticator: Authenticator
-    static let options = RouteOptions(maximumBodyBytes: CSVImport.maximumBytes)
+    /// The file is read as it arrives: the credential, project, scope and experiment are checked from the request
+    /// head first, so a refusal (401, 403, 404, 503) comes before a byte of the body is read.
+    static let options = RouteOptions(maximumBodyBytes: CSVImport.maximumStreamedBytes, streamsBody: true)
+    /// The page's form is multipart: read whole (up to 64 MiB) once the session and project are checked.
+    static let formOptions = RouteOptions(maximumBodyBytes: CSVImport.maximumBytes, streamsBody: true)
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let routes = self
@@ -22,22 +26,26 @@ struct ImportRoutes {
                 guard let id = UUID(uuidString: text) else { throw AppError.invalid("experiment_id", "experiment_id must be an id.") }
                 return id
             }
+            try routes.check(caller, projectID: projectID, experimentID: experimentID)
             let lease = try routes.capacity.begin(ReportCapacity.key(caller, request))
             defer { lease.end() }
-            let outcome = try routes.perform(caller, projectID: projectID, experimentID: experimentID,
-                                             validOnly: request.query("valid_only") == "true", bytes: request.body)
+            let stream = request.bodyStream
+            let outcome = try CSVImport(caller: caller, projectID: projectID, experimentID: experimentID,
+                                        validOnly: request.query("valid_only") == "true")
+                .run(routes.database, limit: CSVImport.maximumStreamedBytes) { try stream?.read() }
             guard outcome.imported else {
                 let error: JSONValue = ["error": ["code": "invalid_rows", "field": "file",
-                                                  "message": .string("\(outcome.refused.count) of \(outcome.rows) rows were refused; nothing was imported. Fix them, or pass valid_only=true to import the others.")],
+                                                  "message": .string("\(outcome.refusedCount) of \(outcome.rows) rows were refused; nothing was imported. Fix them, or pass valid_only=true to import the others.")],
                                         "report": outcome.json]
                 return .json(bytes: error.bytes, status: .unprocessableContent)
             }
             return .json(bytes: outcome.json.bytes, status: .created)
         })
-        router.post("/o/:org/:team/:project/import", options: Self.options) { request in try routes.webImport(request) }
+        router.post("/o/:org/:team/:project/import", options: Self.formOptions) { request in try routes.webImport(request) }
     }
 
-    func perform(_ caller: Caller, projectID: UUID, experimentID: UUID?, validOnly: Bool, bytes: [UInt8]) throws -> CSVImport.Outcome {
+    /// Who may import into the project (and experiment), from the request head alone.
+    func check(_ caller: Caller, projectID: UUID, experimentID: UUID?) throws {
         try caller.requireWrite()
         guard try database.query("SELECT 1 FROM projects p WHERE p.id = \(projectID) AND \(Store.projectAccess(caller))").first != nil else {
             throw AppError.notFound("No such project.")
@@ -47,7 +55,6 @@ struct ImportRoutes {
             """).first == nil {
             throw AppError(.notFound, code: "not_found", "No such experiment in this project.", field: "experiment_id")
         }
-        return try CSVImport(caller: caller, projectID: projectID, experimentID: experimentID, validOnly: validOnly).run(database, bytes)
     }
 
     // MARK: Web form
@@ -55,27 +62,30 @@ struct ImportRoutes {
     func webImport(_ request: Request) throws -> Response {
         let caller = try authenticator.authenticate(request)
         guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else { throw AppError.unauthorized("Log in first.") }
-        let parts = try Multipart.parts(request)
+        // The session and the project first, from the head; the form (with its CSRF token) only then.
+        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: Store(database: database))
+            .project(request, caller)
+        try check(caller, projectID: project.id, experimentID: nil)
+        let parts = try Multipart.parts(request, body: try request.bodyStream?.readAll() ?? request.body)
         guard let sent = parts.first(where: { $0.name == "csrf_token" }).map({ String(decoding: $0.data, as: UTF8.self) }),
               Crypto.constantTimeEquals(sent, csrf) else {
             throw AppError(.forbidden, code: "csrf", "The form has expired or did not come from Soot; reload the page and try again.")
         }
         guard let file = parts.first(where: { $0.name == "file" }), !file.data.isEmpty else { throw AppError.invalid("file", "Choose a CSV file.") }
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: Store(database: database))
-            .project(request, caller)
         let field = { (name: String) in parts.first { $0.name == name }.map { String(decoding: $0.data, as: UTF8.self) } }
         let experimentID = field("experiment_id").flatMap { UUID(uuidString: $0) }
+        try check(caller, projectID: project.id, experimentID: experimentID)
         let lease = try capacity.begin(ReportCapacity.key(caller, request))
         defer { lease.end() }
-        let outcome = try perform(caller, projectID: project.id, experimentID: experimentID, validOnly: field("valid_only") == "on",
-                                  bytes: file.data)
+        let outcome = try CSVImport(caller: caller, projectID: project.id, experimentID: experimentID, validOnly: field("valid_only") == "on")
+            .run(database, file.data)
         var html = "<nav class=\"crumbs\"><a href=\"\(HTML.escape(project.path))\">Back to the project</a></nav><h1>Import of \(HTML.escape(file.filename ?? "a file"))</h1>"
         if outcome.imported {
-            html += "<p class=\"notice\" id=\"import-result\">Imported \(outcome.rows - outcome.refused.count) of \(outcome.rows) rows: "
+            html += "<p class=\"notice\" id=\"import-result\">Imported \(outcome.rows - outcome.refusedCount) of \(outcome.rows) rows: "
                 + "\(outcome.runsCreated) new runs, \(outcome.runsExtended) runs extended, \(outcome.samplesImported) samples, "
                 + "\(outcome.duplicates) already there.</p>"
         } else {
-            html += "<p class=\"error\" id=\"import-result\">Nothing was imported: \(outcome.refused.count) of \(outcome.rows) rows were refused. "
+            html += "<p class=\"error\" id=\"import-result\">Nothing was imported: \(outcome.refusedCount) of \(outcome.rows) rows were refused. "
                 + "Fix them, or import again with “only the valid rows” ticked.</p>"
         }
         if !outcome.refused.isEmpty {
@@ -117,7 +127,7 @@ enum Multipart {
         let data: [UInt8]
     }
 
-    static func parts(_ request: Request) throws -> [Part] {
+    static func parts(_ request: Request, body: [UInt8]) throws -> [Part] {
         let type = request.headers["Content-Type"] ?? ""
         guard type.lowercased().hasPrefix("multipart/form-data"),
               let boundaryParameter = type.split(separator: ";").map({ $0.trimmingOWS() }).first(where: { $0.lowercased().hasPrefix("boundary=") }) else {
@@ -126,7 +136,7 @@ enum Multipart {
         var boundary = String(boundaryParameter.dropFirst("boundary=".count))
         if boundary.hasPrefix("\""), boundary.hasSuffix("\""), boundary.count >= 2 { boundary = String(boundary.dropFirst().dropLast()) }
         guard !boundary.isEmpty, boundary.utf8.count <= 70 else { throw AppError.badRequest("The multipart boundary is not valid.") }
-        return try parts(request.body, boundary: boundary)
+        return try parts(body, boundary: boundary)
     }
 
     static func parts(_ body: [UInt8], boundary: String) throws -> [Part] {
