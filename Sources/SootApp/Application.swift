@@ -78,6 +78,9 @@ public final class Application: Sendable {
         ImportRoutes(database: reports.pool, capacity: reports, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
+        let codeCarbonDocument = CodeCarbonOpenAPI.build().bytes
+        router.get("/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
+        router.get("/api/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
         MethodologyRoutes(database: database).register(&router)
         DashboardRoutes(database: database, authenticator: authenticator).register(&router)
         ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).register(&router)

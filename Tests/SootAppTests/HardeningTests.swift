@@ -593,6 +593,33 @@ import Testing
             #expect(JSONValue.parse(imported.body)?["samples_imported"] == 1000)
         }
     }
+
+    /// Item 2: `PATCH` with `"name": null` was taken as "unchanged"; a null for a field that cannot be null is a 422.
+    /// And the CodeCarbon-compatible routes are described too, at `/openapi.json` and `/api/openapi.json`.
+    @Test func nullsAreRefusedAndBothAPIsAreDocumented() throws {
+        try withApp { app in
+            let setup = try HardeningTests.setUp(app)
+            for (path, field) in [("/api/v1/projects/\(setup.project)", "name"), ("/api/v1/projects/\(setup.project)", "description"),
+                                  ("/api/v1/projects/\(setup.project)", "is_public"), ("/api/v1/teams/\(setup.team)", "name"),
+                                  ("/api/v1/organizations/\(setup.organization)", "name"), ("/api/v1/experiments/\(setup.experiment)", "name")] {
+                let answer = try app.api("PATCH", path, token: setup.owner, json: .object([field: .null]))
+                #expect(answer.status == 422, "\(path) \(field)")
+                #expect(answer.body["error"]?["field"]?.stringValue == field)
+            }
+            for path in ["/openapi.json", "/api/openapi.json"] {
+                let document = try app.api("GET", path, token: nil).body
+                let paths = document["paths"]?.objectKeys ?? []
+                for route in ["/runs", "/api/runs", "/emissions", "/api/emissions", "/runs/{run_id}/emissions", "/api/runs/{run_id}/emissions",
+                              "/organizations/{organization_id}/sums", "/lastrun/project/{project_id}"] {
+                    #expect(paths.contains(route), "\(path) lacks \(route)")
+                }
+            }
+            let v1 = try app.api("GET", "/api/v1/openapi.json", token: nil).body
+            let offset = v1["paths"]?["/api/v1/projects/{project_id}/experiments"]?["get"]?["parameters"]?.arrayValue
+                .first { $0["name"] == "offset" }?["schema"]?["maximum"]
+            #expect(offset == 10_000_000)
+        }
+    }
 }
 
 /// Collects log messages (and their metadata) as lines, for tests of what is logged.

@@ -11,6 +11,8 @@ struct APIRegistry {
         let requestSchema: String?
         let responseSchema: String?
         let successStatus: Int
+        /// Other success statuses (a replayed idempotent post answers 200 with the first result).
+        let otherSuccessStatuses: [Int]
         let authenticated: Bool
         let queryParameters: [String]
     }
@@ -19,13 +21,13 @@ struct APIRegistry {
 
     mutating func add(
         _ router: inout Router, _ method: HTTPMethod, _ pattern: String, summary: String, tag: String,
-        request: String? = nil, response: String? = nil, status: Int = 200, authenticated: Bool = true,
+        request: String? = nil, response: String? = nil, status: Int = 200, alsoStatus: [Int] = [], authenticated: Bool = true,
         query: [String] = [], options: RouteOptions = .default, handler: @escaping Handler
     ) {
         router.on(method, pattern, options: options, handler)
         operations.append(Operation(
             method: method, path: APIRegistry.openAPIPath(pattern), summary: summary, tag: tag, requestSchema: request,
-            responseSchema: response, successStatus: status, authenticated: authenticated, queryParameters: query))
+            responseSchema: response, successStatus: status, otherSuccessStatuses: alsoStatus, authenticated: authenticated, queryParameters: query))
     }
 
     /// `:name` becomes `{name}`.

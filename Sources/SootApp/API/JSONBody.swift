@@ -98,6 +98,12 @@ extension JSONFields {
         return text
     }
 
+    /// A flag a PATCH may leave out but not set to null.
+    public func nonNullBool(_ key: String) throws -> Bool? {
+        if value(key) == .null { throw AppError.invalid(key, "\(key) cannot be null; leave it out to keep it as it is.") }
+        return try bool(key)
+    }
+
     public func bool(_ key: String, required: Bool = false) throws -> Bool? {
         guard let value = value(key), value != .null else {
             if required { throw AppError.invalid(key, "\(key) is required.") }
@@ -157,12 +163,17 @@ extension JSONFields {
 
 /// Names and descriptions: the rules every level of the hierarchy shares.
 enum Naming {
+    /// A name; `null` is refused (a PATCH that leaves the name alone omits it).
     static func name(_ body: JSONBody, required: Bool = true, key: String = "name") throws -> String? {
-        try body.string(key, required: required, maxLength: 200)
+        if body.value(key) == .null { throw AppError.invalid(key, "\(key) cannot be null; leave it out to keep it as it is.") }
+        return try body.string(key, required: required, maxLength: 200)
     }
 
     static func description(_ body: JSONBody) throws -> String? {
-        try body.string("description", maxLength: 10_000, allowEmpty: true)
+        if body.value("description") == .null {
+            throw AppError.invalid("description", "description cannot be null; send \"\" to clear it, or leave it out.")
+        }
+        return try body.string("description", maxLength: 10_000, allowEmpty: true)
     }
 
     /// A URL slug from a name: lowercase ASCII letters and digits joined by single dashes.

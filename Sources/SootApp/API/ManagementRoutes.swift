@@ -170,7 +170,7 @@ struct ManagementRoutes {
                     let body = try JSONBody(request)
                     return .json(try store.updateProject(caller, id: try Store.id(request.parameter("project_id")),
                                                          name: try Naming.name(body, required: false), description: try Naming.description(body),
-                                                         isPublic: try body.bool("is_public")))
+                                                         isPublic: try body.nonNullBool("is_public")))
                 })
         api.add(&router, .delete, "\(v1)/projects/:project_id", summary: "Delete a project with its experiments, runs and samples",
                 tag: "Projects", status: 204, handler: authed { request, caller in

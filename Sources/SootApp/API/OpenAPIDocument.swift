@@ -24,18 +24,24 @@ enum OpenAPIDocument {
                 op["requestBody"] = ["required": true, "content": ["application/json": .object(media)]]
             }
             var responses: [String: JSONValue] = [:]
-            if let response = operation.responseSchema {
-                responses[String(operation.successStatus)] = [
-                    "description": "Success", "content": ["application/json": ["schema": ref(response)]],
-                ]
-            } else {
-                responses[String(operation.successStatus)] = ["description": "Success"]
+            for status in [operation.successStatus] + operation.otherSuccessStatuses {
+                if let response = operation.responseSchema {
+                    responses[String(status)] = [
+                        "description": status == operation.successStatus ? "Success" : "Success (a replayed request: the first answer)",
+                        "content": ["application/json": ["schema": ref(response)]],
+                    ]
+                } else {
+                    responses[String(status)] = ["description": "Success"]
+                }
             }
-            let errors: [(Int, String)] = operation.authenticated
+            var errors: [(Int, String)] = operation.authenticated
                 ? [(400, "Malformed request"), (401, "No valid credential"), (403, "Not allowed"), (404, "Not found (or not yours)"),
-                   (409, "Conflicts with an existing item"), (415, "Body is not JSON"), (422, "A field is invalid"),
-                   (503, "Database unavailable; retry after Retry-After seconds")]
+                   (409, "Conflicts with an existing item"), (415, "Body is not JSON"), (422, "A field or parameter is invalid or out of its range"),
+                   (503, "Database unavailable, or busy; retry after Retry-After seconds")]
                 : [(400, "Malformed request")]
+            if operation.requestSchema != nil || operation.method == .post || operation.method == .patch || operation.method == .put {
+                errors.append((413, "The body is larger than the route accepts"))
+            }
             for (code, text) in errors {
                 responses[String(code)] = ["description": .string(text), "content": ["application/json": ["schema": ref("Error")]]]
             }
@@ -96,7 +102,13 @@ enum OpenAPIDocument {
     static func queryParameterSchema(_ name: String) -> JSONValue {
         switch name {
         case "limit": return ["type": "integer", "minimum": 1, "maximum": 200, "default": 50]
-        case "offset": return ["type": "integer", "minimum": 0, "default": 0]
+        case "offset": return ["type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0]
+        case "organization", "team", "project", "experiment":
+            return ["type": "string", "format": "uuid", "description": "Exactly one of organization, team, project and experiment"]
+        case "range": return ["type": "string", "enum": ["7d", "30d", "90d", "year", "all"], "default": "30d"]
+        case "by": return ["type": "string", "enum": ["team", "project", "experiment"]]
+        case "valid_only": return ["type": "boolean", "default": false]
+        case "experiment_id": return ["type": "string", "format": "uuid"]
         case "from", "to": return ["type": "string", "description": "A date (2026-11-01) or ISO 8601 timestamp; to is exclusive"]
         default: return ["type": "string"]
         }
@@ -122,7 +134,10 @@ enum OpenAPIDocument {
     static let timeOrNull: JSONValue = ["type": "string", "format": "date-time", "nullable": true]
     static let number: JSONValue = ["type": "number"]
     static let numberOrNull: JSONValue = ["type": "number", "nullable": true]
-    static let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 200]
+    /// Names: 1 to 200 characters, no control characters and no bidirectional embedding, override or isolate
+    /// controls (U+202A–U+202E, U+2066–U+2069); leading and trailing white space is trimmed, and a null is refused.
+    static let name: JSONValue = ["type": "string", "minLength": 1, "maxLength": 200,
+                                  "pattern": "^[^\\u0000-\\u001f\\u007f\\u202a-\\u202e\\u2066-\\u2069]*$"]
 
     static let schemas: [String: JSONValue] = [
         "Error": object(["error": object(["code": text, "message": text, "field": text], required: ["code", "message"])], required: ["error"]),

@@ -18,7 +18,8 @@ struct ReportRoutes {
         let large = RouteOptions(maximumBodyBytes: 8 * 1024 * 1024)
 
         api.add(&router, .post, "/api/v1/runs", summary: "Post a run report: where it ran, the machine, start and end, totals and/or samples",
-                tag: "Ingestion", request: "RunReport", response: "Run", status: 201, options: large, handler: authed { request, caller in
+                tag: "Ingestion", request: "RunReport", response: "Run", status: 201, alsoStatus: [200], options: large,
+                handler: authed { request, caller in
                     try caller.requireWrite()
                     let body = try JSONBody(request)
                     let report = try RunReport(body)
