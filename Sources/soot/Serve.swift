@@ -45,6 +45,16 @@ struct Serve: ParsableCommand {
     @Flag(name: .customLong("secure-cookies"), help: "Mark session cookies Secure (env SOOT_SECURE_COOKIES=1); use behind HTTPS.")
     var secureCookies = false
 
+    @Option(name: .customLong("report-connections"), help: ArgumentHelp(
+        "PostgreSQL connections of their own for exports and imports, outside the pool (env SOOT_REPORT_CONNECTIONS; default 4).",
+        valueName: "n"))
+    var reportConnections: Int?
+
+    @Option(name: .customLong("reports-per-caller"), help: ArgumentHelp(
+        "Exports and imports one person or token may run at once; past it a 503 with Retry-After (env SOOT_REPORTS_PER_CALLER; default 2).",
+        valueName: "n"))
+    var reportsPerCaller: Int?
+
     @Option(name: .customLong("trusted-proxies"), help: ArgumentHelp(
         "Load balancers and reverse proxies whose X-Forwarded-For (the client's address, for sign-in throttling) and X-Forwarded-Proto (https: Secure cookies) are believed: addresses and networks, comma-separated, e.g. 10.0.0.0/8,127.0.0.1 (env SOOT_TRUSTED_PROXIES; default none: the peer is the client).",
         valueName: "list"))
@@ -90,6 +100,14 @@ struct Serve: ParsableCommand {
             appConfiguration.publicDirectory = found
         }
         appConfiguration.secureCookies = secureCookies || environment["SOOT_SECURE_COOKIES"] == "1"
+        if let count = reportConnections ?? environment["SOOT_REPORT_CONNECTIONS"].flatMap(Int.init) {
+            guard (1...256).contains(count) else { throw ValidationError("--report-connections must be from 1 to 256.") }
+            appConfiguration.reports.connections = count
+        }
+        if let count = reportsPerCaller ?? environment["SOOT_REPORTS_PER_CALLER"].flatMap(Int.init) {
+            guard (1...256).contains(count) else { throw ValidationError("--reports-per-caller must be from 1 to 256.") }
+            appConfiguration.reports.perCaller = count
+        }
         if let list = trustedProxies ?? environment["SOOT_TRUSTED_PROXIES"] {
             switch TrustedProxies.parse(list) {
             case .success(let proxies): appConfiguration.trustedProxies = proxies
