@@ -509,6 +509,16 @@ import Testing
             let taken = try stranger.post(aPath + "/account", form: [("csrf_token", aCSRF), ("password", "another password"),
                                                                     ("password_again", "another password")])
             #expect(taken.status == 409)
+            // Probing whether an email has an account this way is throttled like guessing its password.
+            var probes: [Int] = []
+            for _ in 0..<6 {
+                let page = try stranger.get(aPath)
+                let token = try #require(Browser.csrf(in: page.text))
+                probes.append(try stranger.post(aPath + "/account", form: [("csrf_token", token), ("password", "another password"),
+                                                                           ("password_again", "another password")]).status)
+            }
+            #expect(probes.contains(429), "\(probes)")
+            try app.pool.query("DELETE FROM login_failures")
             // Someone signed in with another email cannot accept it either.
             let other = try makeUser(app.pool, email: "other@a.example")
             let wrong = try app.api("POST", "/api/v1/invitations/accept", token: other.token, json: ["secret": .string(secret(fromA))])

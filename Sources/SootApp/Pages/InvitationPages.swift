@@ -97,12 +97,23 @@ struct InvitationPages {
         guard password == (request.formField("password_again") ?? "") else {
             return try show(request, error: "The two passwords differ.", status: .unprocessableContent)
         }
+        // Whether an email has an account shows here, to whoever holds the link (the invitee, and the inviter):
+        // each try counts against the sign-in throttle of the email and the address, so the page cannot be used
+        // to list accounts faster than the login form could be.
+        let invitation = try store.invitation(secret: secret(request))
+        let keys = LoginThrottle.keys(email: invitation.email, address: login.proxies.clientAddress(request))
+        if let wait = try login.throttle.begin(keys) {
+            var response = try show(request, error: "Too many attempts. Try again in \(wait) seconds.", status: .tooManyRequests)
+            response.headers.set("Retry-After", "\(wait)")
+            return response
+        }
         let created: (userID: UUID, organization: (id: UUID, slug: String))
         do {
             created = try store.acceptInvitationWithNewAccount(secret: secret(request), password: password)
         } catch let error as AppError where error.status == .unprocessableContent || error.status == .conflict {
             return try show(request, error: error.message, status: error.status)
         }
+        try login.throttle.succeeded(keys)
         let (cookie, _) = try sessions.create(userID: created.userID, remoteAddress: login.proxies.clientAddress(request),
                                               userAgent: request.headers["User-Agent"])
         var response = Response.redirect(to: "/o/" + FormDecoding.encode(created.organization.slug))
