@@ -146,11 +146,26 @@ import Testing
         try withApp { app in
             let (email, _) = try HardeningTests.loginUser(app)
             let statuses = Mutex<[Int]>([])
-            DispatchQueue.concurrentPerform(iterations: 30) { index in
+            // Thirty guesses at once, each on a thread of its own: their forms first, then the posts together.
+            var forms: [Browser] = []
+            for _ in 0..<30 {
                 var browser = Browser(app: app)
-                let status = (try? browser.logIn(email: email, password: "wrong guess \(index)").status) ?? 0
-                statuses.withLock { $0.append(status) }
+                _ = try browser.get("/login")
+                forms.append(browser)
             }
+            let group = DispatchGroup()
+            for (index, form) in forms.enumerated() {
+                group.enter()
+                Thread {
+                    var browser = form
+                    let token = browser.cookies[LoginRoutes.loginCSRFCookie] ?? ""
+                    let status = (try? browser.post("/login", form: [("csrf_token", token), ("email", email),
+                                                                     ("password", "wrong guess \(index)")]).status) ?? 0
+                    statuses.withLock { $0.append(status) }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
             let all = statuses.withLock { $0 }
             #expect(all.count == 30)
             #expect(all.filter { $0 == 401 }.count == LoginThrottle.freeFailuresPerAccountAndAddress, "\(all.sorted())")
