@@ -26,7 +26,7 @@ public final class ClusterSupervisor: Sendable {
     /// Restarts done so far.
     public let restarts = Atomic<Int>(0)
 
-    public init(cluster: EmbeddedPostgres, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "soot.postgres")) {
+    public init(cluster: EmbeddedPostgres, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "postgres.cluster")) {
         self.cluster = cluster
         self.configuration = configuration
         self.logger = logger

@@ -36,7 +36,7 @@ public final class ConnectionPool: Sendable {
     private let available = NSCondition()
     private let logger: Logger
 
-    public init(url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "soot.db")) {
+    public init(url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "postgres.pool")) {
         self.url = url
         self.configuration = configuration
         self.logger = logger

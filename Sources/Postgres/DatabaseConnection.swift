@@ -159,9 +159,9 @@ public final class DatabaseConnection: @unchecked Sendable {
     /// cancelled and the rest dropped). Runs in the caller's transaction, or in its own.
     ///
     /// `COPY` takes no bind parameters, so the binds stay out of the statement's text all the same: each is set as a
-    /// transaction-local setting (`set_config('soot.copy_N', $1::text, true)`, itself a parameterised statement, with
+    /// transaction-local setting (`set_config('copy_bind.pN', $1::text, true)`, itself a parameterised statement, with
     /// the parameter's type as PostgreSQL infers it for `query`), and `$N` becomes
-    /// `(SELECT CAST(current_setting('soot.copy_N') AS type))::type`. A NULL bind becomes `CAST(NULL AS type)`.
+    /// `(SELECT CAST(current_setting('copy_bind.pN') AS type))::type`. A NULL bind becomes `CAST(NULL AS type)`.
     public func copyCSV(_ query: SQLQuery, _ body: (UnsafeBufferPointer<UInt8>) throws -> Bool) throws {
         guard let handle else { throw DatabaseError(.unavailable, message: "the connection is closed") }
         guard inTransaction else { return try transaction { try $0.copyCSV(query, body) } }
@@ -231,7 +231,7 @@ public final class DatabaseConnection: @unchecked Sendable {
                 replacements.append("CAST(NULL AS \(names[index]))")
                 continue
             }
-            let name = "soot.copy_\(index + 1)"
+            let name = "copy_bind.p\(index + 1)"
             setBinds.append(bind)
             setTypes.append(types[index])
             settings.append("set_config('\(name)', $\(setBinds.count)::text, true)")

@@ -15,6 +15,8 @@ public final class EmbeddedPostgres: Sendable {
     public let folder: URL
     public let binaries: URL
     public let database: String
+    /// The cluster's superuser, made by `initdb` (the application's own name, say).
+    public let user: String
     /// The unprivileged account the cluster runs as when we are root; nil otherwise.
     public let runAs: String?
     private let logger: Logger
@@ -30,13 +32,14 @@ public final class EmbeddedPostgres: Sendable {
 
     /// The libpq connection string for the cluster.
     public var connectionURL: String {
-        "host=\(socketFolder.path) dbname=\(database) user=soot"
+        "host=\(socketFolder.path) dbname=\(database) user=\(user)"
     }
 
     /// Finds the PostgreSQL binaries; throws with install advice when they are missing.
-    public init(folder: URL, database: String = "soot", logger: Logger = Logger(label: "soot.postgres")) throws {
+    public init(folder: URL, database: String, user: String, logger: Logger = Logger(label: "postgres.cluster")) throws {
         self.folder = folder.standardizedFileURL
         self.database = database
+        self.user = user
         self.logger = logger
         guard let binaries = EmbeddedPostgres.findBinaries() else {
             throw Failure(description: """
@@ -97,7 +100,7 @@ public final class EmbeddedPostgres: Sendable {
         defer { lifecycle.unlock() }
         use.lock.unlock()
         guard let last = try? FileLock(useLockFile, exclusive: true, wait: false) else {
-            logger.info("embedded PostgreSQL left running: another Soot process uses it", metadata: ["folder": "\(folder.path)"])
+            logger.info("embedded PostgreSQL left running: another process uses it", metadata: ["folder": "\(folder.path)"])
             return
         }
         defer { last.unlock() }
@@ -127,7 +130,7 @@ public final class EmbeddedPostgres: Sendable {
         try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
         try fileManager.createDirectory(at: socketFolder, withIntermediateDirectories: true)
         if socketFolder.path.utf8.count > 90 {
-            throw Failure(description: "the data folder path \(folder.path) is too long for a Unix socket; choose a shorter SOOT_DATA_DIR")
+            throw Failure(description: "the data folder path \(folder.path) is too long for a Unix socket; choose a shorter data folder")
         }
         if let user = runAs {
             try checkReachable(by: user)
@@ -138,7 +141,7 @@ public final class EmbeddedPostgres: Sendable {
         if !fileManager.fileExists(atPath: clusterFolder.appendingPathComponent("PG_VERSION").path) {
             logger.info("creating the embedded PostgreSQL cluster", metadata: ["folder": "\(clusterFolder.path)"])
             try run(binaries.appendingPathComponent("initdb").path, [
-                "-D", clusterFolder.path, "-U", "soot", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+                "-D", clusterFolder.path, "-U", user, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
             ])
         }
         try checkStalePidFile()
@@ -166,7 +169,7 @@ public final class EmbeddedPostgres: Sendable {
 
     /// Creates `name` if it does not exist (connecting to the `postgres` maintenance database).
     public func createDatabase(_ name: String, template: String? = nil) throws {
-        let admin = try DatabaseConnection(url: "host=\(socketFolder.path) dbname=postgres user=soot")
+        let admin = try DatabaseConnection(url: "host=\(socketFolder.path) dbname=postgres user=\(user)")
         defer { admin.close() }
         let exists = try admin.query("SELECT 1 FROM pg_database WHERE datname = \(name)").rowCount > 0
         if !exists {
@@ -178,7 +181,7 @@ public final class EmbeddedPostgres: Sendable {
 
     /// The connection string for another database in the same cluster.
     public func connectionURL(database name: String) -> String {
-        "host=\(socketFolder.path) dbname=\(name) user=soot"
+        "host=\(socketFolder.path) dbname=\(name) user=\(user)"
     }
 
     /// True when the process named in `postmaster.pid` is alive and is PostgreSQL (a cheap check: no program
@@ -215,7 +218,7 @@ public final class EmbeddedPostgres: Sendable {
         throw Failure(description: """
             \(pidFile.path) names process \(pid) (\(comm)), which is not PostgreSQL: the file is left from a cluster \
             that crashed, and its process number has been reused. Make sure no PostgreSQL uses \(clusterFolder.path), \
-            remove \(pidFile.path), and start Soot again.
+            remove \(pidFile.path), and start again.
             """)
     }
 
@@ -245,7 +248,7 @@ public final class EmbeddedPostgres: Sendable {
             } catch {
                 throw Failure(description: """
                     PostgreSQL must run as the unprivileged user '\(user)' (it refuses root), but '\(user)' cannot \
-                    enter \(directory.path). Choose a data folder it can reach, for example SOOT_DATA_DIR=/var/lib/soot.
+                    enter \(directory.path). Choose a data folder it can reach (under /var/lib, for example).
                     """)
             }
             directory = directory.deletingLastPathComponent()

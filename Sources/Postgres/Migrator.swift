@@ -24,13 +24,13 @@ public struct Migrator: Sendable {
     public let migrations: [Migration]
     private let logger: Logger
 
-    public init(migrations: [Migration], logger: Logger = Logger(label: "soot.migrate")) {
+    public init(migrations: [Migration], logger: Logger = Logger(label: "postgres.migrate")) {
         self.migrations = migrations.sorted { $0.version < $1.version }
         self.logger = logger
     }
 
     /// Reads `NNNN_name.sql` files from `directory`.
-    public init(directory: URL, logger: Logger = Logger(label: "soot.migrate")) throws {
+    public init(directory: URL, logger: Logger = Logger(label: "postgres.migrate")) throws {
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: directory.path)

@@ -5,7 +5,7 @@ import Foundation
 enum Subprocess {
     /// Runs `executable` from "/" with stdin from /dev/null; returns its exit status and combined output.
     static func run(_ executable: String, arguments: [String]) throws -> (status: Int32, output: String) {
-        let outputPath = NSTemporaryDirectory() + "soot-subprocess-\(getpid())-\(UUID().uuidString).log"
+        let outputPath = NSTemporaryDirectory() + "subprocess-\(getpid())-\(UUID().uuidString).log"
         defer { unlink(outputPath) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)

@@ -55,6 +55,8 @@ public final class Application: Sendable {
     public func makeServer(_ configuration: Configuration) -> Server {
         var configuration = configuration
         configuration.responseHeaders = Application.securityHeaders + configuration.responseHeaders
+        configuration.serverName = configuration.serverName ?? "Soot"
+        configuration.threadNamePrefix = "soot"
         return Server(configuration: configuration, responder: router.build(), errorResponder: ErrorPages.responder,
                redactPath: Redaction.path, logger: Logger(label: "soot.http"))
     }

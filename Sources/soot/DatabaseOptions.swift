@@ -67,7 +67,7 @@ struct DatabaseOptions: ParsableArguments {
             return (url, nil, nil)
         }
         do {
-            let cluster = try EmbeddedPostgres(folder: resolvedDataDirectory, database: "soot", logger: logger)
+            let cluster = try EmbeddedPostgres(folder: resolvedDataDirectory, database: "soot", user: "soot", logger: logger)
             let use = try cluster.acquire()
             return (cluster.connectionURL, cluster, use)
         } catch let failure as EmbeddedPostgres.Failure {

@@ -197,7 +197,7 @@ import Testing
                 #expect(lines.count == expected.count)
                 #expect(lines == expected)
                 // The settings were local to the transaction copyCSV opened.
-                let setting = try connection.query("SELECT current_setting('soot.copy_1', true) AS value").first!
+                let setting = try connection.query("SELECT current_setting('copy_bind.p1', true) AS value").first!
                 #expect(try setting.decode("value", as: String?.self) ?? "" == "")
 
                 // Stopping after five lines: the rest is dropped, and the next statements run normally.

@@ -11,7 +11,7 @@ import Testing
 @Suite struct DurabilityTests {
     @Test func everyAcknowledgedSampleSurvivesADatabaseCrash() throws {
         let folder = URL(fileURLWithPath: "/tmp/soot-crash-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let cluster = try EmbeddedPostgres(folder: folder, database: "soot")
+        let cluster = try EmbeddedPostgres(folder: folder, database: "soot", user: "soot")
         try cluster.start()
         defer {
             cluster.kill()

@@ -13,7 +13,7 @@ import Testing
         let url = URL(fileURLWithPath: "/tmp/soot-ec-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         var environment: [String: String] { ["SOOT_DATA_DIR": url.path, "LOG_LEVEL": "info", "DATABASE_URL": "",
                                              "SOOT_MIGRATIONS_DIR": TestDatabase.migrationsFolder.path] }
-        var cluster: EmbeddedPostgres { try! EmbeddedPostgres(folder: url, database: "soot") }
+        var cluster: EmbeddedPostgres { try! EmbeddedPostgres(folder: url, database: "soot", user: "soot") }
         func remove() {
             cluster.kill()
             try? FileManager.default.removeItem(at: url)
@@ -62,7 +62,7 @@ import Testing
         #expect(secondPort != nil)
         second.signal()
         #expect(second.wait() == 0)
-        #expect(second.errors.contains("another Soot process uses it") || second.output.contains("another Soot process uses it"))
+        #expect(second.errors.contains("another process uses it") || second.output.contains("another process uses it"))
         #expect(folder.cluster.isRunning())
         #expect(Self.status(port, "/readyz") == 200)
         // A command beside the server does not stop it either.

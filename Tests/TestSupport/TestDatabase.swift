@@ -19,12 +19,12 @@ public enum TestDatabase {
         let folder = URL(fileURLWithPath: "/tmp/soot-test-\(getpid())")
         try? FileManager.default.removeItem(at: folder)
         do {
-            let cluster = try EmbeddedPostgres(folder: folder, database: "postgres")
+            let cluster = try EmbeddedPostgres(folder: folder, database: "postgres", user: "soot")
             try cluster.start()
             folderForCleanup = folder.path
             atexit {
                 if let path = TestDatabase.folderForCleanup {
-                    let cluster = try? EmbeddedPostgres(folder: URL(fileURLWithPath: path), database: "postgres")
+                    let cluster = try? EmbeddedPostgres(folder: URL(fileURLWithPath: path), database: "postgres", user: "soot")
                     cluster?.kill()
                     try? FileManager.default.removeItem(atPath: path)
                 }

@@ -32,8 +32,11 @@ public struct Configuration: Sendable {
     public var lingerTimeout: Double
     /// Output waiting for a slow reader past which the connection stops reading further requests. Default 1 MiB.
     public var maximumPendingOutputBytes: Int
-    /// Value of the `Server` header; nil sends none. Default "Soot".
+    /// Value of the `Server` header; nil sends none. Default nil.
     public var serverName: String?
+    /// Prefix of the server's thread names (`<prefix>-loop-0`, `<prefix>-worker-3`), as `top -H` shows them.
+    /// At most 6 characters are kept (Linux names threads in 15). Default "http".
+    public var threadNamePrefix: String
     /// Header fields added to every response that does not set the same name itself (security headers, a default
     /// `Cache-Control`), formatted once at start. Names must be tokens and values free of control bytes; `Server`
     /// fails to start otherwise. Default none.
@@ -54,7 +57,8 @@ public struct Configuration: Sendable {
         writeTimeout: Double = 30,
         lingerTimeout: Double = 2,
         maximumPendingOutputBytes: Int = 1024 * 1024,
-        serverName: String? = "Soot",
+        serverName: String? = nil,
+        threadNamePrefix: String = "http",
         responseHeaders: [(name: String, value: String)] = []
     ) {
         self.host = host
@@ -72,6 +76,7 @@ public struct Configuration: Sendable {
         self.lingerTimeout = lingerTimeout
         self.maximumPendingOutputBytes = maximumPendingOutputBytes
         self.serverName = serverName
+        self.threadNamePrefix = String(threadNamePrefix.prefix(6))
         self.responseHeaders = responseHeaders
     }
 }

@@ -28,7 +28,7 @@ public final class Server: Sendable {
         responder: Responder,
         errorResponder: ErrorResponder? = nil,
         redactPath: (@Sendable (String) -> String)? = nil,
-        logger: Logger = Logger(label: "soot.http")
+        logger: Logger = Logger(label: "http.server")
     ) {
         self.configuration = configuration
         self.responder = responder
@@ -50,7 +50,7 @@ public final class Server: Sendable {
             for (name, value) in configuration.responseHeaders { fixed.add(name, value) }
             guard HeaderValidation.isValid(fixed) else { throw ServerStateError.invalidResponseHeader }
             let listener = try ListeningSocket(host: configuration.host, port: configuration.port)
-            let workers = WorkerPool(threads: configuration.workerThreads)
+            let workers = WorkerPool(threads: configuration.workerThreads, namePrefix: configuration.threadNamePrefix)
             let core = ServerCore(
                 configuration: configuration, responder: responder, workers: workers,
                 errorResponder: errorResponder, redactPath: redactPath, logger: logger)
@@ -59,7 +59,7 @@ public final class Server: Sendable {
             for index in 0..<max(1, configuration.eventLoopThreads) {
                 let loop = try EventLoop(index: index, core: core, listener: listener)
                 loops.append(loop)
-                threads.append(ThreadHandle.spawn(name: "soot-loop-\(index)") { loop.run() })
+                threads.append(ThreadHandle.spawn(name: "\(configuration.threadNamePrefix)-loop-\(index)") { loop.run() })
             }
             boundPort.store(Int(listener.port), ordering: .releasing)
             state = .running(loops: loops, threads: threads, listener: listener, workers: workers)
@@ -82,7 +82,7 @@ public final class Server: Sendable {
         for loop in loops { loop.execute { loop.beginDrain() } }
         let deadline = MonotonicClock.deadline(after: gracePeriod)
         let done = Atomic<Int>(0)
-        let joiner = ThreadHandle.spawn(name: "soot-join") {
+        let joiner = ThreadHandle.spawn(name: "\(configuration.threadNamePrefix)-join") {
             for thread in threads { thread.join() }
             done.store(1, ordering: .releasing)
         }

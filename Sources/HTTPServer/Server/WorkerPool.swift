@@ -7,9 +7,9 @@ final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private var threads: [ThreadHandle] = []
 
-    init(threads count: Int) {
+    init(threads count: Int, namePrefix: String = "http") {
         for index in 0..<max(1, count) {
-            threads.append(ThreadHandle.spawn(name: "soot-worker-\(index)") { [self] in run() })
+            threads.append(ThreadHandle.spawn(name: "\(namePrefix)-worker-\(index)") { [self] in run() })
         }
     }
 
