@@ -47,7 +47,7 @@ struct DashboardRoutes {
             scope.isPublic = true
             let (title, html) = try routes.render(request, viewer, scope, children: "Experiments", childColumn: "experiment_id",
                                                   childTable: "experiments", childSlug: false)
-            let notice = "<p class=\"muted\">A read-only view shared by \(HTML.escape(try row.decode("org_name", as: String.self))).</p>"
+            let notice: HTML = "<p class=\"muted\">A read-only view shared by \(try row.decode("org_name", as: String.self)).</p>"
             var response = Response.html(Layout.page(title: title, body: notice + html))
             response.headers.set("Cache-Control", "public, max-age=60")
             return response
@@ -61,7 +61,7 @@ struct DashboardRoutes {
     }
 
     /// Signed-in pages: anonymous visitors go to the login page and come back.
-    func page(_ request: Request, _ body: (Caller) throws -> (String, String)) throws -> Response {
+    func page(_ request: Request, _ body: (Caller) throws -> (String, HTML)) throws -> Response {
         let caller = try authenticator.authenticate(request)
         guard case .user = caller.identity else {
             return .redirect(to: "/login?next=" + FormDecoding.encode(request.head.target))
@@ -76,7 +76,7 @@ struct DashboardRoutes {
 
     // MARK: Scopes
 
-    func organization(_ request: Request, _ caller: Caller) throws -> (String, String) {
+    func organization(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
         guard let user = caller.userID, let row = try database.query("""
             SELECT o.id, o.name, o.slug FROM organizations o JOIN organization_members m ON m.organization_id = o.id AND m.user_id = \(user)
             WHERE o.slug = \(request.parameter("org") ?? "")
@@ -87,7 +87,7 @@ struct DashboardRoutes {
         return try render(request, caller, scope, children: "Teams", childColumn: "team_id", childTable: "teams", childSlug: true)
     }
 
-    func team(_ request: Request, _ caller: Caller) throws -> (String, String) {
+    func team(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
         guard let row = try database.query("""
             SELECT t.id, t.name, t.slug, o.name AS org_name, o.slug AS org_slug FROM teams t JOIN organizations o ON o.id = t.organization_id
             WHERE o.slug = \(request.parameter("org") ?? "") AND t.slug = \(request.parameter("team") ?? "")
@@ -100,7 +100,7 @@ struct DashboardRoutes {
         return try render(request, caller, scope, children: "Projects", childColumn: "project_id", childTable: "projects", childSlug: true)
     }
 
-    func project(_ request: Request, _ caller: Caller) throws -> (String, String) {
+    func project(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
         guard let row = try database.query("""
             SELECT p.id, p.name, p.slug, t.name AS team_name, t.slug AS team_slug, o.name AS org_name, o.slug AS org_slug
             FROM projects p JOIN teams t ON t.id = p.team_id JOIN organizations o ON o.id = p.organization_id
@@ -116,7 +116,7 @@ struct DashboardRoutes {
                           childSlug: false)
     }
 
-    func experiment(_ request: Request, _ caller: Caller) throws -> (String, String) {
+    func experiment(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
         guard let id = UUID(uuidString: request.parameter("experiment") ?? ""), let row = try database.query("""
             SELECT e.id, e.name, p.name AS project_name, p.slug AS project_slug, t.name AS team_name, t.slug AS team_slug,
                    o.name AS org_name, o.slug AS org_slug
@@ -137,12 +137,12 @@ struct DashboardRoutes {
     // MARK: Rendering
 
     func render(_ request: Request, _ caller: Caller, _ scope: Scope, children label: String, childColumn: String?,
-                childTable: String, childSlug: Bool) throws -> (String, String) {
+                childTable: String, childSlug: Bool) throws -> (String, HTML) {
         let range = try DashboardRange(request)
         let visibility = try Visibility(database, caller: caller)
         let totals = try DashboardData.totals(database, visibility: visibility, column: scope.column, id: scope.id, range: range)
         let equivalents = try DashboardData.equivalents(database)
-        var html = crumbs(scope) + "<h1>\(HTML.escape(scope.title))</h1>" + ranges(scope.path, range)
+        var html: HTML = "\(crumbs(scope))<h1>\(scope.title)</h1>\(ranges(scope.path, range))"
         html += stats(totals)
         if !scope.isPublic { html += downloads(scope, range) }
         // Emissions over time, stacked by child (runs of an experiment are too many to stack: one series).
@@ -156,8 +156,9 @@ struct DashboardRoutes {
         let series = scope.kind == "Experiment"
             ? [(name: "Emissions", values: trend.periods.indices.map { index in trend.series.reduce(0) { $0 + $1.values[index] } })]
             : trend.series
-        html += "<h2>Emissions per \(per)\(scope.kind == "Experiment" ? "" : ", by \(childLabel)")</h2>"
-            + Charts.stackedBars(periods: trend.periods, series: series, unit: "kg CO2e",
+        let byChild = scope.kind == "Experiment" ? "" : ", by \(childLabel)"
+        html += "<h2>Emissions per \(per)\(byChild)</h2>"
+        html += Charts.stackedBars(periods: trend.periods, series: series, unit: "kg CO2e",
                                  title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)")
         html += equivalentsList(totals.emissions, equivalents)
         if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
@@ -169,7 +170,7 @@ struct DashboardRoutes {
                 html += ImportRoutes.form(path: scope.path, csrf: csrf, experiments: experiments)
             }
         }
-        html += "<h2>\(HTML.escape(label))</h2>"
+        html += "<h2>\(label)</h2>"
         if let childColumn {
             html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug,
                                       currentRequest: request, visibility: visibility)
@@ -185,67 +186,68 @@ struct DashboardRoutes {
     }
 
     /// Links to the exports of exactly what the page shows: the same scope and range.
-    func downloads(_ scope: Scope, _ range: DashboardRange) -> String {
+    func downloads(_ scope: Scope, _ range: DashboardRange) -> HTML {
         let key = String(scope.column.dropLast(3))
         let query = "\(key)=\(scope.id.lowercaseText)&\(range.query)"
         let by = ["organization": "team", "team": "project", "project": "experiment", "experiment": "experiment"][key] ?? "team"
-        return "<p class=\"downloads muted\">Download: "
-            + "<a href=\"\(HTML.escape("/api/v1/reports/runs.csv?" + query))\" download>runs (CSV)</a> · "
-            + "<a href=\"\(HTML.escape("/api/v1/reports/summary.csv?" + query + "&by=" + by))\" download>summary by \(by) (CSV)</a> · "
-            + "<a href=\"\(HTML.escape("/api/v1/reports/runs.json?" + query))\">runs (JSON)</a></p>"
+        let runsCSV = "/api/v1/reports/runs.csv?" + query, summaryCSV = "/api/v1/reports/summary.csv?" + query + "&by=" + by
+        let runsJSON = "/api/v1/reports/runs.json?" + query
+        return """
+            <p class="downloads muted">Download: <a href="\(runsCSV)" download>runs (CSV)</a> · \
+            <a href="\(summaryCSV)" download>summary by \(by) (CSV)</a> · <a href="\(runsJSON)">runs (JSON)</a></p>
+            """
     }
 
-    func crumbs(_ scope: Scope) -> String {
+    func crumbs(_ scope: Scope) -> HTML {
         if scope.isPublic { return "" }
         guard !scope.crumbs.isEmpty else { return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><a href=\"/\">Home</a></nav>" }
         let links = [("Home", "/")] + scope.crumbs
-        return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">" + links.map { "<a href=\"\(HTML.escape($0.1))\">\(HTML.escape($0.0))</a>" }
-            .joined(separator: " / ") + "</nav>"
+        let trail = HTML.joined(links.map { link -> HTML in "<a href=\"\(link.1)\">\(link.0)</a>" }, separator: " / ")
+        return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">\(trail)</nav>"
     }
 
-    func ranges(_ path: String, _ range: DashboardRange) -> String {
-        var html = "<nav class=\"ranges\" aria-label=\"Date range\">"
+    func ranges(_ path: String, _ range: DashboardRange) -> HTML {
+        var html: HTML = "<nav class=\"ranges\" aria-label=\"Date range\">"
         for preset in DashboardRange.presets {
-            let current = preset.key == range.key ? " aria-current=\"page\"" : ""
-            html += "<a href=\"\(HTML.escape(path))?range=\(preset.key)\"\(current)>\(HTML.escape(preset.label))</a>"
+            let current: HTML = preset.key == range.key ? " aria-current=\"page\"" : ""
+            html += "<a href=\"\(path)?range=\(preset.key)\"\(current)>\(preset.label)</a>"
         }
         html += """
-            <form method="get" action="\(HTML.escape(path))" class="inline">
-            <label class="muted" for="from">From</label> <input id="from" name="from" type="date" value="\(HTML.escape(range.from ?? ""))">
-            <label class="muted" for="to">to</label> <input id="to" name="to" type="date" value="\(HTML.escape(range.to ?? ""))">
+            <form method="get" action="\(path)" class="inline">
+            <label class="muted" for="from">From</label> <input id="from" name="from" type="date" value="\(range.from ?? "")">
+            <label class="muted" for="to">to</label> <input id="to" name="to" type="date" value="\(range.to ?? "")">
             <button type="submit" class="link">Apply</button></form></nav>
             """
         return html
     }
 
-    func stats(_ totals: ScopeTotals) -> String {
+    func stats(_ totals: ScopeTotals) -> HTML {
         let energy = Formatting.energy(kilowattHours: totals.energy)
         let mass = Formatting.mass(kilograms: totals.emissions)
         let intensity = GridComparison.intensity(emissionsKg: totals.emissions, energyKWh: totals.energy).map { Formatting.significant($0) } ?? "–"
-        func stat(_ value: String, _ unit: String, _ label: String, _ id: String) -> String {
-            "<div class=\"stat\" id=\"\(id)\"><div class=\"value\">\(HTML.escape(value)) <small>\(HTML.escape(unit))</small></div><div class=\"label\">\(HTML.escape(label))</div></div>"
+        func stat(_ value: String, _ unit: String, _ label: String, _ id: String) -> HTML {
+            "<div class=\"stat\" id=\"\(id)\"><div class=\"value\">\(value) <small>\(unit)</small></div><div class=\"label\">\(label)</div></div>"
         }
         let split = "CPU \(Formatting.significant(totals.cpu)) · GPU \(Formatting.significant(totals.gpu)) · RAM \(Formatting.significant(totals.ram)) kWh"
-        return "<div class=\"stats\">"
-            + stat(mass.value, mass.unit + " CO2e", "Emissions", "total-emissions")
-            + stat(energy.value, energy.unit, "Energy (\(split))", "total-energy")
-            + stat(Formatting.duration(seconds: totals.duration), "", "Compute time", "total-duration")
-            + stat(Formatting.number(Double(totals.runs)), "", "Runs started", "total-runs")
-            + stat(intensity, "g/kWh", "Carbon intensity", "total-intensity")
-            + "</div>"
+        let cards = [stat(mass.value, mass.unit + " CO2e", "Emissions", "total-emissions"),
+                     stat(energy.value, energy.unit, "Energy (\(split))", "total-energy"),
+                     stat(Formatting.duration(seconds: totals.duration), "", "Compute time", "total-duration"),
+                     stat(Formatting.number(Double(totals.runs)), "", "Runs started", "total-runs"),
+                     stat(intensity, "g/kWh", "Carbon intensity", "total-intensity")]
+        return "<div class=\"stats\">\(HTML.joined(cards))</div>"
     }
 
-    func equivalentsList(_ kilograms: Double, _ equivalents: [Equivalent]) -> String {
+    func equivalentsList(_ kilograms: Double, _ equivalents: [Equivalent]) -> HTML {
         guard kilograms > 0 else { return "" }
-        var html = "<h2>That is as much as</h2><ul class=\"equivalents\">"
+        var html: HTML = "<h2>That is as much as</h2><ul class=\"equivalents\">"
         for equivalent in equivalents {
-            html += "<li data-key=\"\(HTML.escape(equivalent.key))\"><strong>\(HTML.escape(Formatting.significant(equivalent.units(for: kilograms))))</strong> "
-                + "\(HTML.escape(equivalent.label)) <a href=\"/methodology#equivalents\" class=\"muted\">(how?)</a></li>"
+            html += "<li data-key=\"\(equivalent.key)\"><strong>\(Formatting.significant(equivalent.units(for: kilograms)))</strong> "
+            html += "\(equivalent.label) <a href=\"/methodology#equivalents\" class=\"muted\">(how?)</a></li>"
         }
         return html + "</ul>"
     }
 
-    func whereElse(_ totals: ScopeTotals, _ scope: Scope) throws -> String {
+    func whereElse(_ totals: ScopeTotals, _ scope: Scope) throws -> HTML {
         guard totals.energy > 0 else { return "" }
         let grids = try database.query("""
             SELECT kind, provider, code, name, g_co2e_per_kwh FROM grid_intensities WHERE g_co2e_per_kwh > 0
@@ -258,31 +260,31 @@ struct DashboardRoutes {
         let alternatives = GridComparison.alternatives(energyKWh: totals.energy, actualKg: totals.emissions, grids: grids)
         guard let best = alternatives.first else { return "" }
         let intensity = GridComparison.intensity(emissionsKg: totals.emissions, energyKWh: totals.energy) ?? 0
-        var html = "<h2>Where could this have run?</h2>"
+        var html: HTML = "<h2>Where could this have run?</h2>"
         if best.savingKg > 0 {
             let mass = Formatting.mass(kilograms: best.emissionsKg)
-            html += "<p class=\"advice\">Had this run in \(HTML.escape(best.name)), it would have emitted \(HTML.escape(mass.value)) \(HTML.escape(mass.unit)) CO2e, "
-                + "\(HTML.escape(Formatting.number(best.savingFraction * 100))) % less than the \(HTML.escape(Formatting.significant(intensity))) g/kWh it ran at.</p>"
+            html += "<p class=\"advice\">Had this run in \(best.name), it would have emitted \(mass.value) \(mass.unit) CO2e, "
+            html += "\(Formatting.number(best.savingFraction * 100)) % less than the \(Formatting.significant(intensity)) g/kWh it ran at.</p>"
         } else {
             html += "<p class=\"advice\">This already ran on one of the cleanest grids we know of.</p>"
         }
         html += "<table><thead><tr><th>Grid</th><th class=\"num\">g CO2e/kWh</th><th class=\"num\">Would have emitted</th><th class=\"num\">Saving</th></tr></thead><tbody>"
         let actual = Formatting.mass(kilograms: totals.emissions)
         html += "<tr class=\"current\" aria-current=\"true\"><td><strong>Where it ran</strong> (the grids its runs reported)</td>"
-            + "<td class=\"num\"><strong>\(HTML.escape(Formatting.significant(intensity)))</strong></td>"
-            + "<td class=\"num\"><strong>\(HTML.escape(actual.value)) \(HTML.escape(actual.unit))</strong></td><td class=\"num\">–</td></tr>"
+        html += "<td class=\"num\"><strong>\(Formatting.significant(intensity))</strong></td>"
+        html += "<td class=\"num\"><strong>\(actual.value) \(actual.unit)</strong></td><td class=\"num\">–</td></tr>"
         for alternative in alternatives.prefix(8) {
             let mass = Formatting.mass(kilograms: alternative.emissionsKg)
             let saving = Formatting.mass(kilograms: alternative.savingKg)
-            html += "<tr><td>\(HTML.escape(alternative.name))</td><td class=\"num\">\(HTML.escape(Formatting.number(alternative.gramsPerKWh)))</td>"
-                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td>"
-                + "<td class=\"num\">\(HTML.escape(saving.value)) \(HTML.escape(saving.unit)) (\(HTML.escape(Formatting.number(alternative.savingFraction * 100))) %)</td></tr>"
+            html += "<tr><td>\(alternative.name)</td><td class=\"num\">\(Formatting.number(alternative.gramsPerKWh))</td>"
+            html += "<td class=\"num\">\(mass.value) \(mass.unit)</td>"
+            html += "<td class=\"num\">\(saving.value) \(saving.unit) (\(Formatting.number(alternative.savingFraction * 100)) %)</td></tr>"
         }
         return html + "</tbody></table>"
     }
 
     func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, childColumn: String, childTable: String, slug: Bool,
-                       currentRequest: Request, visibility: Visibility) throws -> String {
+                       currentRequest: Request, visibility: Visibility) throws -> HTML {
         let rows = try database.query("""
             SELECT c.id, c.name, \(unsafeSQL: slug ? "c.slug" : "c.id::text") AS link,
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.energy_kwh), 0) AS energy,
@@ -324,24 +326,25 @@ struct DashboardRoutes {
         let pages = (items.count + pageSize - 1) / pageSize
         let page = min(try currentRequest.integerQuery("page", in: 1...1_000_000, default: 1), pages)
         let base = "\(scope.path)?\(range.query)"
-        html += "<table><thead><tr>" + sort.header("Name", key: "name", base: base)
-            + sort.header("Emissions", key: "emissions", base: base, numeric: true) + sort.header("Energy", key: "energy", base: base, numeric: true)
-            + sort.header("Compute time", key: "duration", base: base, numeric: true) + "</tr></thead><tbody>"
+        html += "<table><thead><tr>\(sort.header("Name", key: "name", base: base))"
+        html += sort.header("Emissions", key: "emissions", base: base, numeric: true)
+        html += sort.header("Energy", key: "energy", base: base, numeric: true)
+        html += "\(sort.header("Compute time", key: "duration", base: base, numeric: true))</tr></thead><tbody>"
         for item in items.dropFirst((page - 1) * pageSize).prefix(pageSize) {
             let path = childPath(item.link)
             let mass = Formatting.mass(kilograms: item.emissions)
             let energy = Formatting.energy(kilowattHours: item.energy)
-            let name = scope.isPublic ? HTML.escape(item.name) : "<a href=\"\(HTML.escape(path))?\(range.query)\">\(HTML.escape(item.name))</a>"
+            let name: HTML = scope.isPublic ? "\(item.name)" : "<a href=\"\(path)?\(range.query)\">\(item.name)</a>"
             html += "<tr><td>\(name)</td>"
-                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td><td class=\"num\">\(HTML.escape(energy.value)) \(HTML.escape(energy.unit))</td>"
-                + "<td class=\"num\">\(HTML.escape(Formatting.duration(seconds: item.duration)))</td></tr>"
+            html += "<td class=\"num\">\(mass.value) \(mass.unit)</td><td class=\"num\">\(energy.value) \(energy.unit)</td>"
+            html += "<td class=\"num\">\(Formatting.duration(seconds: item.duration))</td></tr>"
         }
         html += "</tbody></table>"
         if pages > 1 {
             html += "<nav class=\"pager\" aria-label=\"Pages\">"
             for number in 1...pages {
-                let current = number == page ? " aria-current=\"page\"" : ""
-                html += "<a href=\"\(HTML.escape(base))&sort=\(sort.key)&dir=\(sort.descending ? "desc" : "asc")&page=\(number)\"\(current)>\(number)</a> "
+                let current: HTML = number == page ? " aria-current=\"page\"" : ""
+                html += "<a href=\"\(base)&sort=\(sort.key)&dir=\(sort.descending ? "desc" : "asc")&page=\(number)\"\(current)>\(number)</a> "
             }
             html += "</nav>"
         }
@@ -349,7 +352,7 @@ struct DashboardRoutes {
     }
 
     /// Runs of an experiment: start time against emissions, dot size by duration.
-    func runsScatter(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> String {
+    func runsScatter(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> HTML {
         let rows = try database.query("""
             SELECT extract(epoch FROM r.started_at)::float8 AS at, r.emissions_kg, r.duration_seconds, r.id FROM runs r
             WHERE r.experiment_id = \(scope.id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
@@ -359,12 +362,11 @@ struct DashboardRoutes {
             """).rows.map { (try $0.decode("at", as: Double.self), try $0.decode("emissions_kg", as: Double.self),
                              try $0.decode("duration_seconds", as: Double.self), try $0.decode("id", as: UUID.self)) }
         guard rows.count > 1 else { return "" }
-        return "<h2>Runs: when they started and what they emitted</h2>"
-            + Charts.scatter(rows.map { (x: $0.0, y: $0.1, size: $0.2, label: UTCDay.string($0.0) + ", " + Formatting.duration(seconds: $0.2),
+        return "<h2>Runs: when they started and what they emitted</h2>" + Charts.scatter(rows.map { (x: $0.0, y: $0.1, size: $0.2, label: UTCDay.string($0.0) + ", " + Formatting.duration(seconds: $0.2),
                                          link: "/run/\($0.3.lowercaseText)") }, unit: "kg CO2e", title: "Runs of this experiment")
     }
 
-    func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> String {
+    func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> HTML {
         let rows = try database.query("""
             SELECT r.id, r.started_at, r.last_seen_at, r.emissions_kg, r.energy_kwh, r.duration_seconds, r.cpu_model, r.gpu_model
             FROM runs r WHERE r.experiment_id = \(scope.id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
@@ -373,7 +375,7 @@ struct DashboardRoutes {
             ORDER BY r.started_at DESC LIMIT 200
             """).rows
         guard !rows.isEmpty else { return "<p class=\"muted\">No run started in this range.</p>" }
-        var html = "<table><thead><tr><th>Started (UTC)</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
+        var html: HTML = "<table><thead><tr><th>Started (UTC)</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
         for row in rows {
             let id: UUID = try row.decode("id")
             let started = ISOTime.format(try row.decode("started_at", as: Date.self)).prefix(16).replacingOccurrences(of: "T", with: " ")
@@ -381,16 +383,16 @@ struct DashboardRoutes {
                 .filter { !$0.isEmpty }.joined(separator: " + ")
             let mass = Formatting.mass(kilograms: try row.decode("emissions_kg"))
             let energy = Formatting.energy(kilowattHours: try row.decode("energy_kwh"))
-            html += "<tr><td><a href=\"/run/\(id.lowercaseText)\">\(HTML.escape(started))</a></td><td>\(HTML.escape(hardware))</td>"
-                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td><td class=\"num\">\(HTML.escape(energy.value)) \(HTML.escape(energy.unit))</td>"
-                + "<td class=\"num\">\(HTML.escape(Formatting.duration(seconds: try row.decode("duration_seconds"))))</td></tr>"
+            html += "<tr><td><a href=\"/run/\(id.lowercaseText)\">\(started)</a></td><td>\(hardware)</td>"
+            html += "<td class=\"num\">\(mass.value) \(mass.unit)</td><td class=\"num\">\(energy.value) \(energy.unit)</td>"
+            html += "<td class=\"num\">\(Formatting.duration(seconds: try row.decode("duration_seconds")))</td></tr>"
         }
         return html + "</tbody></table>"
     }
 
     // MARK: Run
 
-    func run(_ request: Request, _ caller: Caller) throws -> (String, String) {
+    func run(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
         guard let id = UUID(uuidString: request.parameter("run") ?? ""), let row = try database.query("""
             SELECT \(unsafeSQL: Representation.runColumns), r.last_sample_at, e.name AS experiment_name, p.name AS project_name, p.slug AS project_slug,
                    t.name AS team_name, t.slug AS team_slug, o.name AS org_name, o.slug AS org_slug
@@ -410,23 +412,25 @@ struct DashboardRoutes {
         let totals = ScopeTotals(energy: try row.decode("energy_kwh"), cpu: try row.decode("cpu_energy_kwh"), gpu: try row.decode("gpu_energy_kwh"),
                                  ram: try row.decode("ram_energy_kwh"), emissions: try row.decode("emissions_kg"),
                                  duration: try row.decode("duration_seconds"), samples: try row.decode("sample_count"), runs: 1)
-        var html = crumbs(scope) + "<h1>Run <code>\(id.lowercaseText)</code>\(running ? " <span class=\"notice\">running</span>" : "")</h1>"
+        let runningBadge: HTML = running ? " <span class=\"notice\">running</span>" : ""
+        var html: HTML = "\(crumbs(scope))<h1>Run <code>\(id.lowercaseText)</code>\(runningBadge)</h1>"
         html += stats(totals)
-        var machine = ""
+        var machine: HTML = ""
         for (label, column) in [("CPU", "cpu_model"), ("GPU", "gpu_model"), ("OS", "os"), ("Python", "python_version"),
                                 ("CodeCarbon", "codecarbon_version"), ("Country", "country_name"), ("Region", "region"),
                                 ("Cloud", "cloud_provider"), ("Cloud region", "cloud_region")] {
-            if let value = row[column], !value.isEmpty { machine += "<tr><th>\(label)</th><td>\(HTML.escape(value))</td></tr>" }
+            if let value = row[column], !value.isEmpty { machine += "<tr><th>\(label)</th><td>\(value)</td></tr>" }
         }
         for (label, column) in [("CPU count", "cpu_count"), ("GPU count", "gpu_count"), ("RAM (GB)", "ram_total_size")] {
-            if let value = row[column] { machine += "<tr><th>\(label)</th><td>\(HTML.escape(value))</td></tr>" }
+            if let value = row[column] { machine += "<tr><th>\(label)</th><td>\(value)</td></tr>" }
         }
         html += "<p class=\"downloads muted\">Download: <a href=\"/api/v1/runs/\(id.lowercaseText)/samples.csv\" download>samples (CSV)</a> · "
-            + "<a href=\"/api/v1/runs/\(id.lowercaseText)/samples.json\">samples (JSON)</a></p>"
+        html += "<a href=\"/api/v1/runs/\(id.lowercaseText)/samples.json\">samples (JSON)</a></p>"
+        let lastSample: String = try row.decode("last_sample_at", as: Date?.self).map(ISOTime.format) ?? "none yet"
         html += "<h2>Machine</h2><table><tbody>\(machine)"
-            + "<tr><th>Started</th><td>\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self))))</td></tr>"
-            + "<tr><th>Last sample</th><td>\(HTML.escape(try row.decode("last_sample_at", as: Date?.self).map(ISOTime.format) ?? "none yet"))</td></tr>"
-            + "<tr><th>Last heard from</th><td>\(HTML.escape(ISOTime.format(lastSeen)))</td></tr></tbody></table>"
+        html += "<tr><th>Started</th><td>\(ISOTime.format(try row.decode("started_at", as: Date.self)))</td></tr>"
+        html += "<tr><th>Last sample</th><td>\(lastSample)</td></tr>"
+        html += "<tr><th>Last heard from</th><td>\(ISOTime.format(lastSeen))</td></tr></tbody></table>"
         // The run's own samples, in at most 300 time buckets: average power per component, and the emissions rate.
         let buckets = try database.query("""
             SELECT extract(epoch FROM max("timestamp"))::float8 AS at, avg(cpu_power_w) AS cpu, avg(gpu_power_w) AS gpu,
@@ -438,7 +442,7 @@ struct DashboardRoutes {
         let times = try buckets.map { try $0.decode("at", as: Double.self) }
         let split = Charts.split([("CPU", totals.cpu), ("GPU", totals.gpu), ("RAM", totals.ram)], unit: "kWh",
                                  title: "Energy of this run by component")
-        if !split.isEmpty { html += "<h2>Energy by component</h2>" + split }
+        if !split.isEmpty { html += "<h2>Energy by component</h2>\(split)" }
         var power: [(name: String, values: [Double?])] = []
         for (label, column) in [("CPU", "cpu"), ("GPU", "gpu"), ("RAM", "ram")] {
             let values = try buckets.map { try $0.decode(column, as: Double?.self) }
@@ -450,9 +454,11 @@ struct DashboardRoutes {
         }
         if times.count > 1 {
             if !power.isEmpty {
-                html += "<h2>Power over time</h2>" + Charts.lines(times, series: power, unit: "W", title: "Average power of this run over time")
+                html += "<h2>Power over time</h2>"
+                html += Charts.lines(times, series: power, unit: "W", title: "Average power of this run over time")
             }
-            html += "<h2>Emissions rate over time</h2>" + Charts.lines(times, series: [("Emissions rate", rate)], unit: "g CO2e/h",
+            html += "<h2>Emissions rate over time</h2>"
+            html += Charts.lines(times, series: [("Emissions rate", rate)], unit: "g CO2e/h",
                                                                          title: "Emissions rate of this run over time")
         } else {
             html += "<p class=\"muted\">This run has \(times.count) sample; its time series starts with the second.</p>"

@@ -25,27 +25,28 @@ struct InvitationPages {
         let invitation = try store.invitation(secret: secret)
         let caller = try authenticator.authenticate(request)
         let path = Store.invitationPath(secret)
-        let joins = invitation.teamName.map { " and its team <strong>\(HTML.escape($0))</strong>" } ?? ""
-        var body = """
+        let joins: HTML = invitation.teamName.map { name -> HTML in " and its team <strong>\(name)</strong>" } ?? ""
+        let notice: HTML = error.map { message -> HTML in "<p class=\"notice error\" role=\"alert\">\(message)</p>" } ?? ""
+        var body: HTML = """
             <section class="card narrow">
-            <h1>Join \(HTML.escape(invitation.organizationName))</h1>
-            <p>\(HTML.escape(invitation.invitedBy ?? "An administrator")) invites <strong>\(HTML.escape(invitation.email))</strong> to \
-            <strong>\(HTML.escape(invitation.organizationName))</strong>\(joins) as <strong>\(HTML.escape(invitation.role))</strong>.</p>
-            \(error.map { "<p class=\"notice error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? "")
+            <h1>Join \(invitation.organizationName)</h1>
+            <p>\(invitation.invitedBy ?? "An administrator") invites <strong>\(invitation.email)</strong> to \
+            <strong>\(invitation.organizationName)</strong>\(joins) as <strong>\(invitation.role)</strong>.</p>
+            \(notice)
             """
         var csrfForLayout: String?
         var response: Response
         if case .user(let userID) = caller.identity, case .session(_, let csrf) = caller.credential {
             csrfForLayout = csrf
-            let me = try store.me(caller)["email"]?.stringValue ?? ""
+            let me: String = try store.me(caller)["email"]?.stringValue ?? ""
             if me.lowercased() == invitation.email.lowercased() {
                 body += """
-                    <form method="post" action="\(HTML.escape(path))"><input type="hidden" name="csrf_token" value="\(HTML.escape(csrf))">
+                    <form method="post" action="\(path)"><input type="hidden" name="csrf_token" value="\(csrf)">
                     <button type="submit">Accept and join</button></form>
                     """
             } else {
                 body += """
-                    <p>You are logged in as <strong>\(HTML.escape(me))</strong>. This invitation is for \(HTML.escape(invitation.email)): \
+                    <p>You are logged in as <strong>\(me)</strong>. This invitation is for \(invitation.email): \
                     log out, then open this link again and log in with that email.</p>
                     """
             }
@@ -55,11 +56,11 @@ struct InvitationPages {
             let token = Cookies.value(LoginRoutes.loginCSRFCookie, in: request).flatMap { $0.utf8.count == 32 ? $0 : nil }
                 ?? Crypto.randomToken(bytes: 24)
             body += """
-                <p><a class="button" href="/login?next=\(HTML.escape(FormDecoding.encode(path)))">Log in to accept</a> if you have a Soot account.</p>
+                <p><a class="button" href="/login?next=\(FormDecoding.encode(path))">Log in to accept</a> if you have a Soot account.</p>
                 <h2>New to Soot?</h2>
-                <form method="post" action="\(HTML.escape(path))/account">
-                <input type="hidden" name="csrf_token" value="\(HTML.escape(token))">
-                <label for="email">Email</label><input id="email" type="email" value="\(HTML.escape(invitation.email))" readonly autocomplete="username">
+                <form method="post" action="\(path)/account">
+                <input type="hidden" name="csrf_token" value="\(token)">
+                <label for="email">Email</label><input id="email" type="email" value="\(invitation.email)" readonly autocomplete="username">
                 <label for="password">Choose a password (at least 10 characters)</label>
                 <input id="password" name="password" type="password" minlength="10" required autocomplete="new-password">
                 <label for="password-again">The same password again</label>

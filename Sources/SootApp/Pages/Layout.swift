@@ -1,12 +1,12 @@
 import HTTPServer
 
-/// The page shell shared by every HTML page. Callers pass already-escaped fragments; `HTML.escape` is the
-/// only way user text gets into them.
+/// The page shell shared by every HTML page. It takes and gives `HTML`, so whatever text reaches a page has been
+/// escaped on the way in.
 enum Layout {
-    static func page(title: String, body: String, csrfToken: String? = nil, signedIn: Bool = false) -> String {
-        let logout = signedIn && csrfToken != nil
+    static func page(title: String, body: HTML, csrfToken: String? = nil, signedIn: Bool = false) -> HTML {
+        let logout: HTML = signedIn && csrfToken != nil
             ? """
-              <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf_token" value="\(HTML.escape(csrfToken!))"><button type="submit" class="link">Log out</button></form>
+              <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf_token" value="\(csrfToken!)"><button type="submit" class="link">Log out</button></form>
               """
             : ""
         return """
@@ -15,7 +15,7 @@ enum Layout {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(HTML.escape(title)) · Soot</title>
+            <title>\(title) · Soot</title>
             <link rel="stylesheet" href="/static/soot.css">
             <link rel="icon" href="/favicon.ico" type="image/svg+xml">
             </head>
@@ -30,7 +30,9 @@ enum Layout {
     }
 }
 
-/// HTML escaping for text and attribute values.
-enum HTML {
-    static func escape(_ text: String) -> String { HTMLPage.escape(text) }
+extension Response {
+    /// An HTML page (`text/html; charset=utf-8`); only `HTML` is accepted, so nothing unescaped reaches it.
+    static func html(_ page: HTML, status: HTTPStatus = .ok) -> Response {
+        .html(page.text, status: status)
+    }
 }

@@ -46,16 +46,16 @@ struct LoginRoutes {
         let token = Cookies.value(LoginRoutes.loginCSRFCookie, in: request).flatMap { $0.utf8.count == 32 ? $0 : nil }
             ?? Crypto.randomToken(bytes: 24)
         let next = LoginRoutes.safeNext(request.query("next") ?? request.formField("next"))
-        let message = error.map { "<p class=\"notice error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
-        let body = """
+        let message: HTML = error.map { text -> HTML in "<p class=\"notice error\" role=\"alert\">\(text)</p>" } ?? ""
+        let body: HTML = """
             <section class="card narrow">
             <h1>Log in to Soot</h1>
             \(message)
             <form method="post" action="/login">
-            <input type="hidden" name="csrf_token" value="\(HTML.escape(token))">
-            <input type="hidden" name="next" value="\(HTML.escape(next))">
+            <input type="hidden" name="csrf_token" value="\(token)">
+            <input type="hidden" name="next" value="\(next)">
             <label for="email">Email</label>
-            <input id="email" name="email" type="email" autocomplete="username" required value="\(HTML.escape(email))">
+            <input id="email" name="email" type="email" autocomplete="username" required value="\(email)">
             <label for="password">Password</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required>
             <button type="submit">Log in</button>
@@ -120,7 +120,7 @@ struct LoginRoutes {
         }
         let user = try caller.requireUser()
         let ended = try database.transaction { try Accounts.endCredentials($0, userID: user) }
-        let body = """
+        let body: HTML = """
             <section class="card narrow">
             <h1>Signed out everywhere</h1>
             <p role="status">\(ended.sessions) \(ended.sessions == 1 ? "session" : "sessions") ended and \
@@ -142,16 +142,16 @@ struct LoginRoutes {
         }
         let me = try store.me(caller)
         let organizations = try store.listOrganizations(caller, page: Page(limit: 200, offset: 0))
-        var items = ""
+        var items: HTML = ""
         for organization in organizations.items {
             guard let name = organization["name"]?.stringValue, let slug = organization["slug"]?.stringValue,
                   let role = organization["role"]?.stringValue else { continue }
-            items += "<li><a href=\"/o/\(HTML.escape(FormDecoding.encode(slug)))\">\(HTML.escape(name))</a> <span class=\"muted\">(\(HTML.escape(role)))</span></li>\n"
+            items += "<li><a href=\"/o/\(FormDecoding.encode(slug))\">\(name)</a> <span class=\"muted\">(\(role))</span></li>\n"
         }
         if items.isEmpty { items = "<li class=\"muted\">You do not belong to an organization yet.</li>" }
         guard case .string(let email)? = me["email"] else { throw AppError.unauthorized() }
         guard let user = caller.userID else { throw AppError.unauthorized() }
-        var recent = ""
+        var recent: HTML = ""
         for row in try database.query("""
             SELECT r.id, r.started_at, r.emissions_kg, e.name AS experiment, p.name AS project FROM runs r
             JOIN experiments e ON e.id = r.experiment_id JOIN projects p ON p.id = r.project_id
@@ -160,24 +160,27 @@ struct LoginRoutes {
             """).rows {
             let id: UUID = try row.decode("id")
             let mass = Formatting.mass(kilograms: try row.decode("emissions_kg"))
-            recent += "<tr><td><a href=\"/run/\(id.lowercaseText)\">\(HTML.escape(ISOTime.format(try row.decode("started_at", as: Date.self)).prefix(16).replacingOccurrences(of: "T", with: " ")))</a></td>"
-                + "<td>\(HTML.escape(try row.decode("project"))) / \(HTML.escape(try row.decode("experiment")))</td>"
-                + "<td class=\"num\">\(HTML.escape(mass.value)) \(HTML.escape(mass.unit))</td></tr>"
+            let started = ISOTime.format(try row.decode("started_at", as: Date.self)).prefix(16).replacingOccurrences(of: "T", with: " ")
+            recent += "<tr><td><a href=\"/run/\(id.lowercaseText)\">\(started)</a></td>"
+            recent += "<td>\(try row.decode("project", as: String.self)) / \(try row.decode("experiment", as: String.self))</td>"
+            recent += "<td class=\"num\">\(mass.value) \(mass.unit)</td></tr>"
         }
         _ = user
-        let body = """
+        let runs: HTML = recent.isEmpty ? "<p class=\"muted\">No runs yet.</p>"
+            : "<table><thead><tr><th>Started (UTC)</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table>"
+        let body: HTML = """
             <h1>Welcome</h1>
-            <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
+            <p>Signed in as <strong>\(email)</strong>.</p>
             <h2>Your organizations</h2>
             <ul class="plain">\(items)</ul>
             <form method="post" action="/logout/everywhere" class="inline">
-            <input type="hidden" name="csrf_token" value="\(HTML.escape(csrf))">
+            <input type="hidden" name="csrf_token" value="\(csrf)">
             <button type="submit" class="link">Sign out everywhere</button>
             <span class="muted">ends every session and revokes your personal access tokens</span></form>
             <h2>Recent runs</h2>
             <form method="get" action="/find-run" class="card"><label for="run-id">Find a run by its id</label>
             <input id="run-id" name="id" placeholder="e.g. 6f1c…" required><button type="submit">Open the run</button></form>
-            \(recent.isEmpty ? "<p class=\"muted\">No runs yet.</p>" : "<table><thead><tr><th>Started (UTC)</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table>")
+            \(runs)
             """
         var response = Response.html(Layout.page(title: "Home", body: body, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "no-store")

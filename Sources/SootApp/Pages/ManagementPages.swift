@@ -62,11 +62,11 @@ struct ManagementPages {
         let back = "/o/\(FormDecoding.encode(organization.slug))#members"
         let host = request.headers["Host"] ?? "127.0.0.1:8080"
         let link = "\(proxies.isHTTPS(request) ? "https" : "http")://\(host)\(Store.invitationPath(secret))"
-        let body = """
-            <h1>\(HTML.escape(email)) is invited</h1>
+        let body: HTML = """
+            <h1>\(email) is invited</h1>
             <p>Send them this link. It is shown only now, works once, and expires in \(Store.invitationLifetimeDays) days. They join as \
-            <strong>\(HTML.escape(role))</strong> when they open it and accept: signed in with this email, or by choosing a password.</p>
-            <pre class="card secret">\(HTML.escape(link))</pre><p><a href="\(HTML.escape(back))">Back to the organization</a></p>
+            <strong>\(role)</strong> when they open it and accept: signed in with this email, or by choosing a password.</p>
+            <pre class="card secret">\(link)</pre><p><a href="\(back)">Back to the organization</a></p>
             """
         var response = Response.html(Layout.page(title: "Invitation created", body: body, csrfToken: csrf, signedIn: true), status: .created)
         response.headers.set("Cache-Control", "no-store")
@@ -176,13 +176,13 @@ struct ManagementPages {
             FROM projects p WHERE p.id = \(project.id)
             """).first!
         let name: String = try row.decode("name")
-        let body = """
-            <section class="card narrow"><h1>Delete \(HTML.escape(name))?</h1>
+        let body: HTML = """
+            <section class="card narrow"><h1>Delete \(name)?</h1>
             <p>This deletes the project with its experiments, \(try row.decode("runs", as: Int.self)) runs and \(try row.decode("samples", as: Int.self)) samples, and revokes its tokens. It cannot be undone.</p>
-            <form method="post" action="\(HTML.escape(project.path))/delete"><input type="hidden" name="csrf_token" value="\(HTML.escape(csrf))">
+            <form method="post" action="\(project.path)/delete"><input type="hidden" name="csrf_token" value="\(csrf)">
             <label for="confirm">Type the project's name to confirm</label><input id="confirm" name="confirm" required autocomplete="off">
             <button type="submit">Delete for good</button></form>
-            <p><a href="\(HTML.escape(project.path))">Keep it</a></p></section>
+            <p><a href="\(project.path)">Keep it</a></p></section>
             """
         return .html(Layout.page(title: "Delete \(name)", body: body, csrfToken: csrf, signedIn: true))
     }
@@ -198,19 +198,19 @@ struct ManagementPages {
     }
 
     /// The forms shown on a scope's page (only what the caller's role allows is shown; the store checks again).
-    static func panels(_ database: ConnectionPool, caller: Caller, kind: String, id: UUID, path: String) throws -> String {
+    static func panels(_ database: ConnectionPool, caller: Caller, kind: String, id: UUID, path: String) throws -> HTML {
         guard let user = caller.userID, case .session(_, let csrf) = caller.credential else { return "" }
-        let hidden = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(HTML.escape(csrf))\">"
-        func rename(_ label: String) -> String {
+        let hidden: HTML = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(csrf)\">"
+        func rename(_ label: String) -> HTML {
             """
-            <form method="post" action="\(HTML.escape(path))/rename" class="card">\(hidden)<label for="rename">Rename this \(label)</label>
+            <form method="post" action="\(path)/rename" class="card">\(hidden)<label for="rename">Rename this \(label)</label>
             <input id="rename" name="name" required maxlength="200"><button type="submit">Rename</button></form>
             """
         }
-        func create(_ action: String, _ label: String, _ placeholder: String) -> String {
+        func create(_ action: String, _ label: String, _ placeholder: String) -> HTML {
             """
-            <form method="post" action="\(HTML.escape(action))" class="card">\(hidden)<label for="new-\(label.lowercased())">New \(HTML.escape(label.lowercased()))</label>
-            <input id="new-\(label.lowercased())" name="name" required maxlength="200" placeholder="\(HTML.escape(placeholder))"><button type="submit">Create \(HTML.escape(label.lowercased()))</button></form>
+            <form method="post" action="\(action)" class="card">\(hidden)<label for="new-\(label.lowercased())">New \(label.lowercased())</label>
+            <input id="new-\(label.lowercased())" name="name" required maxlength="200" placeholder="\(placeholder)"><button type="submit">Create \(label.lowercased())</button></form>
             """
         }
         switch kind {
@@ -218,35 +218,38 @@ struct ManagementPages {
             let role = try database.query("SELECT role FROM organization_members WHERE organization_id = \(id) AND user_id = \(user)")
                 .first?.decode("role", as: String.self) ?? "member"
             guard role == "owner" || role == "admin" else { return "" }
-            var rows = ""
+            var rows: HTML = ""
             for member in try database.query("""
                 SELECT u.id, u.email, m.role FROM organization_members m JOIN users u ON u.id = m.user_id
                 WHERE m.organization_id = \(id) ORDER BY lower(u.email)
                 """).rows {
                 let memberID: UUID = try member.decode("id")
                 let current: String = try member.decode("role")
-                let options = ["member", "admin", "owner", "remove"].map { "<option value=\"\($0)\"\($0 == current ? " selected" : "")>\($0)</option>" }.joined()
-                rows += "<tr><td>\(HTML.escape(try member.decode("email")))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/members/\(memberID.lowercaseText)/role\" class=\"inline\">\(hidden)"
-                    + "<select name=\"role\" aria-label=\"Role\" class=\"auto-width\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
+                let options = HTML.joined(["member", "admin", "owner", "remove"].map { role -> HTML in
+                    let selected: HTML = role == current ? " selected" : ""
+                    return "<option value=\"\(role)\"\(selected)>\(role)</option>"
+                })
+                rows += "<tr><td>\(try member.decode("email", as: String.self))</td><td><form method=\"post\" action=\"\(path)/members/\(memberID.lowercaseText)/role\" class=\"inline\">\(hidden)"
+                rows += "<select name=\"role\" aria-label=\"Role\" class=\"auto-width\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
             }
-            var pending = ""
+            var pending: HTML = ""
             for invitation in try database.query("""
                 SELECT id, email, role, expires_at FROM invitations
                 WHERE organization_id = \(id) AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC
                 """).rows {
                 let invitationID: UUID = try invitation.decode("id")
                 let expires = ISOTime.format(try invitation.decode("expires_at", as: Date.self)).prefix(10)
-                pending += "<tr><td>\(HTML.escape(try invitation.decode("email")))</td><td>\(HTML.escape(try invitation.decode("role")))</td>"
-                    + "<td>\(HTML.escape(String(expires)))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/invitations/\(invitationID.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
-                    + "<button type=\"submit\" class=\"link\">Withdraw</button></form></td></tr>"
+                pending += "<tr><td>\(try invitation.decode("email", as: String.self))</td><td>\(try invitation.decode("role", as: String.self))</td>"
+                pending += "<td>\(String(expires))</td><td><form method=\"post\" action=\"\(path)/invitations/\(invitationID.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
+                pending += "<button type=\"submit\" class=\"link\">Withdraw</button></form></td></tr>"
             }
-            let invitations = pending.isEmpty ? "" : """
+            let invitations: HTML = pending.isEmpty ? "" : """
                 <h3>Invited, not yet accepted</h3><table><thead><tr><th>Email</th><th>Role</th><th>Expires</th><th></th></tr></thead><tbody>\(pending)</tbody></table>
                 """
             return """
                 <h2 id="members">Members</h2><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table>
                 \(invitations)
-                <form method="post" action="\(HTML.escape(path))/members" class="card">\(hidden)<label for="member-email">Invite someone by email</label>
+                <form method="post" action="\(path)/members" class="card">\(hidden)<label for="member-email">Invite someone by email</label>
                 <input id="member-email" name="email" type="email" required><label for="member-role">Role</label>
                 <select id="member-role" name="role"><option>member</option><option>admin</option><option>owner</option></select><button type="submit">Invite</button>
                 <p class="muted">They get a link to accept; nobody joins without saying yes.</p></form>
@@ -256,25 +259,27 @@ struct ManagementPages {
             let admin = try database.query("""
                 SELECT 1 FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
                 """).first != nil
-            guard admin else { return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector") }
-            var rows = ""
+            guard admin else { return "<h2>Projects</h2>\(create(path + "/projects", "Project", "e.g. Detector"))" }
+            var rows: HTML = ""
             for member in try database.query("""
                 SELECT u.id, u.email FROM team_members tm JOIN users u ON u.id = tm.user_id WHERE tm.team_id = \(id) ORDER BY lower(u.email)
                 """).rows {
                 let memberID: UUID = try member.decode("id")
-                rows += "<tr><td>\(HTML.escape(try member.decode("email")))</td><td><form method=\"post\" action=\"\(HTML.escape(path))/members/\(memberID.lowercaseText)/remove\" class=\"inline\">\(hidden)"
-                    + "<button type=\"submit\" class=\"link\">Remove from team</button></form></td></tr>"
+                rows += "<tr><td>\(try member.decode("email", as: String.self))</td><td><form method=\"post\" action=\"\(path)/members/\(memberID.lowercaseText)/remove\" class=\"inline\">\(hidden)"
+                rows += "<button type=\"submit\" class=\"link\">Remove from team</button></form></td></tr>"
             }
-            let members = rows.isEmpty ? "<p class=\"muted\">No one is in this team yet; organization owners and admins see it anyway.</p>"
+            let members: HTML = rows.isEmpty ? "<p class=\"muted\">No one is in this team yet; organization owners and admins see it anyway.</p>"
                 : "<table><thead><tr><th>Email</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
-            return "<h2>Projects</h2>" + create(path + "/projects", "Project", "e.g. Detector")
-                + "<h2 id=\"team-members\">Team members</h2>\(members)"
-                + "<form method=\"post\" action=\"\(HTML.escape(path))/members\" class=\"card\">\(hidden)<label for=\"team-member-email\">Add a member of the organization by email</label>"
-                + "<input id=\"team-member-email\" name=\"email\" type=\"email\" required><button type=\"submit\">Add to team</button></form>"
-                + rename("team")
+            return """
+                <h2>Projects</h2>\(create(path + "/projects", "Project", "e.g. Detector"))<h2 id="team-members">Team members</h2>\(members)\
+                <form method="post" action="\(path)/members" class="card">\(hidden)<label for="team-member-email">Add a member of the organization by email</label>\
+                <input id="team-member-email" name="email" type="email" required><button type="submit">Add to team</button></form>\(rename("team"))
+                """
         case "Project":
-            return "<h2>Experiments</h2>" + create(path + "/experiments", "Experiment", "e.g. baseline") + rename("project")
-                + "<p><a href=\"\(HTML.escape(path))/delete\">Delete this project…</a></p>"
+            return """
+                <h2>Experiments</h2>\(create(path + "/experiments", "Experiment", "e.g. baseline"))\(rename("project"))\
+                <p><a href="\(path)/delete">Delete this project…</a></p>
+                """
         case "Experiment":
             return caller.canWrite ? rename("experiment") : ""
         default:

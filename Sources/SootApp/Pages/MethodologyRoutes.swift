@@ -17,18 +17,18 @@ struct MethodologyRoutes {
                        min(g_co2e_per_kwh) AS lowest, max(g_co2e_per_kwh) AS highest
                 FROM grid_intensities GROUP BY kind, provider, source ORDER BY kind DESC, provider
                 """).rows
-            var equivalentRows = ""
+            var equivalentRows: HTML = ""
             for row in equivalents {
                 let year = try row.decode("year", as: Int?.self).map(String.init) ?? "not stated"
                 equivalentRows += """
-                    <tr><td>\(HTML.escape(try row.decode("label")))</td>
-                    <td class="num">\(HTML.escape("\(try row.decode("kg_co2e_per_unit", as: Double.self))".replacingOccurrences(of: ".0 ", with: " "))) kg CO2e per \(HTML.escape(try MethodologyRoutes.singular(row.decode("unit"))))</td>
-                    <td>\(HTML.escape(try row.decode("source")))</td><td>\(HTML.escape(year))</td>
-                    <td>\(HTML.escape(try row.decode("note")))</td></tr>
+                    <tr><td>\(try row.decode("label", as: String.self))</td>
+                    <td class="num">\("\(try row.decode("kg_co2e_per_unit", as: Double.self))".replacingOccurrences(of: ".0 ", with: " ")) kg CO2e per \(try MethodologyRoutes.singular(row.decode("unit", as: String.self)))</td>
+                    <td>\(try row.decode("source", as: String.self))</td><td>\(year)</td>
+                    <td>\(try row.decode("note", as: String?.self) ?? "")</td></tr>
 
                     """
             }
-            var datasetRows = ""
+            var datasetRows: HTML = ""
             for row in datasets {
                 let kind: String = try row.decode("kind")
                 let provider: String = try row.decode("provider")
@@ -37,13 +37,13 @@ struct MethodologyRoutes {
                 let last = try row.decode("last_year", as: Int?.self)
                 let years = first.map { first in last.map { $0 == first ? "\(first)" : "\(first)–\($0)" } ?? "\(first)" } ?? "2021–2023 vintage"
                 datasetRows += """
-                    <tr><td>\(HTML.escape(what))</td><td class="num">\(try row.decode("n", as: Int.self))</td>
-                    <td class="num">\(HTML.escape(Formatting.number(try row.decode("lowest", as: Double.self)))) – \(HTML.escape(Formatting.number(try row.decode("highest", as: Double.self)))) g/kWh</td>
-                    <td>\(HTML.escape(try row.decode("source")))</td><td>\(HTML.escape(years))</td></tr>
+                    <tr><td>\(what)</td><td class="num">\(try row.decode("n", as: Int.self))</td>
+                    <td class="num">\(Formatting.number(try row.decode("lowest", as: Double.self))) – \(Formatting.number(try row.decode("highest", as: Double.self))) g/kWh</td>
+                    <td>\(try row.decode("source", as: String.self))</td><td>\(years)</td></tr>
 
                     """
             }
-            let body = """
+            let body: HTML = """
                 <h1>Methodology</h1>
                 <p>How Soot turns what agents report into the totals, intensities and equivalents on its pages.</p>
                 <h2 id="totals">Totals</h2>

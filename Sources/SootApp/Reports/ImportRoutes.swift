@@ -79,20 +79,20 @@ struct ImportRoutes {
         defer { lease.end() }
         let outcome = try CSVImport(caller: caller, projectID: project.id, experimentID: experimentID, validOnly: field("valid_only") == "on")
             .run(database, file.data)
-        var html = "<nav class=\"crumbs\"><a href=\"\(HTML.escape(project.path))\">Back to the project</a></nav><h1>Import of \(HTML.escape(file.filename ?? "a file"))</h1>"
+        var html: HTML = "<nav class=\"crumbs\"><a href=\"\(project.path)\">Back to the project</a></nav><h1>Import of \(file.filename ?? "a file")</h1>"
         if outcome.imported {
             html += "<p class=\"notice\" id=\"import-result\">Imported \(outcome.rows - outcome.refusedCount) of \(outcome.rows) rows: "
-                + "\(outcome.runsCreated) new runs, \(outcome.runsExtended) runs extended, \(outcome.samplesImported) samples, "
-                + "\(outcome.duplicates) already there.</p>"
+            html += "\(outcome.runsCreated) new runs, \(outcome.runsExtended) runs extended, \(outcome.samplesImported) samples, "
+            html += "\(outcome.duplicates) already there.</p>"
         } else {
             html += "<p class=\"error\" id=\"import-result\">Nothing was imported: \(outcome.refusedCount) of \(outcome.rows) rows were refused. "
-                + "Fix them, or import again with “only the valid rows” ticked.</p>"
+            html += "Fix them, or import again with “only the valid rows” ticked.</p>"
         }
         if !outcome.refused.isEmpty {
             html += "<h2>Refused rows</h2><table><thead><tr><th class=\"num\">Line</th><th>Column</th><th>Value</th><th>Why</th></tr></thead><tbody>"
             for problem in outcome.refused.prefix(500) {
-                html += "<tr><td class=\"num\">\(problem.line)</td><td>\(HTML.escape(problem.column))</td><td>\(HTML.escape(problem.value))</td>"
-                    + "<td>\(HTML.escape(problem.message))</td></tr>"
+                html += "<tr><td class=\"num\">\(problem.line)</td><td>\(problem.column)</td><td>\(problem.value)</td>"
+                html += "<td>\(problem.message)</td></tr>"
             }
             html += "</tbody></table>"
         }
@@ -103,13 +103,13 @@ struct ImportRoutes {
     }
 
     /// The import form for a project page.
-    static func form(path: String, csrf: String, experiments: [(UUID, String)]) -> String {
-        var options = "<option value=\"\">One per CodeCarbon project_name</option>"
-        for (id, name) in experiments { options += "<option value=\"\(id.lowercaseText)\">\(HTML.escape(name))</option>" }
+    static func form(path: String, csrf: String, experiments: [(UUID, String)]) -> HTML {
+        var options: HTML = "<option value=\"\">One per CodeCarbon project_name</option>"
+        for (id, name) in experiments { options += "<option value=\"\(id.lowercaseText)\">\(name)</option>" }
         return """
             <h2 id="import">Import runs recorded offline</h2>
-            <form method="post" action="\(HTML.escape(path))/import" enctype="multipart/form-data" class="card">
-            <input type="hidden" name="csrf_token" value="\(HTML.escape(csrf))">
+            <form method="post" action="\(path)/import" enctype="multipart/form-data" class="card">
+            <input type="hidden" name="csrf_token" value="\(csrf)">
             <label for="import-file">CodeCarbon <code>emissions.csv</code></label><input id="import-file" name="file" type="file" accept=".csv,text/csv" required>
             <label for="import-experiment">Into experiment</label><select id="import-experiment" name="experiment_id">\(options)</select>
             <label><input type="checkbox" name="valid_only"> Import only the valid rows if some are refused</label>

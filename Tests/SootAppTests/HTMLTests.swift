@@ -1,0 +1,44 @@
+import Foundation
+import HTTPServer
+@testable import SootApp
+import Testing
+
+/// Pages are `HTML`, built by interpolation: text is escaped on the way in, markup is embedded as it is.
+@Suite struct HTMLTests {
+    @Test func textIsEscapedAndMarkupIsNot() {
+        let name = "<script>alert('x')</script> & \"friends\""
+        let cell: HTML = "<td>\(name)</td>"
+        #expect(cell.text == "<td>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;friends&quot;</td>")
+        let row: HTML = "<tr>\(cell)</tr>"
+        #expect(row.text == "<tr>" + cell.text + "</tr>")
+        let count = 42
+        let negative = -7
+        #expect(("<b>\(count) \(negative)</b>" as HTML).text == "<b>42 -7</b>")
+        let stored = "<em>kept</em>"
+        #expect(("\(unsafeHTML: stored)" as HTML).text == stored)
+        #expect(("a" + ("<i>\("&")</i>" as HTML)).text == "a<i>&amp;</i>")
+        #expect(HTML.joined(["<li>1</li>", "<li>\("<2>")</li>"], separator: "\n").text == "<li>1</li>\n<li>&lt;2&gt;</li>")
+        let attribute: HTML = "<input value=\"\("\" onfocus=\"alert(1)")\">"
+        #expect(!attribute.text.contains("\" onfocus"))
+        #expect(("\("plain text, no special characters")" as HTML).text == "plain text, no special characters")
+    }
+
+    @Test func pagesAndErrorsEscapeWhatTheyAreGiven() {
+        let page = Layout.page(title: "<title>", body: "<p>\("<b>bold?</b>")</p>", csrfToken: "a\"b", signedIn: true)
+        #expect(page.text.contains("<title>&lt;title&gt; · Soot</title>"))
+        #expect(page.text.contains("<p>&lt;b&gt;bold?&lt;/b&gt;</p>"))
+        #expect(page.text.contains("value=\"a&quot;b\""))
+        let error = HTMLPage.error(status: .notFound, message: "No <such> thing")
+        #expect(error.text.contains("<p>No &lt;such&gt; thing</p>"))
+        let response = Response.html(page)
+        #expect(response.headers["Content-Type"]?.hasPrefix("text/html") == true)
+    }
+
+    @Test func chartsEscapeLabelsAndTitles() {
+        let chart = Charts.breakdown([(label: "<a>", value: 2, link: "/x?a=1&b=2"), (label: "b\"", value: 1, link: nil)],
+                                     unit: "kg <CO2e>", title: "T & T")
+        #expect(chart.text.contains("&lt;a&gt;") && !chart.text.contains("<a>"))
+        #expect(chart.text.contains("href=\"/x?a=1&amp;b=2\""))
+        #expect(chart.text.contains("kg &lt;CO2e&gt;") && chart.text.contains("T &amp; T"))
+    }
+}
