@@ -28,45 +28,11 @@ func run(_ bytes: [UInt8], step: Int, streaming: Bool) -> Outcome {
     limits.maximumHeaderBytes = 4096
     limits.maximumRequestLineBytes = 1024
     limits.maximumHeaderFieldBytes = 1024
-    var parser = RequestParser(limits: limits)
-    var pending: [UInt8] = []
+    let (messages, error) = RequestParser.messages(in: bytes, step: step, limits: limits, bodyLimit: 8192, streaming: streaming)
     var outcome = Outcome()
-    var current = ""
-    var partBytes = 0
-    var offset = 0
-    while offset < bytes.count {
-        let end = min(bytes.count, offset + min(step, bytes.count))
-        pending += bytes[offset..<end]
-        offset = end
-        while true {
-            do {
-                let (event, consumed) = try pending.withUnsafeBytes { try parser.parse($0) }
-                precondition(consumed >= 0 && consumed <= pending.count, "consumed out of range")
-                pending.removeFirst(consumed)
-                switch event {
-                case .needMore:
-                    if consumed == 0 { break }
-                    continue
-                case .head(let head):
-                    parser.bodyLimit = 8192
-                    parser.streamsBody = streaming
-                    current = "\(head.method) \(head.path) \(head.query ?? "") \(head.headers.count) \(head.framing)"
-                    continue
-                case .body(let body):
-                    outcome.messages.append(current + " body=\(partBytes + body.count)")
-                    partBytes = 0
-                    continue
-                case .bodyPart(let part):
-                    precondition(streaming && !part.isEmpty, "a part without streaming, or an empty part")
-                    partBytes += part.count
-                    continue
-                }
-                break
-            } catch {
-                outcome.error = (error as? ParseError)?.status.code ?? -1
-                return outcome
-            }
-        }
+    outcome.messages = messages.map { head, body in
+        "\(head.method) \(head.path) \(head.query ?? "") \(head.headers.count) \(head.framing) body=\(body.count)"
     }
+    outcome.error = error?.status.code
     return outcome
 }

@@ -1,51 +1,13 @@
 @testable import HTTPServer
 import Testing
 
-/// Feeds `bytes` to a parser in pieces of `step` bytes (1 = byte by byte), keeping unconsumed bytes as the
-/// server does, and collects the messages or the first error.
+/// `RequestParser.messages(in:)` over text: the messages, or the first error.
 func parseAll(_ text: String, step: Int = Int.max, bodyLimit: Int = 1 << 20, limits: RequestParser.Limits = .init(),
               streaming: Bool = false) -> (messages: [(RequestHead, [UInt8])], error: ParseError?)
 {
-    let bytes = Array(text.utf8)
-    var parser = RequestParser(limits: limits)
-    var pending: [UInt8] = []
-    var messages: [(RequestHead, [UInt8])] = []
-    var head: RequestHead?
-    var parts: [UInt8] = []
-    var offset = 0
-    while offset < bytes.count {
-        let end = min(bytes.count, offset + min(step, bytes.count))
-        pending += bytes[offset..<end]
-        offset = end
-        while true {
-            do {
-                let (event, consumed) = try pending.withUnsafeBytes { try parser.parse($0) }
-                pending.removeFirst(consumed)
-                switch event {
-                case .needMore:
-                    if consumed == 0 { break }
-                    continue
-                case .head(let parsed):
-                    head = parsed
-                    parser.bodyLimit = bodyLimit
-                    parser.streamsBody = streaming
-                    continue
-                case .body(let body):
-                    messages.append((head!, parts + body))
-                    parts = []
-                    continue
-                case .bodyPart(let part):
-                    #expect(streaming && !part.isEmpty)
-                    parts += part
-                    continue
-                }
-                break
-            } catch {
-                return (messages, error as? ParseError)
-            }
-        }
-    }
-    return (messages, nil)
+    let (messages, error) = RequestParser.messages(in: Array(text.utf8), step: step, limits: limits, bodyLimit: bodyLimit,
+                                                   streaming: streaming)
+    return (messages.map { ($0.head, $0.body) }, error)
 }
 
 /// The single status a request is refused with, or nil when it parses; checked whole and byte by byte.
