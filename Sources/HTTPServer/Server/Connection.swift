@@ -7,7 +7,7 @@ final class Connection: @unchecked Sendable {
     // Safety: confined to `loop`'s thread. Worker threads never touch it: they hand results back through
     // `loop.execute`, and a streamed body through a `StreamChannel`.
     enum Phase {
-        /// Waiting for (the rest of) a request head; `deadlineKind` says whether idle or mid-head.
+        /// Waiting for (the rest of) a request head; the timers say whether idle or mid-head.
         case head
         case body
         /// A worker runs the handler.
@@ -19,7 +19,6 @@ final class Connection: @unchecked Sendable {
         case closed
     }
 
-    enum DeadlineKind { case idle, header, body, none, linger }
 
     struct Current {
         let head: RequestHead
@@ -41,11 +40,8 @@ final class Connection: @unchecked Sendable {
     private var readable = true
     private var peerEOF = false
     private var closeAfterFlush = false
-    private var deadline: UInt64 = 0
-    private var deadlineKind = DeadlineKind.header
-    private var writeStalledAt: UInt64 = 0
-    /// When the body last made progress (a read while in `.body`): the stall deadline counts from here.
-    private var bodyProgressAt: UInt64 = 0
+    /// Deadlines, as a pure value fed this loop's clock.
+    private var timers: ConnectionTimers
     /// The body a `streamsBody` handler is reading while it arrives.
     private var bodyStream: RequestBodyStream?
     /// True while the streamed body's reader is behind: the socket is not read until it catches up.
@@ -62,12 +58,13 @@ final class Connection: @unchecked Sendable {
         self.peer = peer
         self.loop = loop
         self.parser = RequestParser(limits: loop.core.configuration.parserLimits)
+        self.timers = ConnectionTimers(limits: loop.core.timerLimits)
     }
 
     private var pendingOutput: Int { output.count - outputSent }
 
     func start() {
-        setDeadline(.header, after: core.configuration.headerTimeout)
+        timers.arm(.header, now: MonotonicClock.now())
         drive()
     }
 
@@ -101,8 +98,8 @@ final class Connection: @unchecked Sendable {
             let result = SocketIO.read(fd, into: scratch)
             switch result {
             case .bytes(let count):
-                if deadlineKind == .idle { setDeadline(.header, after: core.configuration.headerTimeout) }
-                if phase == .body { bodyProgressAt = MonotonicClock.now() }
+                if timers.kind == .idle { timers.arm(.header, now: MonotonicClock.now()) }
+                if phase == .body { timers.bodyProgressed(now: MonotonicClock.now()) }
                 process(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 if count < scratch.count { readable = false }
             case .wouldBlock:
@@ -228,8 +225,8 @@ final class Connection: @unchecked Sendable {
                 flush()
             }
             phase = .body
-            setDeadline(.body, after: core.configuration.bodyTimeout)
-            bodyProgressAt = now
+            timers.arm(.body, now: MonotonicClock.now())
+            timers.bodyProgressed(now: now)
         }
     }
 
@@ -249,7 +246,7 @@ final class Connection: @unchecked Sendable {
             _ = try? parser.parse(UnsafeRawBufferPointer(start: nil, count: 0))  // the (empty) body: the next head follows
             stream.finish()
             phase = .handling
-            setDeadline(.none, after: 0)
+            timers.arm(.none, now: MonotonicClock.now())
         } else {
             parser.streamsBody = true
             bodyStream = stream
@@ -257,8 +254,8 @@ final class Connection: @unchecked Sendable {
             phase = .body
             // No whole-body deadline: a large upload may take long while the handler writes what it read. A body
             // that stops arriving while the handler keeps up still gets 408 (`bodyStallTimeout`).
-            setDeadline(.none, after: 0)
-            bodyProgressAt = now
+            timers.arm(.none, now: MonotonicClock.now())
+            timers.bodyProgressed(now: now)
         }
         let core = self.core
         let request2 = request
@@ -278,12 +275,12 @@ final class Connection: @unchecked Sendable {
         continuePending = false
         output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
         flush()
-        bodyProgressAt = MonotonicClock.now()
+        timers.bodyProgressed(now: MonotonicClock.now())
     }
 
     private func onBodyPart(_ part: [UInt8]) {
         guard let stream = bodyStream else { return }
-        bodyProgressAt = MonotonicClock.now()
+        timers.bodyProgressed(now: MonotonicClock.now())
         if stream.push(part) > stream.highWater { bodyPaused = true }
     }
 
@@ -294,14 +291,14 @@ final class Connection: @unchecked Sendable {
         bodyStream = nil
         bodyPaused = false
         phase = .handling
-        setDeadline(.none, after: 0)
+        timers.arm(.none, now: MonotonicClock.now())
     }
 
     /// The handler took a part: read again once it has caught up.
     private func bodyConsumed() {
         guard bodyPaused, let stream = bodyStream, stream.waiting <= stream.highWater / 2 else { return }
         bodyPaused = false
-        bodyProgressAt = MonotonicClock.now()
+        timers.bodyProgressed(now: MonotonicClock.now())
         processPending()
         drive()
     }
@@ -332,7 +329,7 @@ final class Connection: @unchecked Sendable {
         guard let current else { return }
         let head = current.head
         var request = Request(head: head, body: body, remoteAddress: peer, receivedAt: current.startedAt)
-        setDeadline(.none, after: 0)
+        timers.arm(.none, now: MonotonicClock.now())
         switch current.match {
         case .found(let route, let parameters):
             request.parameters = parameters
@@ -445,14 +442,14 @@ final class Connection: @unchecked Sendable {
         phase = .head
         if keepAlive {
             if pending.count == pendingStart {
-                setDeadline(.idle, after: core.configuration.idleTimeout)
+                timers.arm(.idle, now: MonotonicClock.now())
             } else {
-                setDeadline(.header, after: core.configuration.headerTimeout)
+                timers.arm(.header, now: MonotonicClock.now())
             }
         } else {
             closeAfterFlush = true
             phase = .lingering
-            setDeadline(.linger, after: core.configuration.lingerTimeout)
+            timers.arm(.linger, now: MonotonicClock.now())
         }
     }
 
@@ -478,12 +475,12 @@ final class Connection: @unchecked Sendable {
             logAccess(nil, status: status, bytes: responseBytes)
             closeAfterFlush = true
             phase = .lingering
-            setDeadline(.linger, after: core.configuration.lingerTimeout)
+            timers.arm(.linger, now: MonotonicClock.now())
         }
         if !keep {
             closeAfterFlush = true
             phase = .lingering
-            setDeadline(.linger, after: core.configuration.lingerTimeout)
+            timers.arm(.linger, now: MonotonicClock.now())
         }
     }
 
@@ -553,14 +550,14 @@ final class Connection: @unchecked Sendable {
         current = nil
         if closeAfterFlush {
             phase = .lingering
-            setDeadline(.linger, after: core.configuration.lingerTimeout)
+            timers.arm(.linger, now: MonotonicClock.now())
             flush()
         } else {
             phase = .head
             if pending.count == pendingStart {
-                setDeadline(.idle, after: core.configuration.idleTimeout)
+                timers.arm(.idle, now: MonotonicClock.now())
             } else {
-                setDeadline(.header, after: core.configuration.headerTimeout)
+                timers.arm(.header, now: MonotonicClock.now())
             }
             resumeAfterResponse()
         }
@@ -655,9 +652,9 @@ final class Connection: @unchecked Sendable {
             switch result {
             case .bytes(let count):
                 outputSent += count
-                writeStalledAt = 0
+                timers.writeProgressed()
             case .wouldBlock:
-                if writeStalledAt == 0 { writeStalledAt = MonotonicClock.now() }
+                timers.writeBlocked(now: MonotonicClock.now())
                 return
             case .endOfFile, .failed:
                 close()
@@ -670,7 +667,7 @@ final class Connection: @unchecked Sendable {
             output.removeAll(keepingCapacity: true)
         }
         outputSent = 0
-        writeStalledAt = 0
+        timers.writeProgressed()
         if closeAfterFlush && phase == .lingering {
             closeAfterFlush = false
             shutdown(fd, Int32(SHUT_WR))
@@ -694,45 +691,25 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Deadlines and closing
 
-    private func setDeadline(_ kind: DeadlineKind, after seconds: Double) {
-        deadlineKind = kind
-        deadline = kind == .none ? 0 : MonotonicClock.deadline(after: seconds)
-    }
-
     func checkDeadlines(now: UInt64) {
         if phase == .closed { return }
-        if writeStalledAt != 0, now &- writeStalledAt > UInt64(core.configuration.writeTimeout * 1e9) {
-            close()
-            return
-        }
-        if phase == .body, !bodyPaused, now &- bodyProgressAt > UInt64(core.configuration.bodyStallTimeout * 1e9) {
-            refuse(.requestTimeout, "The request body stopped arriving.", head: current?.head)
-            flush()
-            return
-        }
-        guard deadline != 0, now >= deadline else { return }
-        switch (phase, deadlineKind) {
-        case (.head, .idle):
-            close()
-        case (.head, .header), (.body, _):
-            let started = !(pending.count == pendingStart && parser.isAtMessageStart) || phase == .body
-            if started {
-                refuse(.requestTimeout, "The request took too long to arrive.", head: current?.head)
-                flush()
-            } else {
-                close()
-            }
-        case (.lingering, _):
-            close()
-        default:
+        let started = !(pending.count == pendingStart && parser.isAtMessageStart) || phase == .body
+        switch timers.due(now: now, waitingForHead: phase == .head, inBody: phase == .body, bodyPaused: bodyPaused,
+                          lingering: phase == .lingering, requestStarted: started) {
+        case .none:
             break
+        case .close:
+            close()
+        case .requestTimeout(let message):
+            refuse(.requestTimeout, message, head: current?.head)
+            flush()
         }
     }
 
     /// Graceful stop: close now if idle, otherwise after the current response.
     func drain() {
         drainRequested = true
-        if phase == .head && deadlineKind == .idle && pendingOutput == 0 {
+        if phase == .head && timers.kind == .idle && pendingOutput == 0 {
             close()
         } else if phase == .head && pending.count == pendingStart && parser.isAtMessageStart && pendingOutput == 0 {
             close()

@@ -13,6 +13,8 @@ final class ServerCore: Sendable {
     let redactPath: @Sendable (String) -> String
     let logger: Logger
     let openConnections = Atomic<Int>(0)
+    /// The timeouts in the form connections use them.
+    let timerLimits: ConnectionTimers.Limits
     /// `Server: <name>`, formatted once for every response.
     let serverLine: [UInt8]
     /// The configured `responseHeaders`: each name and its whole line, formatted once.
@@ -23,6 +25,7 @@ final class ServerCore: Sendable {
         errorResponder: @escaping ErrorResponder, redactPath: @escaping @Sendable (String) -> String, logger: Logger
     ) {
         self.configuration = configuration
+        timerLimits = ConnectionTimers.Limits(configuration)
         serverLine = Array((configuration.serverName.map { "Server: \($0)\r\n" } ?? "").utf8)
         defaultHeaders = configuration.responseHeaders.map { ($0.name, Array("\($0.name): \($0.value)\r\n".utf8)) }
         self.responder = responder
