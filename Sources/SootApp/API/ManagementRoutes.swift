@@ -6,18 +6,7 @@ struct ManagementRoutes {
     let store: Store
     let authenticator: Authenticator
 
-    /// Wraps a handler with authentication (and CSRF for session callers).
-    func authed(_ body: @escaping @Sendable (Request, Caller) throws -> Response) -> Handler {
-        { [authenticator] request in
-            let caller = try authenticator.authenticateChecked(request)
-            guard caller.isAuthenticated else {
-                var error = AppError.unauthorized("Send 'Authorization: Bearer <token>' or log in.")
-                error.headers.set("WWW-Authenticate", "Bearer realm=\"soot\"")
-                throw error
-            }
-            return try body(request, caller)
-        }
-    }
+    func authed(_ body: @escaping @Sendable (Request, Caller) throws -> Response) -> Handler { authenticator.api(body) }
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let store = self.store

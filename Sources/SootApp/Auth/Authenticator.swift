@@ -13,8 +13,10 @@ struct Authenticator: Sendable {
     /// through this instance clears it at once; another instance's cache forgets within `TokenCache.lifetime`.
     let tokenCache = TokenCache()
 
-    /// The caller; anonymous when no credential was sent. A credential that is sent but invalid is a 401.
-    func authenticate(_ request: Request) throws -> Caller {
+    /// The caller, without the CSRF check: for reading (GET pages), and for the one form whose CSRF token travels
+    /// inside a multipart body (the import upload checks it itself). Anonymous when no credential was sent; a
+    /// credential that is sent but invalid is a 401. Anything that changes state uses `authenticate`.
+    func identify(_ request: Request) throws -> Caller {
         if let authorization = request.headers["Authorization"] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -47,9 +49,9 @@ struct Authenticator: Sendable {
         return tokenCache.caller(for: TokenFormat.digest(token))
     }
 
-    /// Like `authenticate`, but also enforces CSRF for session callers on unsafe methods.
-    func authenticateChecked(_ request: Request) throws -> Caller {
-        let caller = try authenticate(request)
+    /// The caller, with the session's CSRF token enforced on unsafe methods: the safe variant has the plain name.
+    func authenticate(_ request: Request) throws -> Caller {
+        let caller = try identify(request)
         if case .session(_, let csrf) = caller.credential, ![HTTPMethod.get, .head, .options].contains(request.method) {
             let sent = request.headers["X-CSRF-Token"] ?? request.formField("csrf_token") ?? ""
             guard Crypto.constantTimeEquals(sent, csrf) else {
@@ -61,7 +63,7 @@ struct Authenticator: Sendable {
 
     /// The signed-in person behind a page's form post (session and CSRF checked), with the session's CSRF token.
     func sessionUser(_ request: Request) throws -> (Caller, String) {
-        let caller = try authenticateChecked(request)
+        let caller = try authenticate(request)
         guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
             throw AppError.unauthorized("Log in first.")
         }

@@ -15,7 +15,7 @@ struct CodeCarbonRoutes {
     func both(_ router: inout Router, _ method: HTTPMethod, _ path: String, options: RouteOptions = .default,
               _ body: @escaping @Sendable (Request, Caller) throws -> Response) {
         let handler: Handler = { [authenticator] request in
-            let caller = try authenticator.authenticateChecked(request)
+            let caller = try authenticator.authenticate(request)
             guard caller.isAuthenticated else {
                 var error = AppError.unauthorized("Not authenticated: send x-api-token or Authorization: Bearer.")
                 error.headers.set("WWW-Authenticate", "Bearer realm=\"soot\"")
@@ -53,7 +53,7 @@ struct CodeCarbonRoutes {
                 guard let cached = authenticator.cachedCaller(request) else { throw OffloadToWorker() }
                 caller = cached
             } else {
-                caller = try authenticator.authenticateChecked(request)
+                caller = try authenticator.authenticate(request)
             }
             guard caller.isAuthenticated else { throw AppError.unauthorized("Not authenticated: send x-api-token or Authorization: Bearer.") }
             try caller.requireWrite()

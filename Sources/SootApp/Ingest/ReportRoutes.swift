@@ -14,7 +14,7 @@ struct ReportRoutes {
         let store = self.store
         let ingest = self.ingest
         let database = store.database
-        let authed = ManagementRoutes(store: store, authenticator: authenticator).authed
+        let authed = authenticator.api
         let large = RouteOptions(maximumBodyBytes: 8 * 1024 * 1024)
 
         api.add(&router, .post, "/api/v1/runs", summary: "Post a run report: where it ran, the machine, start and end, totals and/or samples",

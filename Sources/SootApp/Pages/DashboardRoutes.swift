@@ -62,7 +62,7 @@ struct DashboardRoutes {
 
     /// Signed-in pages: anonymous visitors go to the login page and come back.
     func page(_ request: Request, _ body: (Caller) throws -> (String, HTML)) throws -> Response {
-        let caller = try authenticator.authenticate(request)
+        let caller = try authenticator.identify(request)
         guard case .user = caller.identity else {
             return .redirect(to: "/login?next=" + FormDecoding.encode(request.head.target))
         }

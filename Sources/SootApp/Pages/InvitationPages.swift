@@ -23,7 +23,7 @@ struct InvitationPages {
     func show(_ request: Request, error: String?, status: HTTPStatus = .ok) throws -> Response {
         let secret = secret(request)
         let invitation = try store.invitation(secret: secret)
-        let caller = try authenticator.authenticate(request)
+        let caller = try authenticator.identify(request)
         let path = Store.invitationPath(secret)
         let joins: HTML = invitation.teamName.map { name -> HTML in " and its team <strong>\(name)</strong>" } ?? ""
         let notice: HTML = error.map { message -> HTML in "<p class=\"notice error\" role=\"alert\">\(message)</p>" } ?? ""

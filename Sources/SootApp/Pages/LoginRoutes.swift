@@ -40,7 +40,7 @@ struct LoginRoutes {
     func secure(_ request: Request) -> Bool { secureCookies || proxies.isHTTPS(request) }
 
     func loginForm(_ request: Request, error: String?, status: HTTPStatus, email: String = "") throws -> Response {
-        if error == nil, case .user = try authenticator.authenticate(request).identity {
+        if error == nil, case .user = try authenticator.identify(request).identity {
             return .redirect(to: LoginRoutes.safeNext(request.query("next")))
         }
         let token = Cookies.value(LoginRoutes.loginCSRFCookie, in: request).flatMap { $0.utf8.count == 32 ? $0 : nil }
@@ -105,7 +105,7 @@ struct LoginRoutes {
     }
 
     func logout(_ request: Request) throws -> Response {
-        let caller = try authenticator.authenticateChecked(request)
+        let caller = try authenticator.authenticate(request)
         if case .session(let id, _) = caller.credential { try sessions.delete(id: id) }
         var response = Response.redirect(to: "/login")
         response.headers.add("Set-Cookie", Cookies.expire(SessionStore.cookieName, secure: secure(request)))
@@ -114,7 +114,7 @@ struct LoginRoutes {
 
     /// Ends every session of the signed-in person and revokes their personal tokens, then says so.
     func logoutEverywhere(_ request: Request) throws -> Response {
-        let caller = try authenticator.authenticateChecked(request)
+        let caller = try authenticator.authenticate(request)
         guard case .session = caller.credential else {
             throw AppError.forbidden("Sign out everywhere from a signed-in browser.")
         }
@@ -136,7 +136,7 @@ struct LoginRoutes {
     }
 
     func home(_ request: Request) throws -> Response {
-        let caller = try authenticator.authenticate(request)
+        let caller = try authenticator.identify(request)
         guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
             return .redirect(to: "/login")
         }

@@ -115,7 +115,7 @@ struct ManagementPages {
 
     func createExperiment(_ request: Request) throws -> Response {
         let (caller, _) = try signedIn(request)
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let project = try store.project(caller, at: request)
         var fields = try Store.ExperimentFields(JSONBody(object: [:]), creating: false)
         fields.name = try ManagementPages.name(request)
         let experiment = try store.createExperiment(caller, projectID: project.id, fields: fields)
@@ -149,14 +149,14 @@ struct ManagementPages {
 
     func renameProject(_ request: Request) throws -> Response {
         let (caller, _) = try signedIn(request)
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let project = try store.project(caller, at: request)
         _ = try store.updateProject(caller, id: project.id, name: try ManagementPages.name(request), description: nil, isPublic: nil)
         return .redirect(to: project.path)
     }
 
     func renameExperiment(_ request: Request) throws -> Response {
         let (caller, _) = try signedIn(request)
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let project = try store.project(caller, at: request)
         guard let id = UUID(uuidString: request.parameter("experiment") ?? ""),
               try database.query("SELECT 1 FROM experiments WHERE id = \(id) AND project_id = \(project.id)").first != nil else {
             throw AppError.notFound("No such experiment.")
@@ -169,7 +169,7 @@ struct ManagementPages {
 
     func confirmDelete(_ request: Request) throws -> Response {
         let (caller, csrf) = try signedIn(request)
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let project = try store.project(caller, at: request)
         let row = try database.query("""
             SELECT p.name, (SELECT count(*) FROM runs r WHERE r.project_id = p.id) AS runs,
                    (SELECT coalesce(sum(sample_count), 0) FROM runs r WHERE r.project_id = p.id)::bigint AS samples
@@ -189,7 +189,7 @@ struct ManagementPages {
 
     func deleteProject(_ request: Request) throws -> Response {
         let (caller, _) = try signedIn(request)
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: store).project(request, caller)
+        let project = try store.project(caller, at: request)
         let name = try database.query("SELECT name FROM projects WHERE id = \(project.id)").first!.decode("name", as: String.self)
         guard request.formField("confirm") == name else { throw AppError.invalid("confirm", "Type the project's exact name to delete it.") }
         try store.deleteProject(caller, id: project.id)

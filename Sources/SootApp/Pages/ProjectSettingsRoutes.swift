@@ -18,17 +18,7 @@ struct ProjectSettingsRoutes {
     }
 
     /// The project named by the path, visible to the caller (404 otherwise), and its page path.
-    func project(_ request: Request, _ caller: Caller) throws -> (id: UUID, path: String, experiment: UUID?) {
-        guard let row = try database.query("""
-            SELECT p.id, o.slug AS org_slug, t.slug AS team_slug, p.slug,
-                   (SELECT e.id FROM experiments e WHERE e.project_id = p.id ORDER BY e.created_at LIMIT 1) AS experiment
-            FROM projects p JOIN teams t ON t.id = p.team_id JOIN organizations o ON o.id = p.organization_id
-            WHERE o.slug = \(request.parameter("org") ?? "") AND t.slug = \(request.parameter("team") ?? "")
-              AND p.slug = \(request.parameter("project") ?? "") AND \(Store.projectAccess(caller))
-            """).first else { throw AppError.notFound("No such project.") }
-        let path = "/o/\(FormDecoding.encode(try row.decode("org_slug")))/\(FormDecoding.encode(try row.decode("team_slug")))/\(FormDecoding.encode(try row.decode("slug")))"
-        return (try row.decode("id"), path, try row.decode("experiment", as: UUID?.self))
-    }
+    func project(_ request: Request, _ caller: Caller) throws -> Store.ProjectPage { try store.project(caller, at: request) }
 
     func signedIn(_ request: Request) throws -> (Caller, String) { try authenticator.sessionUser(request) }
 

@@ -43,7 +43,7 @@ struct ExportRoutes {
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let routes = self
-        let authed = ManagementRoutes(store: Store(database: database), authenticator: authenticator).authed
+        let authed = authenticator.api
         let scopeQuery = ["organization", "team", "project", "experiment", "range", "from", "to"]
         for format in [Format.csv, .json] {
             api.add(&router, .get, "/api/v1/reports/runs.\(format.rawValue)",

@@ -20,7 +20,7 @@ struct ImportRoutes {
         api.add(&router, .post, "/api/v1/projects/:project_id/import",
                 summary: "Import a CodeCarbon emissions.csv (the body, text/csv) into the project; experiment_id picks the experiment, valid_only=true imports the valid rows of a file with refused ones",
                 tag: "Reports", response: "ImportResult", status: 201, query: ["experiment_id", "valid_only"], options: Self.options,
-                handler: ManagementRoutes(store: Store(database: database), authenticator: authenticator).authed { request, caller in
+                handler: authenticator.api { request, caller in
             let projectID = try Store.id(request.parameter("project_id"))
             let experimentID = try request.query("experiment_id").map { text in
                 guard let id = UUID(uuidString: text) else { throw AppError.invalid("experiment_id", "experiment_id must be an id.") }
@@ -60,11 +60,10 @@ struct ImportRoutes {
     // MARK: Web form
 
     func webImport(_ request: Request) throws -> Response {
-        let caller = try authenticator.authenticate(request)
+        let caller = try authenticator.identify(request)
         guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else { throw AppError.unauthorized("Log in first.") }
         // The session and the project first, from the head; the form (with its CSRF token) only then.
-        let project = try ProjectSettingsRoutes(database: database, authenticator: authenticator, store: Store(database: database))
-            .project(request, caller)
+        let project = try Store(database: database).project(caller, at: request)
         try check(caller, projectID: project.id, experimentID: nil)
         let parts = try Multipart.parts(request, body: try request.bodyStream?.readAll() ?? request.body)
         guard let sent = parts.first(where: { $0.name == "csrf_token" }).map({ String(decoding: $0.data, as: UTF8.self) }),
