@@ -42,3 +42,20 @@ import Testing
         #expect(chart.text.contains("kg &lt;CO2e&gt;") && chart.text.contains("T &amp; T"))
     }
 }
+
+/// Views are pure functions of what the store returns: tested without a server or a database.
+@Suite struct ViewTests {
+    @Test func aProjectsSettingsShowItsTokensAndSharing() {
+        let token = Store.ProjectTokenSummary(id: UUID(uuidString: "00000000-0000-4000-8000-000000000001")!, name: "cluster <b>",
+                                              prefix: "soot_prj_abc", scope: "write", lastUsedAt: nil)
+        let shared = ProjectViews.settings(Store.ProjectSharing(tokens: [token], isPublic: true, publicPath: "/p/abcdef"),
+                                           path: "/o/a/t/p", csrf: "csrf\"token")
+        #expect(shared.text.contains("<td>cluster &lt;b&gt;</td>"))
+        #expect(shared.text.contains("action=\"/o/a/t/p/tokens/00000000-0000-4000-8000-000000000001/revoke\""))
+        #expect(shared.text.contains("<td>never</td>"))
+        #expect(shared.text.contains("<a href=\"/p/abcdef\">/p/abcdef</a>") && shared.text.contains("Stop sharing"))
+        #expect(shared.text.contains("value=\"csrf&quot;token\""))
+        let private_ = ProjectViews.settings(Store.ProjectSharing(tokens: [], isPublic: false, publicPath: nil), path: "/o/a/t/p", csrf: "x")
+        #expect(private_.text.contains("No active ingest token.") && private_.text.contains("Create a read-only public link"))
+    }
+}

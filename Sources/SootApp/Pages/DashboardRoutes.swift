@@ -163,7 +163,9 @@ struct DashboardRoutes {
         html += equivalentsList(totals.emissions, equivalents)
         if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
         if scope.kind == "Project" && !scope.isPublic {
-            html += try ProjectSettingsRoutes.panels(database, caller: caller, projectID: scope.id, path: scope.path)
+            if caller.userID != nil, case .session(_, let csrf) = caller.credential {
+                html += ProjectViews.settings(try Store(database: database).projectSharing(caller, projectID: scope.id), path: scope.path, csrf: csrf)
+            }
             if case .session(_, let csrf) = caller.credential, caller.canWrite {
                 let experiments = try database.query("SELECT id, name FROM experiments WHERE project_id = \(scope.id) ORDER BY name, id")
                     .rows.map { (try $0.decode("id", as: UUID.self), try $0.decode("name", as: String.self)) }

@@ -69,42 +69,4 @@ struct ProjectSettingsRoutes {
         _ = try store.updateProject(caller, id: project.id, name: nil, description: nil, isPublic: request.formField("public") == "on")
         return .redirect(to: project.path + "#sharing")
     }
-
-    /// The "send data" and sharing panels shown on the project page.
-    static func panels(_ database: ConnectionPool, caller: Caller, projectID: UUID, path: String) throws -> HTML {
-        guard caller.userID != nil, case .session(_, let csrf) = caller.credential else { return "" }
-        let tokens = try database.query("""
-            SELECT t.id, t.name, t.prefix, t.scope, t.last_used_at, t.created_at FROM api_tokens t
-            WHERE t.kind = 'project' AND t.project_id = \(projectID) AND t.revoked_at IS NULL ORDER BY t.created_at DESC
-            """).rows
-        let project = try database.query("SELECT is_public, public_slug FROM projects WHERE id = \(projectID)").first!
-        let hidden: HTML = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(csrf)\">"
-        var rows: HTML = ""
-        for row in tokens {
-            let id: UUID = try row.decode("id")
-            let used = try row.decode("last_used_at", as: Date?.self).map { ISOTime.format($0).prefix(16).replacingOccurrences(of: "T", with: " ") } ?? "never"
-            rows += "<tr><td>\(try row.decode("name", as: String.self))</td><td><code>\(try row.decode("prefix", as: String.self))…</code></td>"
-            rows += "<td>\(try row.decode("scope", as: String.self))</td><td>\(used)</td>"
-            rows += "<td><form method=\"post\" action=\"\(path)/tokens/\(id.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
-            rows += "<button type=\"submit\" class=\"link\">Revoke</button></form></td></tr>"
-        }
-        let list: HTML = rows.isEmpty ? "<p class=\"muted\">No active ingest token.</p>"
-            : "<table><thead><tr><th>Name</th><th>Token</th><th>Scope</th><th>Last used</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
-        let isPublic: Bool = try project.decode("is_public")
-        let link = try project.decode("public_slug", as: String?.self).map { "/p/\($0)" }
-        let shared = link ?? ""
-        let sharing: HTML = isPublic
-            ? "<p>Anyone with this link can read this project's figures: <a href=\"\(shared)\">\(shared)</a></p><form method=\"post\" action=\"\(path)/public\">\(hidden)<input type=\"hidden\" name=\"public\" value=\"off\"><button type=\"submit\">Stop sharing</button></form>"
-            : "<p class=\"muted\">Only members can see this project.</p><form method=\"post\" action=\"\(path)/public\">\(hidden)<input type=\"hidden\" name=\"public\" value=\"on\"><button type=\"submit\">Create a read-only public link</button></form>"
-        return """
-            <h2 id="send-data">Send data to this project</h2>
-            \(list)
-            <form method="post" action="\(path)/tokens" class="card">\(hidden)
-            <label for="token-name">New ingest token</label><input id="token-name" name="name" required maxlength="200" placeholder="e.g. training cluster">
-            <label for="token-scope">Scope</label><select id="token-scope" name="scope"><option value="write">write (agents post data)</option><option value="read">read</option></select>
-            <button type="submit">Create token</button></form>
-            <h2 id="sharing">Sharing</h2>
-            \(sharing)
-            """
-    }
 }
