@@ -58,4 +58,18 @@ import Testing
         let private_ = ProjectViews.settings(Store.ProjectSharing(tokens: [], isPublic: false, publicPath: nil), path: "/o/a/t/p", csrf: "x")
         #expect(private_.text.contains("No active ingest token.") && private_.text.contains("Create a read-only public link"))
     }
+
+    @Test func managementPanelsListMembersAndInvitations() {
+        let member = Store.MemberRow(id: UUID(uuidString: "00000000-0000-4000-8000-00000000000a")!, email: "a<b>@x.test", role: "admin")
+        let invitation = Store.PendingInvitation(id: UUID(uuidString: "00000000-0000-4000-8000-00000000000b")!, email: "new@x.test",
+                                                 role: "member", expiresAt: Date(timeIntervalSince1970: 1_800_000_000))
+        let organization = ManagementViews.panel(.organization(members: [member], invitations: [invitation]), path: "/o/acme", csrf: "t")
+        #expect(organization.text.contains("<td>a&lt;b&gt;@x.test</td>"))
+        #expect(organization.text.contains("<option value=\"admin\" selected>admin</option>"))
+        #expect(organization.text.contains("action=\"/o/acme/invitations/00000000-0000-4000-8000-00000000000b/revoke\""))
+        #expect(organization.text.contains("<td>2027-01-15</td>"))
+        #expect(ManagementViews.panel(.none, path: "/o/acme", csrf: "t").isEmpty)
+        let team = ManagementViews.panel(.team(admin: false, members: []), path: "/o/acme/ml", csrf: "t")
+        #expect(team.text.contains("New project") && !team.text.contains("Team members"))
+    }
 }

@@ -181,7 +181,10 @@ struct DashboardRoutes {
             html += try runsTable(caller, scope, range)
         }
         if !scope.isPublic {
-            html += try ManagementPages.panels(database, caller: caller, kind: scope.kind, id: scope.id, path: scope.path)
+            if case .session(_, let csrf) = caller.credential {
+                let panel = try Store(database: database).managementPanel(caller, kind: scope.kind, id: scope.id)
+                html += ManagementViews.panel(panel, path: scope.path, csrf: csrf)
+            }
         }
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
         return ("\(scope.title) · \(scope.kind)", html)
