@@ -83,18 +83,19 @@ struct Visibility: Sendable {
 }
 
 enum DashboardData {
-    /// `column` is one of organization_id, team_id, project_id, experiment_id (fixed strings, never user input).
-    static func totals(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, range: DashboardRange) throws -> ScopeTotals {
+    /// The totals of the item `id` of `level` over `range`, from the day rollups (runs started, from the runs).
+    static func totals(_ database: ConnectionPool, visibility: Visibility, level: Level, id: UUID, range: DashboardRange) throws -> ScopeTotals {
+        let column = level.keyColumn
         let row = try database.query("""
             SELECT coalesce(sum(d.energy_kwh), 0) AS energy, coalesce(sum(d.cpu_energy_kwh), 0) AS cpu,
                    coalesce(sum(d.gpu_energy_kwh), 0) AS gpu, coalesce(sum(d.ram_energy_kwh), 0) AS ram,
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.duration_seconds), 0) AS duration,
                    coalesce(sum(d.sample_count), 0)::bigint AS samples,
-                   (SELECT count(*) FROM runs r WHERE r.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("r"))
+                   (SELECT count(*) FROM runs r WHERE r.\(column) = \(id) AND \(visibility.predicate("r"))
                       AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date)
                       AND (\(range.to)::date IS NULL OR r.started_at < \(range.to)::date + 1)) AS runs
             FROM experiment_days d
-            WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
+            WHERE d.\(column) = \(id) AND \(visibility.predicate("d"))
               AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
               AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
             """).first!
@@ -105,22 +106,23 @@ enum DashboardData {
 
     /// Emissions per period and child, for the stacked trend chart: per UTC day, or per week (starting Monday)
     /// when the range spans more than 120 days. The largest five children have their own series; the rest are
-    /// summed as "Other". `childColumn` is team_id, project_id or experiment_id (fixed strings).
+    /// summed as "Other".
     struct Trend: Sendable {
         var periods: [String] = []
         var weekly = false
         var series: [(name: String, values: [Double])] = []
     }
 
-    static func trend(_ database: ConnectionPool, visibility: Visibility, column: String, id: UUID, childColumn: String,
-                      childTable: String, range: DashboardRange) throws -> Trend {
+    static func trend(_ database: ConnectionPool, visibility: Visibility, level: Level, id: UUID, by child: Level,
+                      range: DashboardRange) throws -> Trend {
+        let column = level.keyColumn
         var trend = Trend()
         // The span decides days or weeks; for all time it is the first and last day with data (an index lookup).
         var first = range.from, last = range.to
         if first == nil || last == nil {
             guard let bounds = try database.query("""
                 SELECT min(d.day)::text AS first, max(d.day)::text AS last FROM experiment_days d
-                WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
+                WHERE d.\(column) = \(id) AND \(visibility.predicate("d"))
                 """).first, let low = bounds["first"], let high = bounds["last"] else { return trend }
             first = first ?? low
             last = last ?? high
@@ -137,9 +139,9 @@ enum DashboardData {
         let rows = try database.query("""
             SELECT x.period::text AS period, x.child, sum(x.emissions) AS emissions
             FROM (SELECT CASE WHEN \(trend.weekly) THEN d.day - (d.day - date '1999-12-27') % 7 ELSE d.day END AS period,
-                         d.\(unsafeSQL: childColumn) AS child, d.emissions_kg AS emissions
+                         d.\(child.keyColumn) AS child, d.emissions_kg AS emissions
                   FROM experiment_days d
-                  WHERE d.\(unsafeSQL: column) = \(id) AND \(visibility.predicate("d"))
+                  WHERE d.\(column) = \(id) AND \(visibility.predicate("d"))
                     AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
                     AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)) x
             GROUP BY x.period, x.child
@@ -150,7 +152,7 @@ enum DashboardData {
         for row in rows { totals[row.child, default: 0] += row.emissions }
         let top = totals.sorted { ($0.value, $0.key.uuidString) > ($1.value, $1.key.uuidString) }.prefix(5).map(\.key)
         let names = Dictionary(uniqueKeysWithValues: try database.query("""
-            SELECT id, name FROM \(unsafeSQL: childTable) WHERE id = ANY(\(top)::uuid[])
+            SELECT id, name FROM \(child.table) WHERE id = ANY(\(top)::uuid[])
             """).rows.map { (try $0.decode("id", as: UUID.self), try $0.decode("name", as: String.self)) })
         var values = Array(repeating: Array(repeating: 0.0, count: trend.periods.count), count: top.count + 1)
         let position = Dictionary(uniqueKeysWithValues: top.enumerated().map { ($1, $0) })

@@ -13,8 +13,7 @@ struct DashboardRoutes {
 
     struct Scope {
         let title: String
-        let kind: String
-        let column: String
+        let level: Level
         let id: UUID
         let path: String
         let crumbs: [(String, String)]
@@ -42,11 +41,10 @@ struct DashboardRoutes {
             let viewer = Caller(identity: .project(projectID: try row.decode("id"), organizationID: try row.decode("organization_id"),
                                                    tokenID: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))),
                                 credential: .none, canWrite: false)
-            var scope = Scope(title: try row.decode("name"), kind: "Project", column: "project_id", id: try row.decode("id"),
+            var scope = Scope(title: try row.decode("name"), level: .project, id: try row.decode("id"),
                               path: "/p/\(FormDecoding.encode(slug))", crumbs: [])
             scope.isPublic = true
-            let (title, html) = try routes.render(request, viewer, scope, children: "Experiments", childColumn: "experiment_id",
-                                                  childTable: "experiments", childSlug: false)
+            let (title, html) = try routes.render(request, viewer, scope)
             let notice: HTML = "<p class=\"muted\">A read-only view shared by \(try row.decode("org_name", as: String.self)).</p>"
             var response = Response.html(Layout.page(title: title, body: notice + html))
             response.headers.set("Cache-Control", "public, max-age=60")
@@ -82,9 +80,9 @@ struct DashboardRoutes {
             WHERE o.slug = \(request.parameter("org") ?? "")
             """).first else { throw AppError.notFound("No such organization.") }
         let slug: String = try row.decode("slug")
-        let scope = Scope(title: try row.decode("name"), kind: "Organization", column: "organization_id", id: try row.decode("id"),
+        let scope = Scope(title: try row.decode("name"), level: .organization, id: try row.decode("id"),
                           path: "/o/\(FormDecoding.encode(slug))", crumbs: [])
-        return try render(request, caller, scope, children: "Teams", childColumn: "team_id", childTable: "teams", childSlug: true)
+        return try render(request, caller, scope)
     }
 
     func team(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
@@ -94,10 +92,10 @@ struct DashboardRoutes {
               AND \(Access.team(caller, organizationColumn: "t.organization_id", teamColumn: "t.id"))
             """).first else { throw AppError.notFound("No such team.") }
         let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
-        let scope = Scope(title: try row.decode("name"), kind: "Team", column: "team_id", id: try row.decode("id"),
+        let scope = Scope(title: try row.decode("name"), level: .team, id: try row.decode("id"),
                           path: orgPath + "/" + FormDecoding.encode(try row.decode("slug")),
                           crumbs: [(try row.decode("org_name"), orgPath)])
-        return try render(request, caller, scope, children: "Projects", childColumn: "project_id", childTable: "projects", childSlug: true)
+        return try render(request, caller, scope)
     }
 
     func project(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
@@ -109,11 +107,10 @@ struct DashboardRoutes {
             """).first else { throw AppError.notFound("No such project.") }
         let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
         let teamPath = orgPath + "/" + FormDecoding.encode(try row.decode("team_slug"))
-        let scope = Scope(title: try row.decode("name"), kind: "Project", column: "project_id", id: try row.decode("id"),
+        let scope = Scope(title: try row.decode("name"), level: .project, id: try row.decode("id"),
                           path: teamPath + "/" + FormDecoding.encode(try row.decode("slug")),
                           crumbs: [(try row.decode("org_name"), orgPath), (try row.decode("team_name"), teamPath)])
-        return try render(request, caller, scope, children: "Experiments", childColumn: "experiment_id", childTable: "experiments",
-                          childSlug: false)
+        return try render(request, caller, scope)
     }
 
     func experiment(_ request: Request, _ caller: Caller) throws -> (String, HTML) {
@@ -127,42 +124,40 @@ struct DashboardRoutes {
         let orgPath = "/o/\(FormDecoding.encode(try row.decode("org_slug")))"
         let teamPath = orgPath + "/" + FormDecoding.encode(try row.decode("team_slug"))
         let projectPath = teamPath + "/" + FormDecoding.encode(try row.decode("project_slug"))
-        let scope = Scope(title: try row.decode("name"), kind: "Experiment", column: "experiment_id", id: id,
+        let scope = Scope(title: try row.decode("name"), level: .experiment, id: id,
                           path: projectPath + "/experiments/" + id.lowercaseText,
                           crumbs: [(try row.decode("org_name"), orgPath), (try row.decode("team_name"), teamPath),
                                    (try row.decode("project_name"), projectPath)])
-        return try render(request, caller, scope, children: "Runs", childColumn: nil, childTable: "runs", childSlug: false)
+        return try render(request, caller, scope)
     }
 
     // MARK: Rendering
 
-    func render(_ request: Request, _ caller: Caller, _ scope: Scope, children label: String, childColumn: String?,
-                childTable: String, childSlug: Bool) throws -> (String, HTML) {
+    /// A scope's page: totals, the trend stacked by child, equivalents, where else it could have run, its children
+    /// (or, for an experiment, its runs), and the forms the caller may use.
+    func render(_ request: Request, _ caller: Caller, _ scope: Scope) throws -> (String, HTML) {
         let range = try DashboardRange(request)
         let visibility = try Visibility(database, caller: caller)
-        let totals = try DashboardData.totals(database, visibility: visibility, column: scope.column, id: scope.id, range: range)
+        let totals = try DashboardData.totals(database, visibility: visibility, level: scope.level, id: scope.id, range: range)
         let equivalents = try DashboardData.equivalents(database)
         var html: HTML = "\(crumbs(scope))<h1>\(scope.title)</h1>\(ranges(scope.path, range))"
         html += stats(totals)
         if !scope.isPublic { html += downloads(scope, range) }
         // Emissions over time, stacked by child (runs of an experiment are too many to stack: one series).
-        let (childKey, childTableName, childLabel) = [
-            "Organization": ("team_id", "teams", "team"), "Team": ("project_id", "projects", "project"),
-            "Project": ("experiment_id", "experiments", "experiment"),
-        ][scope.kind] ?? ("experiment_id", "experiments", "experiment")
-        let trend = try DashboardData.trend(database, visibility: visibility, column: scope.column, id: scope.id, childColumn: childKey,
-                                            childTable: childTableName, range: range)
+        // The trend is stacked by the level below; an experiment's runs are too many to stack (one series).
+        let stackedBy = scope.level == .experiment ? Level.experiment : (scope.level.child ?? .experiment)
+        let trend = try DashboardData.trend(database, visibility: visibility, level: scope.level, id: scope.id, by: stackedBy, range: range)
         let per = trend.weekly ? "week" : "day"
-        let series = scope.kind == "Experiment"
+        let series = scope.level == .experiment
             ? [(name: "Emissions", values: trend.periods.indices.map { index in trend.series.reduce(0) { $0 + $1.values[index] } })]
             : trend.series
-        let byChild = scope.kind == "Experiment" ? "" : ", by \(childLabel)"
+        let byChild = scope.level == .experiment ? "" : ", by \(stackedBy.rawValue)"
         html += "<h2>Emissions per \(per)\(byChild)</h2>"
         html += Charts.stackedBars(periods: trend.periods, series: series, unit: "kg CO2e",
                                  title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)")
         html += equivalentsList(totals.emissions, equivalents)
-        if scope.kind == "Project" || scope.kind == "Experiment" { html += try whereElse(totals, scope) }
-        if scope.kind == "Project" && !scope.isPublic {
+        if scope.level == .project || scope.level == .experiment { html += try whereElse(totals, scope) }
+        if scope.level == .project && !scope.isPublic {
             if caller.userID != nil, case .session(_, let csrf) = caller.credential {
                 html += ProjectViews.settings(try Store(database: database).projectSharing(caller, projectID: scope.id), path: scope.path, csrf: csrf)
             }
@@ -172,29 +167,29 @@ struct DashboardRoutes {
                 html += ImportRoutes.form(path: scope.path, csrf: csrf, experiments: experiments)
             }
         }
-        html += "<h2>\(label)</h2>"
-        if let childColumn {
-            html += try childrenTable(caller, scope, range, childColumn: childColumn, childTable: childTable, slug: childSlug,
-                                      currentRequest: request, visibility: visibility)
+        let children = scope.level.child ?? .run
+        html += "<h2>\(children.pluralTitle)</h2>"
+        if children != .run {
+            html += try childrenTable(caller, scope, range, children: children, currentRequest: request, visibility: visibility)
         } else {
             html += try runsScatter(caller, scope, range)
             html += try runsTable(caller, scope, range)
         }
         if !scope.isPublic {
             if case .session(_, let csrf) = caller.credential {
-                let panel = try Store(database: database).managementPanel(caller, kind: scope.kind, id: scope.id)
+                let panel = try Store(database: database).managementPanel(caller, level: scope.level, id: scope.id)
                 html += ManagementViews.panel(panel, path: scope.path, csrf: csrf)
             }
         }
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
-        return ("\(scope.title) · \(scope.kind)", html)
+        return ("\(scope.title) · \(scope.level.title)", html)
     }
 
     /// Links to the exports of exactly what the page shows: the same scope and range.
     func downloads(_ scope: Scope, _ range: DashboardRange) -> HTML {
-        let key = String(scope.column.dropLast(3))
+        let key = scope.level.rawValue
         let query = "\(key)=\(scope.id.lowercaseText)&\(range.query)"
-        let by = ["organization": "team", "team": "project", "project": "experiment", "experiment": "experiment"][key] ?? "team"
+        let by = (scope.level == .experiment ? Level.experiment : (scope.level.child ?? .team)).rawValue
         let runsCSV = "/api/v1/reports/runs.csv?" + query, summaryCSV = "/api/v1/reports/summary.csv?" + query + "&by=" + by
         let runsJSON = "/api/v1/reports/runs.json?" + query
         return """
@@ -288,20 +283,21 @@ struct DashboardRoutes {
         return html + "</tbody></table>"
     }
 
-    func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, childColumn: String, childTable: String, slug: Bool,
+    func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, children: Level,
                        currentRequest: Request, visibility: Visibility) throws -> HTML {
+        let link: SQLQuery = children.hasSlug ? "c.slug" : "c.id::text"
         let rows = try database.query("""
-            SELECT c.id, c.name, \(unsafeSQL: slug ? "c.slug" : "c.id::text") AS link,
+            SELECT c.id, c.name, \(link) AS link,
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.energy_kwh), 0) AS energy,
                    coalesce(sum(d.duration_seconds), 0) AS duration
-            FROM \(unsafeSQL: childTable) c
-            LEFT JOIN experiment_days d ON d.\(unsafeSQL: childColumn) = c.id
+            FROM \(children.table) c
+            LEFT JOIN experiment_days d ON d.\(children.keyColumn) = c.id
                 AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
                 AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
-            WHERE c.\(unsafeSQL: scope.column) = \(scope.id)
-              AND \(childTable == "teams" ? (visibility.teams.map { "c.id = ANY(\($0)::uuid[])" as SQLQuery }
-                                              ?? Access.team(caller, organizationColumn: "c.organization_id", teamColumn: "c.id"))
-                                          : childTable == "projects" ? Store.projectAccess(caller, "c", idColumn: "id") : visibility.predicate("c"))
+            WHERE c.\(scope.level.keyColumn) = \(scope.id)
+              AND \(children == .team ? (visibility.teams.map { "c.id = ANY(\($0)::uuid[])" as SQLQuery }
+                                          ?? Access.team(caller, organizationColumn: "c.organization_id", teamColumn: "c.id"))
+                                      : children == .project ? Store.projectAccess(caller, "c", idColumn: "id") : visibility.predicate("c"))
             GROUP BY c.id, c.name
             """).rows
         var items = try rows.map { row in
@@ -322,11 +318,11 @@ struct DashboardRoutes {
         }
         guard !items.isEmpty else { return "<p class=\"muted\">Nothing here yet.</p>" }
         func childPath(_ link: String) -> String {
-            childTable == "experiments" ? scope.path + "/experiments/" + link : scope.path + "/" + FormDecoding.encode(link)
+            children == .experiment ? scope.path + "/experiments/" + link : scope.path + "/" + FormDecoding.encode(link)
         }
         let largest = items.sorted { ($0.emissions, $0.link) > ($1.emissions, $1.link) }
         var html = Charts.breakdown(largest.map { (label: $0.name, value: $0.emissions, link: scope.isPublic ? nil : childPath($0.link) + "?" + range.query) },
-                                    unit: "kg CO2e", title: "Emissions by \(childTable.dropLast()), \(range.label)")
+                                    unit: "kg CO2e", title: "Emissions by \(children.rawValue), \(range.label)")
         let pageSize = 50
         let pages = (items.count + pageSize - 1) / pageSize
         let page = min(try currentRequest.integerQuery("page", in: 1...1_000_000, default: 1), pages)
@@ -409,7 +405,7 @@ struct DashboardRoutes {
         let teamPath = orgPath + "/" + FormDecoding.encode(try row.decode("team_slug"))
         let projectPath = teamPath + "/" + FormDecoding.encode(try row.decode("project_slug"))
         let experimentPath = projectPath + "/experiments/" + (try row.decode("experiment_id", as: UUID.self)).lowercaseText
-        let scope = Scope(title: "Run", kind: "Run", column: "run_id", id: id, path: "/run/\(id.lowercaseText)",
+        let scope = Scope(title: "Run", level: .run, id: id, path: "/run/\(id.lowercaseText)",
                           crumbs: [(try row.decode("org_name"), orgPath), (try row.decode("team_name"), teamPath),
                                    (try row.decode("project_name"), projectPath), (try row.decode("experiment_name"), experimentPath)])
         let lastSeen: Date = try row.decode("last_seen_at")

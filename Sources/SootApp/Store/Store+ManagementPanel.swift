@@ -1,3 +1,4 @@
+import Emissions
 import Foundation
 import Postgres
 
@@ -29,11 +30,11 @@ extension Store {
         case experiment
     }
 
-    /// The management panel of the scope `kind` ("Organization", "Team", "Project", "Experiment") with id `id`.
-    func managementPanel(_ caller: Caller, kind: String, id: UUID) throws -> ManagementPanel {
+    /// The management panel of the item `id` of `level`.
+    func managementPanel(_ caller: Caller, level: Level, id: UUID) throws -> ManagementPanel {
         guard let user = caller.userID, case .session = caller.credential else { return .none }
-        switch kind {
-        case "Organization":
+        switch level {
+        case .organization:
             let role = try database.query("SELECT role FROM organization_members WHERE organization_id = \(id) AND user_id = \(user)")
                 .first?.decode("role", as: String.self) ?? "member"
             guard role == "owner" || role == "admin" else { return .none }
@@ -49,7 +50,7 @@ extension Store {
                                   expiresAt: try $0.decode("expires_at"))
             }
             return .organization(members: members, invitations: invitations)
-        case "Team":
+        case .team:
             let admin = try database.query("""
                 SELECT 1 FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
                 """).first != nil
@@ -58,11 +59,11 @@ extension Store {
                 SELECT u.id, u.email FROM team_members tm JOIN users u ON u.id = tm.user_id WHERE tm.team_id = \(id) ORDER BY lower(u.email)
                 """).rows.map { MemberRow(id: try $0.decode("id"), email: try $0.decode("email"), role: nil) }
             return .team(admin: true, members: members)
-        case "Project":
+        case .project:
             return .project
-        case "Experiment":
+        case .experiment:
             return caller.canWrite ? .experiment : .none
-        default:
+        case .run:
             return .none
         }
     }
