@@ -6,11 +6,10 @@ struct ManagementRoutes {
     let store: Store
     let authenticator: Authenticator
 
-    func authed(_ body: @escaping @Sendable (Request, Caller) throws -> Response) -> Handler { authenticator.api(body) }
-
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let store = self.store
         let authenticator = self.authenticator
+        let authed = authenticator.api
         let v1 = "/api/v1"
 
         api.add(&router, .get, "\(v1)/me", summary: "The authenticated user", tag: "Accounts", response: "User",
