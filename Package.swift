@@ -7,7 +7,8 @@ let package = Package(
     products: [
         .executable(name: "soot", targets: ["soot"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
-        .library(name: "SootApp", targets: ["SootApp"]),
+        .library(name: "SootStore", targets: ["SootStore"]),
+        .library(name: "SootWeb", targets: ["SootWeb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,19 +34,20 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
-        // The domain, no I/O.
+        // The domain: levels, totals, equivalents, plausibility. No I/O.
         .target(name: "Emissions"),
-        // The application.
+        // Typed records, access rules, every query, the sample writer, imports and report streams. No HTTP.
         .target(
-            name: "SootApp",
-            dependencies: [
-                "HTTPServer", "Postgres", "Emissions", "COpenSSL",
-                .product(name: "Logging", package: "swift-log"),
-            ]),
+            name: "SootStore",
+            dependencies: ["Postgres", "Emissions", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
+        // Requests to store calls to views: the JSON API, CodeCarbon's API, pages, reports. No SQL: no Postgres.
+        .target(
+            name: "SootWeb",
+            dependencies: ["HTTPServer", "SootStore", "Emissions", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "soot",
             dependencies: [
-                "SootApp", "Postgres", "HTTPServer",
+                "SootWeb", "SootStore", "Postgres", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -58,7 +60,9 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets", "TestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "EmissionsTests", dependencies: ["Emissions"]),
-        .testTarget(name: "SootAppTests", dependencies: ["SootApp", "Postgres", "HTTPServer", "Emissions", "TestSupport"]),
+        .testTarget(
+            name: "SootAppTests",
+            dependencies: ["SootWeb", "SootStore", "Postgres", "HTTPServer", "Emissions", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -142,7 +142,7 @@ public struct Row: Sendable {
     }
 
     /// The cell `column` decoded as `T`, nil for NULL.
-    public func decode<T: PostgresDecodable>(_ column: String, as type: T?.Type) throws -> T? {
+    public func decode<T: PostgresDecodable>(_ column: String, as type: T?.Type = T?.self) throws -> T? {
         let position = try result.index(of: column)
         guard let text = result.text(row: index, column: position) else { return nil }
         guard let value = T(postgresText: text) else {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SootApp
+import SootStore
+import SootWeb
 import Postgres
 
 /// Where the database is: `--database-url` / `DATABASE_URL`, or the embedded cluster in the data folder.

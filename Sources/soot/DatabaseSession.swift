@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import Postgres
-import SootApp
+import SootStore
+import SootWeb
 
 /// Opens the database for a one-shot command (migrated, embedded cluster started if needed), runs `body`,
 /// and stops the cluster again if this command started it.
@@ -24,4 +25,15 @@ func withDatabase<T>(_ options: DatabaseOptions, _ body: (ConnectionPool) throws
 /// Prints a JSON value on stdout (for scripts).
 func printJSON(_ value: JSONValue) {
     print(value.serialized)
+}
+
+/// Prints what a set-up command made as JSON on stdout.
+func printJSON(_ summary: Summary) {
+    printJSON(.object(summary.mapValues { value in
+        switch value {
+        case .string(let text): .string(text)
+        case .int(let number): .int(number)
+        case .null: .null
+        }
+    }))
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Postgres
-import SootApp
+import SootStore
+import SootWeb
 
 /// `soot import FILE --project ID`: a CodeCarbon emissions.csv recorded offline, straight into the database.
 struct ImportCommand: ParsableCommand {
@@ -34,7 +35,7 @@ struct ImportCommand: ParsableCommand {
         FileHandle.standardError.write(Data("Reading \(file)…\n".utf8))
         var lastShown = Date.distantPast
         let (report, imported) = try withDatabase(database) { pool in
-            try OfflineImport.run(pool, projectID: projectID, experimentID: experimentID, validOnly: validOnly, progress: { done, total in
+            try OfflineImport.run(Store(database: pool), projectID: projectID, experimentID: experimentID, validOnly: validOnly, progress: { done, total in
                 let now = Date()
                 guard total > 0 || now.timeIntervalSince(lastShown) > 0.5 else { return }
                 lastShown = now

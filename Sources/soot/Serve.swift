@@ -3,7 +3,8 @@ import Foundation
 import HTTPServer
 import Logging
 import Postgres
-import SootApp
+import SootStore
+import SootWeb
 
 /// `soot serve`: migrate, then serve HTTP until SIGINT or SIGTERM, then drain and stop.
 struct Serve: ParsableCommand {
@@ -119,7 +120,7 @@ struct Serve: ParsableCommand {
             guard (1...64).contains(count) else { throw ValidationError("--ingest-writers must be from 1 to 64.") }
             appConfiguration.ingest.writers = count
         }
-        let application = Application(configuration: appConfiguration, database: pool, logger: logger)
+        let application = Application(configuration: appConfiguration, store: Store(database: pool), logger: logger)
 
         var httpConfiguration = Configuration(
             host: host ?? environment["HOST"] ?? "127.0.0.1",

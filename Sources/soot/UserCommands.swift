@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Postgres
-import SootApp
+import SootStore
+import SootWeb
 
 /// `soot user ...`: accounts, for the operator.
 struct UserCommand: ParsableCommand {
@@ -90,7 +91,7 @@ struct TokenCommand: ParsableCommand {
 
         func run() throws {
             try withDatabase(database) { pool in
-                let (description, token) = try pool.transaction { connection -> (JSONValue, String) in
+                let (description, token) = try pool.transaction { connection -> (TokenRecord, String) in
                     if let email {
                         guard let user = try Accounts.userID(connection, email: email) else { throw ValidationError("No user with email \(email).") }
                         return try Store.insertToken(connection, kind: .personal, name: name, scope: scope, userID: user,
@@ -105,7 +106,7 @@ struct TokenCommand: ParsableCommand {
                                                  createdBy: nil, expiresInDays: nil)
                 }
                 if plain { print(token) } else {
-                    guard case .object(var members) = description else { return }
+                    guard case .object(var members) = description.json else { return }
                     members["token"] = .string(token)
                     printJSON(.object(members))
                 }

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import Testing
 
 /// The access log goes through a buffer and a background flush instead of a write per line.

@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 

@@ -1,7 +1,8 @@
 import Emissions
 import Foundation
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 
@@ -23,7 +24,7 @@ import Testing
 
         let pool = ConnectionPool(url: cluster.connectionURL, configuration: .init(maximumConnections: 8, acquireTimeout: 1))
         defer { pool.close() }
-        let application = Application(configuration: AppConfiguration(), database: pool)
+        let application = Application(configuration: AppConfiguration(), store: Store(database: pool))
         let server = application.makeServer(Configuration(port: 0))
         try server.start()
         defer {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import Testing
 
 /// Pages are `HTML`, built by interpolation: text is escaped on the way in, markup is embedded as it is.

@@ -3,7 +3,8 @@ import HTTPServer
 import Logging
 import Synchronization
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 
@@ -414,7 +415,7 @@ import Testing
         for state in ["53100", "53200", "53300", "25006", "58030"] {
             let error = DatabaseError(.query, sqlState: state, message: "could not extend file").appError
             #expect(error.status == .serviceUnavailable, "\(state)")
-            #expect(error.headers["Retry-After"] != nil, "\(state)")
+            #expect(error.retryAfter != nil, "\(state)")
         }
         #expect(DatabaseError(.query, sqlState: "23514", message: "check").appError.status == .unprocessableContent)
     }

@@ -1,5 +1,6 @@
 import Foundation
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import Testing
 
 /// Sample ids: UUIDv7 (RFC 9562) with their random bits from a pooled buffer of OpenSSL randomness.

@@ -1,4 +1,5 @@
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import Testing
 
 @Suite struct JSONParserTests {

@@ -1,4 +1,5 @@
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import Testing
 
 /// The hot path reads CodeCarbon samples into fixed slots instead of a dictionary; whatever the body, it must

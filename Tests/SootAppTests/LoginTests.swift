@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 
@@ -47,7 +48,7 @@ import Testing
             let (email, password) = try user(app)
             var browser = Browser(app: app)
             _ = try browser.logIn(email: email, password: password)
-            let other = Application(configuration: app.application.configuration, database: ConnectionPool(url: app.url))
+            let other = Application(configuration: app.application.configuration, store: Store(database: ConnectionPool(url: app.url)))
             let server = other.makeServer(Configuration(port: 0))
             try server.start()
             defer {

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 
@@ -220,7 +221,7 @@ import Testing
         }
         TestLogging.quiet
         let unreachable = ConnectionPool(url: "host=/nonexistent-soot dbname=x user=soot", configuration: .init(acquireTimeout: 0.2))
-        let application = Application(configuration: AppConfiguration(), database: unreachable)
+        let application = Application(configuration: AppConfiguration(), store: Store(database: unreachable))
         let server = application.makeServer(Configuration(port: 0))
         try server.start()
         defer {

@@ -1,7 +1,8 @@
 import Emissions
 import Foundation
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 
@@ -141,12 +142,12 @@ import Testing
                 return compared
             }
             let organization = "/api/v1/reports/runs.csv?organization=\(agent.organizationID)&range=all"
-            #expect(try compare(organization, key: "run_id") == 2 * ExportRoutes.runColumns.count)
+            #expect(try compare(organization, key: "run_id") == 2 * Reports.runColumns.count)
             let hostileID = hostile.body["id"]!.stringValue!
-            #expect(try compare("/api/v1/runs/\(hostileID)/samples.csv", key: "sample_id") == 2 * ExportRoutes.sampleColumns.count)
+            #expect(try compare("/api/v1/runs/\(hostileID)/samples.csv", key: "sample_id") == 2 * Reports.sampleColumns.count)
             // A range: its from/to binds (as the teams a person sees, a uuid[] bind) reach COPY as settings.
             let from = UTCDay.string(now.timeIntervalSince1970 - 2 * 86_400), to = UTCDay.string(now.timeIntervalSince1970)
-            #expect(try compare("/api/v1/reports/runs.csv?organization=\(agent.organizationID)&from=\(from)&to=\(to)", key: "run_id") == 2 * ExportRoutes.runColumns.count)
+            #expect(try compare("/api/v1/reports/runs.csv?organization=\(agent.organizationID)&from=\(from)&to=\(to)", key: "run_id") == 2 * Reports.runColumns.count)
         }
     }
 

@@ -2,7 +2,8 @@ import Dispatch
 import Emissions
 import Foundation
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import Testing
 
 @Suite struct SecurityTests {

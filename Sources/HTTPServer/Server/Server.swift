@@ -16,6 +16,7 @@ public final class Server: Sendable {
     private let responder: Responder
     private let errorResponder: ErrorResponder
     private let redactPath: @Sendable (String) -> String
+    private let translateError: ErrorTranslator?
     private let logger: Logger
     private let state = Mutex<State>(.idle)
     private let boundPort = Atomic<Int>(0)
@@ -23,13 +24,17 @@ public final class Server: Sendable {
     /// - Parameters:
     ///   - errorResponder: formats the errors the server itself answers (parse errors, 404, 405, 413, 500).
     ///   - redactPath: hides secrets in paths before they reach the access log.
+    ///   - translateError: gives errors a handler throws that are not `HTTPResponseError`s (a lower layer's) the
+    ///     response they mean; those it returns nil for are logged and answered with a 500.
     public init(
         configuration: Configuration = Configuration(),
         responder: Responder,
         errorResponder: ErrorResponder? = nil,
         redactPath: (@Sendable (String) -> String)? = nil,
+        translateError: ErrorTranslator? = nil,
         logger: Logger = Logger(label: "http.server")
     ) {
+        self.translateError = translateError
         self.configuration = configuration
         self.responder = responder
         self.errorResponder = errorResponder ?? ServerCore.defaultErrorResponder
@@ -53,7 +58,7 @@ public final class Server: Sendable {
             let workers = WorkerPool(threads: configuration.workerThreads, namePrefix: configuration.threadNamePrefix)
             let core = ServerCore(
                 configuration: configuration, responder: responder, workers: workers,
-                errorResponder: errorResponder, redactPath: redactPath, logger: logger)
+                errorResponder: errorResponder, redactPath: redactPath, translateError: translateError, logger: logger)
             var loops: [EventLoop] = []
             var threads: [ThreadHandle] = []
             for index in 0..<max(1, configuration.eventLoopThreads) {

@@ -4,6 +4,9 @@ import Synchronization
 /// Server-made error responses (400 from the parser, 404, 405, 413, 500 ...), formatted by the application.
 public typealias ErrorResponder = @Sendable (_ status: HTTPStatus, _ message: String, _ head: RequestHead?) -> Response
 
+/// The response an error from below the application means (a database error), or nil when it has none.
+public typealias ErrorTranslator = @Sendable (any Error) -> (any HTTPResponseError)?
+
 /// What every event loop shares: immutable settings plus the connection counter.
 final class ServerCore: Sendable {
     let configuration: Configuration
@@ -11,6 +14,7 @@ final class ServerCore: Sendable {
     let workers: WorkerPool
     let errorResponder: ErrorResponder
     let redactPath: @Sendable (String) -> String
+    let translateError: ErrorTranslator?
     let logger: Logger
     let openConnections = Atomic<Int>(0)
     /// The timeouts in the form connections use them.
@@ -22,8 +26,10 @@ final class ServerCore: Sendable {
 
     init(
         configuration: Configuration, responder: Responder, workers: WorkerPool,
-        errorResponder: @escaping ErrorResponder, redactPath: @escaping @Sendable (String) -> String, logger: Logger
+        errorResponder: @escaping ErrorResponder, redactPath: @escaping @Sendable (String) -> String,
+        translateError: ErrorTranslator? = nil, logger: Logger
     ) {
+        self.translateError = translateError
         self.configuration = configuration
         timerLimits = ConnectionTimers.Limits(configuration)
         serverLine = Array((configuration.serverName.map { "Server: \($0)\r\n" } ?? "").utf8)
@@ -46,6 +52,7 @@ final class ServerCore: Sendable {
         } catch let error as HTTPResponseError {
             return error.response(for: request)
         } catch {
+            if let translated = translateError?(error) { return translated.response(for: request) }
             logger.error("handler failed", metadata: [
                 "method": "\(request.method)", "path": "\(redactPath(request.path))", "error": "\(String(reflecting: error))",
             ])

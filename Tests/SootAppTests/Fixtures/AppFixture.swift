@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
 import Postgres
-import SootApp
+import SootStore
+import SootWeb
 import TestSupport
 import Testing
 
@@ -44,7 +45,7 @@ func withApp<T>(configure: (inout AppConfiguration) -> Void = { _ in }, http con
         var configuration = AppConfiguration(publicDirectory: TestDatabase.repositoryRoot.appendingPathComponent("Public"))
         configuration.sessionLifetime = 3600
         configure(&configuration)
-        let application = Application(configuration: configuration, database: pool)
+        let application = Application(configuration: configuration, store: Store(database: pool))
         var http = Configuration(port: 0)
         http.workerThreads = 16
         configureHTTP(&http)

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPServer
 import Postgres
-@testable import SootApp
+@testable import SootStore
+@testable import SootWeb
 import TestSupport
 import Testing
 

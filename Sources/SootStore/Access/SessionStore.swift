@@ -1,0 +1,56 @@
+import Foundation
+import Postgres
+
+/// Login sessions, stored in PostgreSQL so any instance can serve any request. The cookie carries a random
+/// token; the table keeps only its SHA-256.
+package struct SessionStore: Sendable {
+    package static let cookieName = "soot_session"
+    package let database: ConnectionPool
+    package let lifetime: Double
+
+    package struct Session: Sendable {
+        package let id: String
+        package let userID: UUID
+        package let csrfToken: String
+    }
+
+    /// Creates a session; returns the cookie value (shown once) and the session.
+    package func create(userID: UUID, remoteAddress: String, userAgent: String?) throws -> (cookie: String, session: Session) {
+        let token = Crypto.randomToken(bytes: 32)
+        let id = Crypto.sha256Hex(token)
+        let csrf = Crypto.randomToken(bytes: 24)
+        try database.query("""
+            INSERT INTO sessions (id, user_id, csrf_token, expires_at, remote_address, user_agent)
+            VALUES (\(id), \(userID), \(csrf), now() + make_interval(secs => \(lifetime)), \(remoteAddress),
+                    \(userAgent.map { String($0.prefix(500)) }))
+            """)
+        return (token, Session(id: id, userID: userID, csrfToken: csrf))
+    }
+
+    /// The live session for a cookie value, sliding its expiry forward at most once a minute.
+    package func find(cookie: String) throws -> Session? {
+        guard cookie.utf8.count >= 20, cookie.utf8.count <= 100 else { return nil }
+        let id = Crypto.sha256Hex(cookie)
+        guard let row = try database.query("""
+            SELECT s.user_id, s.csrf_token, s.last_seen_at < now() - interval '1 minute' AS stale
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.id = \(id) AND s.expires_at > now() AND u.disabled_at IS NULL
+            """).first else { return nil }
+        if try row.decode("stale", as: Bool.self) {
+            try database.query("""
+                UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(secs => \(lifetime))
+                WHERE id = \(id)
+                """)
+        }
+        return Session(id: id, userID: try row.decode("user_id"), csrfToken: try row.decode("csrf_token"))
+    }
+
+    package func delete(id: String) throws {
+        try database.query("DELETE FROM sessions WHERE id = \(id)")
+    }
+
+    /// Ends every session of a user (after a password reset).
+    package func deleteAll(userID: UUID) throws {
+        try database.query("DELETE FROM sessions WHERE user_id = \(userID)")
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import SootStore
+
+/// Settings of the Soot application itself (the HTTP server has its own `Configuration`).
+package struct AppConfiguration: Sendable {
+    /// Folder served under `/static/` (the stylesheet, icons). Default `Public` beside the working directory.
+    package var publicDirectory: URL
+    /// Mark cookies `Secure` (set when Soot is served over HTTPS, directly or behind a proxy). Default false.
+    package var secureCookies: Bool
+    /// Proxies whose `X-Forwarded-For` (the client's address, for sign-in throttling and sessions) and
+    /// `X-Forwarded-Proto` (HTTPS, for `Secure` cookies) are believed. Default none: the peer is the client.
+    package var trustedProxies: TrustedProxies = .none
+    /// How long a login session lasts without use, in seconds. Default 14 days.
+    package var sessionLifetime: Double
+    /// Connections of their own for exports and imports, and how many one caller may run at once.
+    package var reports = ReportCapacity.Configuration()
+    /// Group commit of ingested samples (writers, batch size, commit timeout).
+    package var ingest: SampleBatcher.Configuration = .init()
+    /// Serve `GET /bench/hello` and `POST /bench/emissions`, the two routes the HTTP benchmark runs against Soot and
+    /// its peers. Off by default.
+    package var benchmarkRoutes = false
+
+    package init(
+        publicDirectory: URL = URL(fileURLWithPath: "Public"),
+        secureCookies: Bool = false,
+        sessionLifetime: Double = 14 * 24 * 3600
+    ) {
+        self.publicDirectory = publicDirectory
+        self.secureCookies = secureCookies
+        self.sessionLifetime = sessionLifetime
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import HTTPServer
+import Logging
+import SootStore
+
+/// Soot: the routes, wired to the database. `makeServer` gives the HTTP server that serves them.
+package final class Application: Sendable {
+    package let configuration: AppConfiguration
+    /// The queries, on the main pool.
+    let store: Store
+    package let logger: Logger
+    package let router: Router
+    /// The JSON API operations, as documented in `/api/v1/openapi.json`.
+    let apiOperations: [APIRegistry.Operation]
+    /// Group commit for single-sample posts.
+    package let batcher: SampleBatcher
+    /// The connections and per-caller share of exports and imports.
+    package let reports: ReportCapacity
+
+    package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        batcher = store.makeBatcher(configuration: configuration.ingest, logger: Logger(label: "soot.ingest"))
+        let reports = ReportCapacity(store: store, configuration: configuration.reports)
+        self.reports = reports
+        var router = Router()
+        apiOperations = Application.addRoutes(to: &router, configuration: configuration, store: store,
+                                              batcher: batcher, reports: reports, logger: logger)
+        self.router = router
+    }
+
+    /// Stops background work (the ingest writers) after the HTTP server has drained.
+    package func shutdown() {
+        batcher.stop()
+        reports.store.close()
+    }
+
+    /// The OpenAPI document for the registered API routes.
+    package var openAPIDocument: JSONValue { OpenAPIDocument.build(apiOperations) }
+
+    /// Headers on every answer unless a route sets its own: no script or style but Soot's own files, no framing
+    /// (one-click forms cannot be clickjacked), no content sniffing, no full URLs leaked to other sites, and nothing
+    /// stored by caches (answers carry new tokens, CSRF tokens and private figures; static files and the
+    /// methodology page set their own `Cache-Control`).
+    package static let securityHeaders: [(name: String, value: String)] = [
+        ("Content-Security-Policy",
+         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cache-Control", "no-store"),
+    ]
+
+    /// The HTTP server for these routes, with Soot's error pages, security headers and secret-redacting access log.
+    package func makeServer(_ configuration: Configuration) -> Server {
+        var configuration = configuration
+        configuration.responseHeaders = Application.securityHeaders + configuration.responseHeaders
+        configuration.serverName = configuration.serverName ?? "Soot"
+        configuration.threadNamePrefix = "soot"
+        return Server(configuration: configuration, responder: router.build(), errorResponder: ErrorPages.responder,
+                      redactPath: Redaction.path, translateError: { AppError.from($0) }, logger: Logger(label: "soot.http"))
+    }
+
+    static func addRoutes(
+        to router: inout Router, configuration: AppConfiguration, store: Store, batcher: SampleBatcher,
+        reports: ReportCapacity, logger: Logger
+    ) -> [APIRegistry.Operation] {
+        HealthRoutes(store: store).register(on: &router)
+        if configuration.benchmarkRoutes { BenchmarkRoutes().register(on: &router) }
+        let sessions = store.sessions(lifetime: configuration.sessionLifetime)
+        let authenticator = Authenticator(store: store, sessions: sessions)
+        var api = APIRegistry()
+        ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
+        let ingest = IngestService(store: store, batcher: batcher)
+        ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
+        CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)
+        EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
+        ExportRoutes(reports: reports.store.reports, capacity: reports, authenticator: authenticator).register(&router, &api)
+        ImportRoutes(store: reports.store, capacity: reports, authenticator: authenticator).register(&router, &api)
+        let document = OpenAPIDocument.build(api.operations).bytes
+        router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
+        let codeCarbonDocument = CodeCarbonOpenAPI.build().bytes
+        router.get("/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
+        router.get("/api/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
+        MethodologyRoutes(store: store).register(&router)
+        DashboardRoutes(store: store, authenticator: authenticator).register(&router)
+        ProjectSettingsRoutes(authenticator: authenticator, store: store).register(&router)
+        ManagementPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies)
+            .register(&router)
+        let login = LoginRoutes(sessions: sessions, authenticator: authenticator,
+                                throttle: store.loginThrottle, secureCookies: configuration.secureCookies,
+                                proxies: configuration.trustedProxies, store: store)
+        login.register(&router)
+        InvitationPages(store: store, authenticator: authenticator, sessions: sessions, login: login).register(&router)
+        let files = StaticFiles(root: configuration.publicDirectory)
+        router.get("/static/*path", files.handler { request in
+            AppError.notFound("There is no such file.").response(for: request)
+        })
+        router.get("/favicon.ico") { request in
+            files.respond(to: request, relativePath: "favicon.svg") ?? AppError.notFound().response(for: request)
+        }
+        return api.operations
+    }
+}
+
+/// Hides secrets that travel in paths (per-project ingest URLs, invitation links) before they reach the log.
+package enum Redaction {
+    /// Path segments after which the next one is a secret.
+    static let secretBearing: Set<String> = ["ingest", "invitations"]
+
+    /// The segment after any segment that names `ingest` or `invitations` once decoded (`/%69ngest/{token}` routes
+    /// like `/ingest/{token}`, so it is logged the same) is replaced, and so is everything after it.
+    package static let path: @Sendable (String) -> String = { path in
+        guard path.utf8.contains(UInt8(ascii: "%")) || path.range(of: "ngest", options: .caseInsensitive) != nil
+                || path.range(of: "nvitations", options: .caseInsensitive) != nil else { return path }
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard let index = parts.firstIndex(where: { secretBearing.contains((FormDecoding.decode($0) ?? $0).lowercased()) }) else { return path }
+        // Empty segments are skipped by the router, so the secret may come after any number of slashes.
+        guard let secret = parts[(index + 1)...].firstIndex(where: { !$0.isEmpty }) else { return path }
+        parts.replaceSubrange(secret..., with: ["[redacted]"])
+        return parts.joined(separator: "/")
+    }
+}

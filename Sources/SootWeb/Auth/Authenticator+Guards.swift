@@ -1,0 +1,21 @@
+import SootStore
+import HTTPServer
+
+/// The guards routes are registered with, one per kind of caller, so a route says at its registration who may ask:
+/// - `api`: a token or a session (whose unsafe requests carry the CSRF token); 401 with `WWW-Authenticate` otherwise;
+/// - `sessionUser(_:)` for page forms: a signed-in person, CSRF checked;
+/// - the CodeCarbon routes have their own (`CodeCarbonRoutes.both`), answering in CodeCarbon's shapes.
+extension Authenticator {
+    /// Wraps an API handler: the caller is authenticated (CSRF enforced for sessions) before `body` runs.
+    func api(_ body: @escaping @Sendable (Request, Caller) throws -> Response) -> Handler {
+        { [self] request in
+            let caller = try authenticate(request)
+            guard caller.isAuthenticated else {
+                var error = AppError.unauthorized("Send 'Authorization: Bearer <token>' or log in.")
+                error.challenge = "Bearer realm=\"soot\""
+                throw error
+            }
+            return try body(request, caller)
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import SootStore
+import HTTPServer
+
+/// The page shell shared by every HTML page. It takes and gives `HTML`, so whatever text reaches a page has been
+/// escaped on the way in.
+enum Layout {
+    static func page(title: String, body: HTML, csrfToken: String? = nil, signedIn: Bool = false) -> HTML {
+        let logout: HTML = signedIn && csrfToken != nil
+            ? """
+              <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf_token" value="\(csrfToken!)"><button type="submit" class="link">Log out</button></form>
+              """
+            : ""
+        return """
+            <!doctype html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(title) · Soot</title>
+            <link rel="stylesheet" href="/static/soot.css">
+            <link rel="icon" href="/favicon.ico" type="image/svg+xml">
+            </head>
+            <body>
+            <header class="top"><a class="brand" href="/">Soot</a><nav>\(logout)</nav></header>
+            <main>
+            \(body)
+            </main>
+            </body>
+            </html>
+            """
+    }
+}
+
+extension Response {
+    /// An HTML page (`text/html; charset=utf-8`); only `HTML` is accepted, so nothing unescaped reaches it.
+    static func html(_ page: HTML, status: HTTPStatus = .ok) -> Response {
+        .html(page.text, status: status)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import SootStore
+
+/// The management forms of a scope's page, from the store's `ManagementPanel`: pure, testable without a server.
+enum ManagementViews {
+    static func panel(_ panel: Store.ManagementPanel, path: String, csrf: String) -> HTML {
+        let hidden: HTML = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(csrf)\">"
+        func rename(_ label: String) -> HTML {
+            """
+            <form method="post" action="\(path)/rename" class="card">\(hidden)<label for="rename">Rename this \(label)</label>
+            <input id="rename" name="name" required maxlength="200"><button type="submit">Rename</button></form>
+            """
+        }
+        func create(_ action: String, _ label: String, _ placeholder: String) -> HTML {
+            """
+            <form method="post" action="\(action)" class="card">\(hidden)<label for="new-\(label.lowercased())">New \(label.lowercased())</label>
+            <input id="new-\(label.lowercased())" name="name" required maxlength="200" placeholder="\(placeholder)"><button type="submit">Create \(label.lowercased())</button></form>
+            """
+        }
+        switch panel {
+        case .none:
+            return ""
+        case .organization(let members, let invitations):
+            var rows: HTML = ""
+            for member in members {
+                let current = member.role ?? "member"
+                let options = HTML.joined(["member", "admin", "owner", "remove"].map { role -> HTML in
+                    let selected: HTML = role == current ? " selected" : ""
+                    return "<option value=\"\(role)\"\(selected)>\(role)</option>"
+                })
+                rows += "<tr><td>\(member.email)</td><td><form method=\"post\" action=\"\(path)/members/\(member.id.lowercaseText)/role\" class=\"inline\">\(hidden)"
+                rows += "<select name=\"role\" aria-label=\"Role\" class=\"auto-width\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
+            }
+            var pending: HTML = ""
+            for invitation in invitations {
+                let expires = String(ISOTime.format(invitation.expiresAt).prefix(10))
+                pending += "<tr><td>\(invitation.email)</td><td>\(invitation.role)</td>"
+                pending += "<td>\(expires)</td><td><form method=\"post\" action=\"\(path)/invitations/\(invitation.id.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
+                pending += "<button type=\"submit\" class=\"link\">Withdraw</button></form></td></tr>"
+            }
+            let invited: HTML = pending.isEmpty ? "" : """
+                <h3>Invited, not yet accepted</h3><table><thead><tr><th>Email</th><th>Role</th><th>Expires</th><th></th></tr></thead><tbody>\(pending)</tbody></table>
+                """
+            return """
+                <h2 id="members">Members</h2><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table>
+                \(invited)
+                <form method="post" action="\(path)/members" class="card">\(hidden)<label for="member-email">Invite someone by email</label>
+                <input id="member-email" name="email" type="email" required><label for="member-role">Role</label>
+                <select id="member-role" name="role"><option>member</option><option>admin</option><option>owner</option></select><button type="submit">Invite</button>
+                <p class="muted">They get a link to accept; nobody joins without saying yes.</p></form>
+                <h2>Teams</h2>\(create(path + "/teams", "Team", "e.g. Speech"))
+                """
+        case .team(let admin, let members):
+            guard admin else { return "<h2>Projects</h2>\(create(path + "/projects", "Project", "e.g. Detector"))" }
+            var rows: HTML = ""
+            for member in members {
+                rows += "<tr><td>\(member.email)</td><td><form method=\"post\" action=\"\(path)/members/\(member.id.lowercaseText)/remove\" class=\"inline\">\(hidden)"
+                rows += "<button type=\"submit\" class=\"link\">Remove from team</button></form></td></tr>"
+            }
+            let list: HTML = rows.isEmpty ? "<p class=\"muted\">No one is in this team yet; organization owners and admins see it anyway.</p>"
+                : "<table><thead><tr><th>Email</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+            return """
+                <h2>Projects</h2>\(create(path + "/projects", "Project", "e.g. Detector"))<h2 id="team-members">Team members</h2>\(list)\
+                <form method="post" action="\(path)/members" class="card">\(hidden)<label for="team-member-email">Add a member of the organization by email</label>\
+                <input id="team-member-email" name="email" type="email" required><button type="submit">Add to team</button></form>\(rename("team"))
+                """
+        case .project:
+            return """
+                <h2>Experiments</h2>\(create(path + "/experiments", "Experiment", "e.g. baseline"))\(rename("project"))\
+                <p><a href="\(path)/delete">Delete this project…</a></p>
+                """
+        case .experiment:
+            return rename("experiment")
+        }
+    }
+}
