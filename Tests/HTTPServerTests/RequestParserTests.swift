@@ -201,7 +201,7 @@ func refusal(_ text: String, bodyLimit: Int = 1 << 20, limits: RequestParser.Lim
     @Test(arguments: [0, 7, 9, 10, 99, 100, 200, 404, 65_536, 1_234_567_890, Int(Int64.max)])
     func decimalDigitsMatchSwiftsDescription(_ value: Int) {
         var out: [UInt8] = [0x41]
-        Connection.appendDecimal(value, to: &out)
+        ResponseWriter.appendDecimal(value, to: &out)
         #expect(out == [0x41] + Array(String(value).utf8))
     }
 

@@ -160,7 +160,7 @@ final class Connection: @unchecked Sendable {
             do {
                 (event, consumed) = try parser.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
             } catch {
-                refuse(error.status, error.reason, head: current?.head)
+                refuse(Dispatch.Refusal(status: error.status, message: error.reason), head: current?.head)
                 return bytes.count
             }
             offset += consumed
@@ -182,51 +182,28 @@ final class Connection: @unchecked Sendable {
 
     private func onHead(_ head: RequestHead, moreBytesBuffered: Bool) {
         let now = MonotonicClock.now()
-        var match = Responder.Match.notFound
-        if head.targetForm != .asterisk && head.method != .connect {
-            match = core.responder.match(head.method, path: head.path)
-        }
+        let match = Dispatch.match(head, in: core.responder)
         current = Current(head: head, match: match, startedAt: now)
-        if !head.method.isKnown, case .methodNotAllowed(let allowed) = match {
-            // A method we do not know, on a path that exists: the path's methods are the answer (RFC 9110 15.5.6).
-            return refuse(.methodNotAllowed, "\(head.method) is not allowed here.", head: head, keepIfNoBody: true, allow: allowed)
-        }
-        if !head.method.isKnown || head.method == .connect {
-            return refuse(.notImplemented, "The method \(head.method) is not supported.", head: head, keepIfNoBody: true)
-        }
-        if head.hasUnsupportedExpectation {
-            return refuse(.expectationFailed, "Only 'Expect: 100-continue' is supported.", head: head, keepIfNoBody: true)
-        }
-        var limit = core.configuration.maximumBodyBytes
-        if case .found(let route, _) = match, let routeLimit = route.options.maximumBodyBytes { limit = routeLimit }
-        parser.bodyLimit = limit
-        if case .length(let length) = head.framing, length > limit {
-            return refuse(.contentTooLarge, "The request body is larger than \(limit) bytes.", head: head)
-        }
-        if case .found(let route, let parameters) = match, route.options.streamsBody, !route.options.inline {
-            return startStreamedBody(head: head, route: route, parameters: parameters, now: now, moreBytesBuffered: moreBytesBuffered)
-        }
-        if head.framing != .none {
-            if head.expectsContinue, !moreBytesBuffered {
-                // Refuse before the client sends a body we would have to skip (RFC 9110 section 10.1.1).
-                switch match {
-                case .found: break
-                case .notFound:
-                    return refuse(.notFound, "There is nothing at this address.", head: head)
-                case .badPath:
-                    return refuse(.badRequest, "The path has invalid percent-encoding or a control character.", head: head)
-                case .methodNotAllowed(let allowed):
-                    var response = core.errorResponder(.methodNotAllowed, "\(head.method) is not allowed here.", head)
-                    response.headers.set("Allow", allowed.map(\.rawValue).joined(separator: ", "))
-                    response.headers.set("Connection", "close")
-                    return respond(response, to: Request(head: head, remoteAddress: peer, receivedAt: now))
-                }
-                output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        let action = Dispatch.onHead(head, match: match, defaultBodyLimit: core.configuration.maximumBodyBytes,
+                                     moreBytesBuffered: moreBytesBuffered)
+        switch action {
+        case .refuse(let refusal):
+            refuse(refusal, head: head)
+        case .streamBody(let route, let parameters, let limit):
+            parser.bodyLimit = limit
+            startStreamedBody(head: head, route: route, parameters: parameters, now: now, moreBytesBuffered: moreBytesBuffered)
+        case .readBody(let limit, let sendContinue):
+            parser.bodyLimit = limit
+            if sendContinue {
+                output.append(contentsOf: ResponseWriter.continueLine)
                 flush()
             }
             phase = .body
-            timers.arm(.body, now: MonotonicClock.now())
+            timers.arm(.body, now: now)
             timers.bodyProgressed(now: now)
+        case .noBody(let limit):
+            // The parser's next event is the empty body, which dispatches the request.
+            parser.bodyLimit = limit
         }
     }
 
@@ -273,7 +250,7 @@ final class Connection: @unchecked Sendable {
     private func sendContinueIfPending() {
         guard continuePending, phase == .body else { return }
         continuePending = false
-        output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        output.append(contentsOf: ResponseWriter.continueLine)
         flush()
         timers.bodyProgressed(now: MonotonicClock.now())
     }
@@ -330,76 +307,72 @@ final class Connection: @unchecked Sendable {
         let head = current.head
         var request = Request(head: head, body: body, remoteAddress: peer, receivedAt: current.startedAt)
         timers.arm(.none, now: MonotonicClock.now())
-        switch current.match {
-        case .found(let route, let parameters):
+        switch Dispatch.request(head, match: current.match) {
+        case .run(let route, let parameters):
             request.parameters = parameters
-            if route.options.inline, let response = core.invokeInline(route.handler, request) {
-                switch response.body {
-                case .deferred(let start):
-                    phase = .handling
-                    start(promise(for: request))
-                case .bytes:
-                    respond(response, to: request)
-                case .stream:
-                    core.logger.error("an inline handler returned a stream; streams need a worker route",
-                                      metadata: ["path": "\(core.redactPath(request.path))"])
-                    respond(core.errorResponder(.internalServerError, "Something went wrong on our side.", head), to: request)
-                }
-            } else {
-                phase = .handling
-                let request = request
-                let core = self.core
-                let loop = self.loop
-                let promise = promise(for: request)
-                core.workers.submit { [self] in
-                    let response = core.invoke(route.handler, request)
-                    switch response.body {
-                    case .deferred(let start):
-                        start(promise)
-                    case .stream(let producer):
-                        let channel = StreamChannel()
-                        loop.execute { self.beginStream(response, request: request, channel: channel) }
-                        let writer = ResponseBodyWriter { bytes in
-                            if try channel.push(bytes) { loop.execute { self.pumpStream() } }
-                        }
-                        var failed = false
-                        do {
-                            try producer(writer)
-                            try writer.flush()
-                        } catch is ResponseBodyWriter.Closed {
-                            failed = true
-                        } catch {
-                            failed = true
-                            core.logger.error("streamed response failed", metadata: ["error": "\(String(reflecting: error))"])
-                        }
-                        channel.finish(failed: failed)
-                        loop.execute { self.pumpStream() }
-                    case .bytes:
-                        promise.succeed(response)
-                    }
-                }
-            }
-        case .methodNotAllowed(let allowed):
-            let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            var response: Response
-            if head.method == .options {
-                response = Response(status: .noContent)
-            } else {
-                response = core.errorResponder(.methodNotAllowed, "\(head.method) is not allowed here.", head)
-            }
-            response.headers.set("Allow", allow)
+            run(route, request)
+        case .options(let allow):
+            var response = Response(status: .noContent)
+            response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", "))
             respond(response, to: request)
-        case .notFound:
-            if head.targetForm == .asterisk {
-                var response = Response(status: .noContent)
-                response.headers.set("Allow", "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
-                respond(response, to: request)
-            } else {
-                respond(core.errorResponder(.notFound, "There is nothing at this address.", head), to: request)
-            }
-        case .badPath:
-            respond(core.errorResponder(.badRequest, "The path has invalid percent-encoding or a control character.", head), to: request)
+        case .refuse(let refusal):
+            respond(errorResponse(refusal, head: head), to: request)
         }
+    }
+
+    /// Runs a route's handler on this loop when it is inline and answers at once, otherwise on a worker.
+    private func run(_ route: Route, _ request: Request) {
+        if route.options.inline, let response = core.invokeInline(route.handler, request) {
+            switch response.body {
+            case .deferred(let start):
+                phase = .handling
+                start(promise(for: request))
+            case .bytes:
+                respond(response, to: request)
+            case .stream:
+                core.logger.error("an inline handler returned a stream; streams need a worker route",
+                                  metadata: ["path": "\(core.redactPath(request.path))"])
+                respond(core.errorResponder(.internalServerError, "Something went wrong on our side.", request.head), to: request)
+            }
+            return
+        }
+        phase = .handling
+        let core = self.core
+        let loop = self.loop
+        let promise = promise(for: request)
+        core.workers.submit { [self] in
+            let response = core.invoke(route.handler, request)
+            switch response.body {
+            case .deferred(let start):
+                start(promise)
+            case .stream(let producer):
+                let channel = StreamChannel()
+                loop.execute { self.beginStream(response, request: request, channel: channel) }
+                Connection.produce(producer, into: channel, loop: loop, logger: core.logger) { self.pumpStream() }
+            case .bytes:
+                promise.succeed(response)
+            }
+        }
+    }
+
+    /// On a worker: runs a streamed body's producer into `channel`, nudging the loop to send what it queued.
+    private static func produce(_ producer: @Sendable (ResponseBodyWriter) throws -> Void, into channel: StreamChannel, loop: EventLoop, logger: Logger,
+                                pump: @escaping @Sendable () -> Void) {
+        let writer = ResponseBodyWriter { bytes in
+            if try channel.push(bytes) { loop.execute(pump) }
+        }
+        var failed = false
+        do {
+            try producer(writer)
+            try writer.flush()
+        } catch is ResponseBodyWriter.Closed {
+            failed = true
+        } catch {
+            failed = true
+            logger.error("streamed response failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+        channel.finish(failed: failed)
+        loop.execute(pump)
     }
 
     /// The promise a deferred or worker response completes: it hands the response back to this loop.
@@ -447,22 +420,33 @@ final class Connection: @unchecked Sendable {
                 timers.arm(.header, now: MonotonicClock.now())
             }
         } else {
-            closeAfterFlush = true
-            phase = .lingering
-            timers.arm(.linger, now: MonotonicClock.now())
+            beginLinger()
         }
+    }
+
+    /// After a final response on a connection that closes: send it, half-close, then discard input until the peer
+    /// closes or the linger deadline passes (RFC 9112 section 9.6), so the peer reads the response before a reset.
+    private func beginLinger() {
+        closeAfterFlush = true
+        phase = .lingering
+        timers.arm(.linger, now: MonotonicClock.now())
+    }
+
+    /// A server error response for `refusal`, with its `Allow`.
+    private func errorResponse(_ refusal: Dispatch.Refusal, head: RequestHead?) -> Response {
+        var response = core.errorResponder(refusal.status, refusal.message, head)
+        if let allow = refusal.allow { response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", ")) }
+        return response
     }
 
     /// Answers a request refused before its body was read. The connection closes unless the request
     /// had no body to skip (`keepIfNoBody`), so the byte stream never desynchronises.
-    private func refuse(_ status: HTTPStatus, _ message: String, head: RequestHead?, keepIfNoBody: Bool = false,
-                        allow: [HTTPMethod]? = nil) {
-        bodyStream?.fail(message)
+    private func refuse(_ refusal: Dispatch.Refusal, head: RequestHead?) {
+        bodyStream?.fail(refusal.message)
         bodyStream = nil
         bodyPaused = false
-        var response = core.errorResponder(status, message, head)
-        if let allow { response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", ")) }
-        let keep = keepIfNoBody && head?.framing == BodyFraming.none
+        var response = errorResponse(refusal, head: head)
+        let keep = refusal.keepIfNoBody && head?.framing == BodyFraming.none
         if !keep { response.headers.set("Connection", "close") }
         if let head {
             if keep {
@@ -472,16 +456,9 @@ final class Connection: @unchecked Sendable {
             respond(response, to: Request(head: head, remoteAddress: peer, receivedAt: current?.startedAt ?? 0))
         } else {
             serialize(response, head: nil, keepAlive: false, streamed: false)
-            logAccess(nil, status: status, bytes: responseBytes)
-            closeAfterFlush = true
-            phase = .lingering
-            timers.arm(.linger, now: MonotonicClock.now())
+            logAccess(nil, status: refusal.status, bytes: responseBytes)
         }
-        if !keep {
-            closeAfterFlush = true
-            phase = .lingering
-            timers.arm(.linger, now: MonotonicClock.now())
-        }
+        if !keep { beginLinger() }
     }
 
     // MARK: Streaming
@@ -511,14 +488,7 @@ final class Connection: @unchecked Sendable {
                 switch stream.channel.next() {
                 case .chunk(let bytes):
                     if isHead || bytes.isEmpty { continue }
-                    if stream.chunked {
-                        output.append(contentsOf: String(bytes.count, radix: 16).utf8)
-                        output.append(0x0D); output.append(0x0A)
-                        output.append(contentsOf: bytes)
-                        output.append(0x0D); output.append(0x0A)
-                    } else {
-                        output.append(contentsOf: bytes)
-                    }
+                    ResponseWriter.appendChunk(bytes, chunked: stream.chunked, to: &output)
                     responseBytes += bytes.count
                 case .empty:
                     // The producer nudges the loop when it queues into an empty channel.
@@ -545,12 +515,11 @@ final class Connection: @unchecked Sendable {
             close()
             return
         }
-        if stream.chunked && !isHead { output.append(contentsOf: "0\r\n\r\n".utf8) }
+        if stream.chunked && !isHead { output.append(contentsOf: ResponseWriter.lastChunk) }
         logAccess(stream.request.head, status: stream.status, bytes: responseBytes)
         current = nil
         if closeAfterFlush {
-            phase = .lingering
-            timers.arm(.linger, now: MonotonicClock.now())
+            beginLinger()
             flush()
         } else {
             phase = .head
@@ -565,19 +534,6 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Output
 
-    /// The decimal digits of a non-negative `value`, without making a String.
-    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
-        precondition(value >= 0)
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            output.append(0x30 + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
-    }
-
     private func serialize(_ response: Response, head: RequestHead?, keepAlive: Bool, streamed: Bool) {
         var response = response
         if !HeaderValidation.isValid(response.headers) {
@@ -585,61 +541,8 @@ final class Connection: @unchecked Sendable {
                               metadata: ["path": "\(head.map { core.redactPath($0.path) } ?? "-")"])
             response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head)
         }
-        let status = response.status
-        let start = output.count
-        output.append(contentsOf: "HTTP/1.1 ".utf8)
-        Connection.appendDecimal(status.code, to: &output)
-        output.append(0x20)
-        output.append(contentsOf: status.reason.utf8)
-        output.append(0x0D); output.append(0x0A)
-        for (name, value) in response.headers {
-            // Framing and the date are the server's own (below).
-            switch name.utf8.count {
-            case 14: if name.equalsIgnoringASCIICase("Content-Length") { continue }
-            case 17: if name.equalsIgnoringASCIICase("Transfer-Encoding") { continue }
-            case 10: if name.equalsIgnoringASCIICase("Connection") { continue }
-            case 4: if name.equalsIgnoringASCIICase("Date") { continue }
-            default: break
-            }
-            output.append(contentsOf: name.utf8)
-            output.append(0x3A); output.append(0x20)
-            output.append(contentsOf: value.utf8)
-            output.append(0x0D); output.append(0x0A)
-        }
-        output.append(contentsOf: "Date: ".utf8)
-        output.append(contentsOf: loop.date.current())
-        output.append(0x0D); output.append(0x0A)
-        output.append(contentsOf: core.serverLine)
-        for (name, line) in core.defaultHeaders where !response.headers.contains(name) {
-            output.append(contentsOf: line)
-        }
-        var body: [UInt8] = []
-        if !status.forbidsBody {
-            switch response.body {
-            case .bytes(let bytes):
-                output.append(contentsOf: "Content-Length: ".utf8)
-                Connection.appendDecimal(bytes.count, to: &output)
-                output.append(0x0D); output.append(0x0A)
-                body = bytes
-            case .stream:
-                if head?.version == .http1_1 {
-                    output.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
-                }
-            case .deferred:
-                // Never serialized: a deferred response is replaced by what its promise delivers.
-                output.append(contentsOf: "Content-Length: 0\r\n".utf8)
-            }
-        }
-        if !keepAlive {
-            output.append(contentsOf: "Connection: close\r\n".utf8)
-        } else if head?.version == .http1_0 {
-            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
-        }
-        output.append(0x0D); output.append(0x0A)
-        if head?.method != .head && !status.forbidsBody && !streamed {
-            output.append(contentsOf: body)
-        }
-        responseBytes = output.count - start
+        responseBytes = core.writer.append(response, head: head, keepAlive: keepAlive, streamed: streamed,
+                                           date: loop.date.current(), to: &output)
     }
 
     /// Writes what it can of the pending output; on completion of a final response, half-closes.
@@ -701,7 +604,7 @@ final class Connection: @unchecked Sendable {
         case .close:
             close()
         case .requestTimeout(let message):
-            refuse(.requestTimeout, message, head: current?.head)
+            refuse(Dispatch.Refusal(status: .requestTimeout, message: message), head: current?.head)
             flush()
         }
     }
@@ -741,17 +644,5 @@ final class Connection: @unchecked Sendable {
             "ms": "\((elapsed * 1000).rounded() / 1000)",
             "peer": "\(peer)",
         ])
-    }
-}
-
-/// Refuses header names that are not tokens and values with CR, LF, NUL or other control bytes.
-enum HeaderValidation {
-    static func isValid(_ headers: HTTPHeaders) -> Bool {
-        for (name, value) in headers {
-            var name = name, value = value
-            if name.isEmpty || !name.withUTF8({ $0.allSatisfy(CharacterClass.isTokenByte) }) { return false }
-            if !value.withUTF8({ $0.allSatisfy(CharacterClass.isFieldValueByte) }) { return false }
-        }
-        return true
     }
 }

@@ -19,10 +19,8 @@ final class ServerCore: Sendable {
     let openConnections = Atomic<Int>(0)
     /// The timeouts in the form connections use them.
     let timerLimits: ConnectionTimers.Limits
-    /// `Server: <name>`, formatted once for every response.
-    let serverLine: [UInt8]
-    /// The configured `responseHeaders`: each name and its whole line, formatted once.
-    let defaultHeaders: [(name: String, line: [UInt8])]
+    /// Serialises responses, with the `Server` line and default headers formatted once.
+    let writer: ResponseWriter
 
     init(
         configuration: Configuration, responder: Responder, workers: WorkerPool,
@@ -32,8 +30,7 @@ final class ServerCore: Sendable {
         self.translateError = translateError
         self.configuration = configuration
         timerLimits = ConnectionTimers.Limits(configuration)
-        serverLine = Array((configuration.serverName.map { "Server: \($0)\r\n" } ?? "").utf8)
-        defaultHeaders = configuration.responseHeaders.map { ($0.name, Array("\($0.name): \($0.value)\r\n".utf8)) }
+        writer = ResponseWriter(serverName: configuration.serverName, defaultHeaders: configuration.responseHeaders)
         self.responder = responder
         self.workers = workers
         self.errorResponder = errorResponder
