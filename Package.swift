@@ -43,7 +43,9 @@ let package = Package(
         // Requests to store calls to views: the JSON API, CodeCarbon's API, pages, reports. No SQL: no Postgres.
         .target(
             name: "SootWeb",
-            dependencies: ["HTTPServer", "SootStore", "Emissions", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["HTTPServer", "SootStore", "Emissions", .product(name: "Logging", package: "swift-log")],
+            // Only what SootWeb imports is visible to it, not what those modules import (Postgres's extensions).
+            swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         .executableTarget(
             name: "soot",
             dependencies: [

@@ -665,10 +665,9 @@ struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-             function: String, line: UInt) {
-        let extra = (metadata ?? [:]).filter { $0.key == "repeated" }.map { " \($0.key)=\($0.value)" }.joined()
-        lines.append("\(message)\(extra)")
+    func log(event: LogEvent) {
+        let extra = (event.metadata ?? [:]).filter { $0.key == "repeated" }.map { " \($0.key)=\($0.value)" }.joined()
+        lines.append("\(event.message)\(extra)")
     }
 }
 

@@ -98,12 +98,9 @@ package enum DashboardData {
                    coalesce(sum(d.emissions_kg), 0) AS emissions, coalesce(sum(d.duration_seconds), 0) AS duration,
                    coalesce(sum(d.sample_count), 0)::bigint AS samples,
                    (SELECT count(*) FROM runs r WHERE r.\(column) = \(id) AND \(visibility.predicate("r"))
-                      AND (\(range.from)::date IS NULL OR r.started_at >= \(range.from)::date)
-                      AND (\(range.to)::date IS NULL OR r.started_at < \(range.to)::date + 1)) AS runs
+                      AND \(range.contains("r.started_at"))) AS runs
             FROM experiment_days d
-            WHERE d.\(column) = \(id) AND \(visibility.predicate("d"))
-              AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
-              AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)
+            WHERE d.\(column) = \(id) AND \(visibility.predicate("d")) AND \(range.containsDay("d.day"))
             """).first!
         return ScopeTotals(energy: try row.decode("energy"), cpu: try row.decode("cpu"), gpu: try row.decode("gpu"),
                            ram: try row.decode("ram"), emissions: try row.decode("emissions"), duration: try row.decode("duration"),
@@ -147,9 +144,7 @@ package enum DashboardData {
             FROM (SELECT CASE WHEN \(trend.weekly) THEN d.day - (d.day - date '1999-12-27') % 7 ELSE d.day END AS period,
                          d.\(child.keyColumn) AS child, d.emissions_kg AS emissions
                   FROM experiment_days d
-                  WHERE d.\(column) = \(id) AND \(visibility.predicate("d"))
-                    AND (\(range.from)::date IS NULL OR d.day >= \(range.from)::date)
-                    AND (\(range.to)::date IS NULL OR d.day <= \(range.to)::date)) x
+                  WHERE d.\(column) = \(id) AND \(visibility.predicate("d")) AND \(range.containsDay("d.day"))) x
             GROUP BY x.period, x.child
             """).rows.map { row in (period: row.text(0) ?? "", child: try row.decode("child", as: UUID.self), emissions: Double(row.text(2) ?? "") ?? 0) }
         guard !rows.isEmpty else { return Trend() }

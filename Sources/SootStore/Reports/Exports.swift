@@ -160,7 +160,7 @@ package struct Reports: Sendable {
                 """
         }
         return """
-            WITH b AS (SELECT \(range.from)::date::timestamp AT TIME ZONE 'UTC' AS lo, (\(range.to)::date + 1)::timestamp AT TIME ZONE 'UTC' AS hi)
+            WITH b AS (SELECT \(range.lowerBound) AS lo, \(range.upperBound) AS hi)
             SELECT \(unsafeSQL: select)
             FROM b, runs r
             CROSS JOIN LATERAL (

@@ -154,8 +154,7 @@ extension Store {
         let result = try database.query("""
             SELECT \(unsafeSQL: Representation.runColumns), count(*) OVER () AS total FROM runs r
             WHERE r.experiment_id = \(experimentID) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
-              AND (\(range.from)::timestamptz IS NULL OR r.started_at >= \(range.from))
-              AND (\(range.to)::timestamptz IS NULL OR r.started_at < \(range.to))
+              AND \(range.contains("r.started_at"))
             ORDER BY r.started_at DESC, r.id LIMIT \(page.limit) OFFSET \(page.offset)
             """)
         return try page.of(result, RunRecord.init)

@@ -1,4 +1,7 @@
+import Foundation
+import HTTPServer
 import SootStore
+
 /// The OpenAPI 3 document of the CodeCarbon-compatible API, served at `/openapi.json` and `/api/openapi.json` (where
 /// CodeCarbon's own server serves its document). Every route is listed at the root and under `/api`, as it is
 /// served; errors have CodeCarbon's `{"detail": ...}` shape.

@@ -138,7 +138,7 @@ extension JSONFields {
     /// A UUID in its `8-4-4-4-12` hex form (either case).
     package func uuid(_ key: String, required: Bool = false) throws -> UUID? {
         guard let text = try string(key, required: required, maxLength: 64) else { return nil }
-        guard let id = UUID(postgresText: text) else { throw AppError.invalid(key, "\(key) must be a UUID.") }
+        guard let id = UUID(idText: text) else { throw AppError.invalid(key, "\(key) must be a UUID.") }
         return id
     }
 

@@ -129,7 +129,7 @@ extension JSONValue {
     package static func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
     package static func number(_ value: Double?) -> JSONValue { value.map { .number($0) } ?? .null }
     package static func int(_ value: Int?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
-    package static func id(_ value: UUID?) -> JSONValue { value.map { .string($0.lowercaseText) } ?? .null }
+    package static func id(_ value: UUID?) -> JSONValue { value.map { .string($0.idText) } ?? .null }
     package static func date(_ value: Date?) -> JSONValue { value.map { .string(ISOTime.format($0)) } ?? .null }
 }
 

@@ -1,4 +1,7 @@
+import Foundation
+import HTTPServer
 import SootStore
+
 /// The OpenAPI 3 document served at `/api/v1/openapi.json`, built from the registered operations and the
 /// schemas below.
 enum OpenAPIDocument {

@@ -23,7 +23,7 @@ extension IngestService {
     static func created(_ id: UUID) -> Response {
         let bytes = [UInt8](unsafeUninitializedCapacity: 38) { out, count in
             out[0] = UInt8(ascii: "\"")
-            id.writeLowercaseText(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: out[1..<37])))
+            id.writeIDText(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: out[1..<37])))
             out[37] = UInt8(ascii: "\"")
             count = 38
         }

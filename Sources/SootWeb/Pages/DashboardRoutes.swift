@@ -171,7 +171,7 @@ struct DashboardRoutes {
     /// Links to the exports of exactly what the page shows: the same scope and range.
     func downloads(_ scope: Scope, _ range: DashboardRange) -> HTML {
         let key = scope.level.rawValue
-        let query = "\(key)=\(scope.id.lowercaseText)&\(range.query)"
+        let query = "\(key)=\(scope.id.idText)&\(range.query)"
         let by = (scope.level == .experiment ? Level.experiment : (scope.level.child ?? .team)).rawValue
         let runsCSV = "/api/v1/reports/runs.csv?" + query, summaryCSV = "/api/v1/reports/summary.csv?" + query + "&by=" + by
         let runsJSON = "/api/v1/reports/runs.json?" + query
@@ -317,7 +317,7 @@ struct DashboardRoutes {
             .map { ($0.startedAt.timeIntervalSince1970, $0.emissionsKg, $0.durationSeconds, $0.id) }
         guard rows.count > 1 else { return "" }
         return "<h2>Runs: when they started and what they emitted</h2>" + Charts.scatter(rows.map { (x: $0.0, y: $0.1, size: $0.2, label: UTCDay.string($0.0) + ", " + Formatting.duration(seconds: $0.2),
-                                         link: "/run/\($0.3.lowercaseText)") }, unit: "kg CO2e", title: "Runs of this experiment")
+                                         link: "/run/\($0.3.idText)") }, unit: "kg CO2e", title: "Runs of this experiment")
     }
 
     func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> HTML {
@@ -329,7 +329,7 @@ struct DashboardRoutes {
             let hardware = [row.cpuModel, row.gpuModel].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " + ")
             let mass = Formatting.mass(kilograms: row.emissionsKg)
             let energy = Formatting.energy(kilowattHours: row.energyKWh)
-            html += "<tr><td><a href=\"/run/\(row.id.lowercaseText)\">\(started)</a></td><td>\(hardware)</td>"
+            html += "<tr><td><a href=\"/run/\(row.id.idText)\">\(started)</a></td><td>\(hardware)</td>"
             html += "<td class=\"num\">\(mass.value) \(mass.unit)</td><td class=\"num\">\(energy.value) \(energy.unit)</td>"
             html += "<td class=\"num\">\(Formatting.duration(seconds: row.durationSeconds))</td></tr>"
         }
@@ -342,7 +342,7 @@ struct DashboardRoutes {
         guard let id = UUID(uuidString: request.parameter("run") ?? "") else { throw AppError.notFound("No such run.") }
         let (run, lastSampleAt, trail) = try store.runPage(caller, id: id)
         let paths = DashboardRoutes.paths(trail)
-        let scope = Scope(title: "Run", level: .run, id: id, path: "/run/\(id.lowercaseText)",
+        let scope = Scope(title: "Run", level: .run, id: id, path: "/run/\(id.idText)",
                           crumbs: zip(trail.map(\.name), paths).map { ($0, $1) })
         let lastSeen = run.lastSeenAt
         let running = run.endedAt == nil && Date().timeIntervalSince(lastSeen) < 15 * 60
@@ -350,7 +350,7 @@ struct DashboardRoutes {
         (totals.energy, totals.cpu, totals.gpu, totals.ram) = (run.energyKWh, run.cpuEnergyKWh, run.gpuEnergyKWh, run.ramEnergyKWh)
         (totals.emissions, totals.duration, totals.samples, totals.runs) = (run.emissionsKg, run.durationSeconds, run.sampleCount, 1)
         let runningBadge: HTML = running ? " <span class=\"notice\">running</span>" : ""
-        var html: HTML = "\(crumbs(scope))<h1>Run <code>\(id.lowercaseText)</code>\(runningBadge)</h1>"
+        var html: HTML = "\(crumbs(scope))<h1>Run <code>\(id.idText)</code>\(runningBadge)</h1>"
         html += stats(totals)
         var machine: HTML = ""
         for (label, value) in [("CPU", run.cpuModel), ("GPU", run.gpuModel), ("OS", run.os), ("Python", run.pythonVersion),
@@ -362,8 +362,8 @@ struct DashboardRoutes {
                                ("RAM (GB)", run.ramTotalSize.map(JSONValue.format))] {
             if let value { machine += "<tr><th>\(label)</th><td>\(value)</td></tr>" }
         }
-        html += "<p class=\"downloads muted\">Download: <a href=\"/api/v1/runs/\(id.lowercaseText)/samples.csv\" download>samples (CSV)</a> · "
-        html += "<a href=\"/api/v1/runs/\(id.lowercaseText)/samples.json\">samples (JSON)</a></p>"
+        html += "<p class=\"downloads muted\">Download: <a href=\"/api/v1/runs/\(id.idText)/samples.csv\" download>samples (CSV)</a> · "
+        html += "<a href=\"/api/v1/runs/\(id.idText)/samples.json\">samples (JSON)</a></p>"
         let lastSample: String = lastSampleAt.map(ISOTime.format) ?? "none yet"
         html += "<h2>Machine</h2><table><tbody>\(machine)"
         html += "<tr><th>Started</th><td>\(ISOTime.format(run.startedAt))</td></tr>"
@@ -393,6 +393,6 @@ struct DashboardRoutes {
         }
         html += equivalentsList(totals.emissions, try store.equivalents())
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
-        return ("Run \(id.lowercaseText.prefix(8))", html)
+        return ("Run \(id.idText.prefix(8))", html)
     }
 }

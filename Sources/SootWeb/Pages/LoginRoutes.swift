@@ -149,7 +149,7 @@ struct LoginRoutes {
         for run in try store.recentRuns(caller) {
             let mass = Formatting.mass(kilograms: run.emissionsKg)
             let started = ISOTime.format(run.startedAt).prefix(16).replacingOccurrences(of: "T", with: " ")
-            recent += "<tr><td><a href=\"/run/\(run.id.lowercaseText)\">\(started)</a></td>"
+            recent += "<tr><td><a href=\"/run/\(run.id.idText)\">\(started)</a></td>"
             recent += "<td>\(run.project) / \(run.experiment)</td>"
             recent += "<td class=\"num\">\(mass.value) \(mass.unit)</td></tr>"
         }

@@ -110,7 +110,7 @@ struct ManagementPages {
         var fields = Store.ExperimentFields()
         fields.name = try ManagementPages.name(request)
         let experiment = try store.createExperiment(caller, projectID: project.id, fields: fields)
-        return .redirect(to: project.path + "/experiments/" + experiment.id.lowercaseText)
+        return .redirect(to: project.path + "/experiments/" + experiment.id.idText)
     }
 
     // Renaming keeps the slug, so links and bookmarks go on working.
@@ -155,7 +155,7 @@ struct ManagementPages {
         var fields = Store.ExperimentFields()
         fields.name = try ManagementPages.name(request)
         _ = try store.updateExperiment(caller, id: id, fields: fields)
-        return .redirect(to: project.path + "/experiments/" + id.lowercaseText)
+        return .redirect(to: project.path + "/experiments/" + id.idText)
     }
 
     func confirmDelete(_ request: Request) throws -> Response {

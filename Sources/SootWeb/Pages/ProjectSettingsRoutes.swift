@@ -30,7 +30,7 @@ struct ProjectSettingsRoutes {
         let scope = request.formField("scope") == "read" ? "read" : "write"
         let (_, token) = try store.createProjectToken(caller, projectID: project.id, name: name, scope: scope, expiresInDays: nil)
         let host = request.headers["Host"].map { "http://\($0)" } ?? "http://127.0.0.1:8080"
-        let experiment = project.experiment?.lowercaseText ?? "<experiment-id>"
+        let experiment = project.experiment?.idText ?? "<experiment-id>"
         let body: HTML = """
             <nav class="crumbs"><a href="\(project.path)">Back to the project</a></nav>
             <h1>New ingest token</h1>

@@ -96,7 +96,7 @@ struct ImportRoutes {
     /// The import form for a project page.
     static func form(path: String, csrf: String, experiments: [(UUID, String)]) -> HTML {
         var options: HTML = "<option value=\"\">One per CodeCarbon project_name</option>"
-        for (id, name) in experiments { options += "<option value=\"\(id.lowercaseText)\">\(name)</option>" }
+        for (id, name) in experiments { options += "<option value=\"\(id.idText)\">\(name)</option>" }
         return """
             <h2 id="import">Import runs recorded offline</h2>
             <form method="post" action="\(path)/import" enctype="multipart/form-data" class="card">

@@ -53,8 +53,8 @@ package final class ReportCapacity: Sendable {
     /// Who a report is counted against: the person, the project token, or (for anyone else) the address.
     static func key(_ caller: Caller, _ request: Request) -> String {
         switch caller.identity {
-        case .user(let id): return "user:" + id.lowercaseText
-        case .project(_, _, let tokenID): return "token:" + tokenID.lowercaseText
+        case .user(let id): return "user:" + id.idText
+        case .project(_, _, let tokenID): return "token:" + tokenID.idText
         case .anonymous: return "address:" + request.remoteAddress
         }
     }

@@ -1,3 +1,4 @@
+import Emissions
 import HTTPServer
 import SootStore
 

@@ -28,14 +28,14 @@ enum ManagementViews {
                     let selected: HTML = role == current ? " selected" : ""
                     return "<option value=\"\(role)\"\(selected)>\(role)</option>"
                 })
-                rows += "<tr><td>\(member.email)</td><td><form method=\"post\" action=\"\(path)/members/\(member.id.lowercaseText)/role\" class=\"inline\">\(hidden)"
+                rows += "<tr><td>\(member.email)</td><td><form method=\"post\" action=\"\(path)/members/\(member.id.idText)/role\" class=\"inline\">\(hidden)"
                 rows += "<select name=\"role\" aria-label=\"Role\" class=\"auto-width\">\(options)</select> <button type=\"submit\" class=\"link\">Save</button></form></td></tr>"
             }
             var pending: HTML = ""
             for invitation in invitations {
                 let expires = String(ISOTime.format(invitation.expiresAt).prefix(10))
                 pending += "<tr><td>\(invitation.email)</td><td>\(invitation.role)</td>"
-                pending += "<td>\(expires)</td><td><form method=\"post\" action=\"\(path)/invitations/\(invitation.id.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
+                pending += "<td>\(expires)</td><td><form method=\"post\" action=\"\(path)/invitations/\(invitation.id.idText)/revoke\" class=\"inline\">\(hidden)"
                 pending += "<button type=\"submit\" class=\"link\">Withdraw</button></form></td></tr>"
             }
             let invited: HTML = pending.isEmpty ? "" : """
@@ -54,7 +54,7 @@ enum ManagementViews {
             guard admin else { return "<h2>Projects</h2>\(create(path + "/projects", "Project", "e.g. Detector"))" }
             var rows: HTML = ""
             for member in members {
-                rows += "<tr><td>\(member.email)</td><td><form method=\"post\" action=\"\(path)/members/\(member.id.lowercaseText)/remove\" class=\"inline\">\(hidden)"
+                rows += "<tr><td>\(member.email)</td><td><form method=\"post\" action=\"\(path)/members/\(member.id.idText)/remove\" class=\"inline\">\(hidden)"
                 rows += "<button type=\"submit\" class=\"link\">Remove from team</button></form></td></tr>"
             }
             let list: HTML = rows.isEmpty ? "<p class=\"muted\">No one is in this team yet; organization owners and admins see it anyway.</p>"

@@ -10,7 +10,7 @@ enum ProjectViews {
         for token in sharing.tokens {
             let used = token.lastUsedAt.map { ISOTime.format($0).prefix(16).replacingOccurrences(of: "T", with: " ") } ?? "never"
             rows += "<tr><td>\(token.name)</td><td><code>\(token.prefix)…</code></td><td>\(token.scope)</td><td>\(used)</td>"
-            rows += "<td><form method=\"post\" action=\"\(path)/tokens/\(token.id.lowercaseText)/revoke\" class=\"inline\">\(hidden)"
+            rows += "<td><form method=\"post\" action=\"\(path)/tokens/\(token.id.idText)/revoke\" class=\"inline\">\(hidden)"
             rows += "<button type=\"submit\" class=\"link\">Revoke</button></form></td></tr>"
         }
         let list: HTML = rows.isEmpty ? "<p class=\"muted\">No active ingest token.</p>"
