@@ -1,4 +1,4 @@
-# Shared by the benchmark scripts and Tests/Screenshots/take.sh; sourced, not run. Run from the repository's root.
+# Shared by the benchmark scripts; sourced, not run. Run from the repository's root.
 
 # soot_workspace NAME: a throwaway folder in $work (or the kept one in $REUSE) that the postgres user can traverse,
 # SOOT_DATA_DIR inside it, the access log off, and a port in $port.

@@ -5,28 +5,36 @@ public enum ChartScale {
     public struct Axis: Sendable, Equatable {
         public let step: Double
         public let top: Double
+        /// Digits after the point that every tick needs (0 for steps of 1, 2 or 5; 2 for 0.25).
+        public let decimals: Int
         /// The grid lines' values, 0 first.
         public var ticks: [Double] {
             let count = Int((top / step).rounded())
             return (0...max(count, 1)).map { Double($0) * step }
         }
+
+        /// A tick's label: `0`, `2.5`, `0.025`, `1,500`.
+        public func label(_ value: Double) -> String { value == 0 ? "0" : Formatting.number(value, decimals: decimals) }
     }
 
     /// Round steps so that `maximum` fits under at most `lines` steps (4 by default): 0 / 25 / 50 / 75 / 100,
     /// never 0 / 32.9 / 65.8 / 98.8. A maximum of 0 (or less) gives the axis 0 to 1.
     public static func axis(maximum: Double, lines: Int = 4) -> Axis {
-        guard maximum.isFinite, maximum > 0 else { return Axis(step: 0.25, top: 1) }
+        guard maximum.isFinite, maximum > 0 else { return Axis(step: 0.25, top: 1, decimals: 2) }
         let lines = max(lines, 1)
         let rough = maximum / Double(lines)
-        var power = 1.0
-        while power * 10 <= rough { power *= 10 }
-        while power > rough { power /= 10 }
+        var power = 1.0, exponent = 0
+        while power * 10 <= rough { power *= 10; exponent += 1 }
+        while power > rough { power /= 10; exponent -= 1 }
         for multiple in [1.0, 2, 2.5, 5, 10] {
             let step = multiple * power
             let count = (maximum / step - 1e-9).rounded(.up)
-            if count <= Double(lines) { return Axis(step: step, top: max(count, 1) * step) }
+            if count <= Double(lines) {
+                let decimals = multiple == 10 ? max(0, -exponent - 1) : max(0, -exponent + (multiple == 2.5 ? 1 : 0))
+                return Axis(step: step, top: max(count, 1) * step, decimals: decimals)
+            }
         }
-        return Axis(step: 10 * power, top: (maximum / (10 * power)).rounded(.up) * 10 * power)
+        return Axis(step: 10 * power, top: (maximum / (10 * power)).rounded(.up) * 10 * power, decimals: max(0, -exponent - 1))
     }
 
     /// A mass unit for a chart: the one `Formatting.mass` gives the page's total, and the factor from kilograms.
@@ -49,7 +57,8 @@ public enum ChartScale {
             candidates = periods.indices.filter { isMonday(periods[$0]) }
         } else {
             candidates = periods.indices.filter { index in
-                index == 0 ? periods[0].hasSuffix("-01") || weekly : periods[index].prefix(7) != periods[index - 1].prefix(7)
+                // The first period of each month; the very first only when it is its month's first week (or day).
+                index == 0 ? (Int(periods[0].suffix(2)) ?? 99) <= (weekly ? 7 : 1) : periods[index].prefix(7) != periods[index - 1].prefix(7)
             }
         }
         if candidates.isEmpty { candidates = [0] }

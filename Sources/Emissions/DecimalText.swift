@@ -1,11 +1,12 @@
 /// Sums read as decimals. A total of many samples is added up in binary floating point, so a sum of decimal
 /// inputs carries noise in its last digits (`713.0000000000007`, `1.9999999999999916`). Figures Soot writes out
-/// (exports, the API's numbers) are rounded to `significantDigits` significant digits, far beyond what any meter
-/// measures and short of where the noise starts, so that sum reads `713` and `2`.
+/// (exports, the API's numbers) are rounded to `significantDigits` significant digits, beyond what any meter
+/// measures and short of where the noise starts, so that sum reads `713` and `2`. Whole numbers written without a
+/// point or exponent (counts) are never touched.
 public enum DecimalText {
-    /// Twelve significant digits: a sum of ten million samples is still exact to them (its rounding error is
-    /// below one part in 10¹³ in practice), and no energy meter is precise to more.
-    public static let significantDigits = 12
+    /// Ten significant digits. Adding n samples one by one can be off by about n × 10⁻¹⁶ of the sum: a run of a
+    /// hundred thousand samples is still exact to eleven digits. No energy meter is precise to more than six.
+    public static let significantDigits = 10
 
     /// `value` as the shortest decimal text with at most `significant` significant digits (Swift's notation:
     /// `0.3`, `713`, `1.5e-05`); `nil` text for non-finite values is the caller's business (`"nan"`, `"inf"` pass).
@@ -79,7 +80,8 @@ public enum DecimalText {
                     index += 1
                 }
             }
-            guard count > significant else { return false }
+            // A whole number without a point or exponent is a count: exact, never rounded.
+            guard count > significant, point != nil || exponentStart < text.count else { return false }
             var pointPosition = (point ?? (leadingZeros + count)) - leadingZeros
             let roundUp = digits[significant] >= 5
             count = significant

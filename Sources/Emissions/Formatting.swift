@@ -56,6 +56,18 @@ public enum Formatting {
         return (significant(kilowattHours), "kWh")
     }
 
+    /// A fraction as a percentage people can trust: `42`, `99.7` (never 100 unless it is), `0.3`.
+    public static func percent(_ fraction: Double) -> String {
+        guard fraction.isFinite else { return "–" }
+        let value = fraction * 100
+        let magnitude = abs(value)
+        if magnitude == 0 || magnitude == 100 { return number(value) }
+        if magnitude >= 99.5 && magnitude < 100 { return number(min(magnitude, 99.9) * (value < 0 ? -1 : 1), decimals: 1) }
+        if magnitude < 1 { return significant(value) }
+        if magnitude < 10 { return number(value, decimals: 1) }
+        return number(value)
+    }
+
     /// A duration as `45 s`, `12 min`, `3.5 h`, `2.1 days`.
     public static func duration(seconds: Double) -> String {
         if seconds < 60 { return "\(number(seconds, decimals: 0)) s" }

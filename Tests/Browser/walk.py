@@ -96,13 +96,13 @@ def check(name):
             print(f"browser: {name} at {width} px: ok", flush=True)
 
 
-def follow(selector, name):
+def follow(selector, name, query=""):
     links = driver.find_elements(By.CSS_SELECTOR, selector)
     if not links:
         failures.append((name, 0, [f"no link matching {selector} on {driver.current_url}"]))
         print(f"browser: {name}: no link matching {selector}", flush=True)
         return False
-    driver.get(links[0].get_attribute("href"))
+    driver.get(links[0].get_attribute("href").split("?")[0] + query if query else links[0].get_attribute("href"))
     check(name)
     return True
 
@@ -119,7 +119,8 @@ try:
     else:
         check("home")
         home = driver.current_url
-        if follow("main a[href^='/o/']", "organization"):
+        # From the organizations list, over all time so that every chart has data (links keep the range).
+        if follow("main ul a[href^='/o/']", "organization", "?range=all"):
             organization = driver.current_url.split("?")[0]
             if follow(f"main table a[href^='{organization[len(base):]}/']", "team"):
                 team = driver.current_url.split("?")[0]

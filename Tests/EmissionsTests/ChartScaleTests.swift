@@ -10,6 +10,11 @@ import Testing
         #expect(ChartScale.axis(maximum: 0.00847).top == 0.01)
         #expect(ChartScale.axis(maximum: 1234).ticks == [0, 500, 1000, 1500])
         #expect(ChartScale.axis(maximum: 0).ticks == [0, 0.25, 0.5, 0.75, 1])
+        // Labels carry exactly the digits the step needs.
+        #expect(ChartScale.axis(maximum: 5.3).ticks.map(ChartScale.axis(maximum: 5.3).label) == ["0", "2", "4", "6"])
+        #expect(ChartScale.axis(maximum: 0.9).ticks.map(ChartScale.axis(maximum: 0.9).label) == ["0", "0.25", "0.50", "0.75", "1.00"])
+        #expect(ChartScale.axis(maximum: 0.0084).ticks.map(ChartScale.axis(maximum: 0.0084).label) == ["0", "0.0025", "0.0050", "0.0075", "0.0100"])
+        #expect(ChartScale.axis(maximum: 1234).label(1500) == "1,500")
         for maximum in [0.003, 0.17, 1, 3.3, 42, 59.1, 999, 12_345, 7.7e6] {
             let axis = ChartScale.axis(maximum: maximum)
             #expect(axis.top >= maximum && axis.ticks.count <= 5 && axis.ticks.count >= 2, "\(maximum): \(axis)")
@@ -65,10 +70,12 @@ import Testing
         // Values with few digits stay exactly as they were; negative and tiny ones keep their sign and exponent.
         #expect(DecimalText.format(0.25) == "0.25" && DecimalText.format(-12.5) == "-12.5" && DecimalText.format(42) == "42")
         #expect(DecimalText.format(1.5e-05) == "1.5e-05")
-        #expect(DecimalText.rounded("1.2345678901234567e-05") == "1.23456789012e-05")
-        #expect(DecimalText.rounded("-0.000123456789012345") == "-0.000123456789012")
+        #expect(DecimalText.rounded("1.2345678901234567e-05") == "1.23456789e-05")
+        #expect(DecimalText.rounded("-0.000123456789012345") == "-0.000123456789")
         #expect(DecimalText.rounded("99999999999999.99") == "100000000000000")
-        #expect(DecimalText.rounded("12345678901234567") == "12345678901200000")
+        #expect(DecimalText.rounded("1234567.891234567") == "1234567.891")
+        // Counts are exact: a whole number without a point is never rounded.
+        #expect(DecimalText.rounded("12345678901234567") == "12345678901234567")
         #expect(DecimalText.rounded("-0.0000000000000001") == "-0.0000000000000001")
         // Not a number: unchanged.
         for text in ["", "-", "abc", "1.2.3", "1e", "12,5", "NaN", "Infinity"] { #expect(DecimalText.rounded(text) == text) }

@@ -54,4 +54,41 @@ import Testing
         #expect(GridComparison.intensity(emissionsKg: 40, energyKWh: 100) == 400)
         #expect(GridComparison.intensity(emissionsKg: 1, energyKWh: 0) == nil)
     }
+
+    @Test func gridsAreNamedForPeopleAndIdenticalRegionsShareARow() {
+        let grids: [(name: String, code: String, provider: String, gramsPerKWh: Double)] = [
+            ("norway", "norway", "azure", 7.6), ("norwayeast", "norwayeast", "azure", 7.6), ("norwaywest", "norwaywest", "azure", 7.6),
+            ("swedencentral", "swedencentral", "azure", 5.7), ("Norway", "NOR", "", 30.08), ("Stockholm", "eu-north-1", "aws", 8.8),
+        ]
+        let names = GridComparison.alternatives(energyKWh: 10, actualKg: 6.9, grids: grids).map(\.name)
+        #expect(names == ["Azure swedencentral", "Azure norway, norwayeast, norwaywest", "AWS eu-north-1 (Stockholm)", "Norway"])
+        #expect(!names.joined().contains("AZURE") && !names.joined().contains("(swedencentral)"))
+    }
+
+    @Test func equivalentsFitTheAmount() {
+        let all = [("car_miles", 0.393), ("tv_hours", 0.097), ("household_days", 22.88), ("eu_car_km", 0.133),
+                   ("smartphone_charges", 0.0124), ("tree_seedlings", 60), ("flights_nyc_london", 810)]
+            .map { Equivalent(key: $0.0, label: $0.0, unit: "", kgPerUnit: $0.1, source: "", year: nil) }
+        // 60 g: no "0.0000729 flights", no household days; one car distance only.
+        let small = Equivalent.fitting(all, kilograms: 0.06)
+        #expect(small.shown.count >= 2 && small.shown.count <= 3)
+        for shown in small.shown { #expect(shown.units(for: 0.06) >= 0.5, "\(shown.key)") }
+        #expect(!small.shown.contains { $0.key == "flights_nyc_london" })
+        #expect(small.shown.filter { $0.key == "car_miles" || $0.key == "eu_car_km" }.count <= 1)
+        #expect(small.shown.count + small.more.count == all.count)
+        // 5 t: flights and household days read well, smartphone charges do not.
+        let large = Equivalent.fitting(all, kilograms: 5_000)
+        #expect(large.shown.contains { $0.key == "flights_nyc_london" } && !large.shown.contains { $0.key == "smartphone_charges" })
+        #expect(Equivalent.fitting(all, kilograms: 0).shown.isEmpty)
+    }
+
+    @Test func percentagesAreNeverRoundedToAHundred() {
+        #expect(Formatting.percent(0.997) == "99.7")
+        #expect(Formatting.percent(0.99996) == "99.9")
+        #expect(Formatting.percent(1) == "100")
+        #expect(Formatting.percent(0.86) == "86")
+        #expect(Formatting.percent(0.053) == "5.3")
+        #expect(Formatting.percent(0.003) == "0.300")
+        #expect(Formatting.percent(0) == "0")
+    }
 }

@@ -76,7 +76,11 @@ import Testing
             let experimentPage = try signedIn.get("/o/\(slug)/\(team)/\(projectSlug)/experiments/\(agent.experimentID)?range=7d")
             #expect(experimentPage.status == 200)
             #expect(experimentPage.text.contains("&lt;script&gt;cpu&lt;/script&gt;"))
-            #expect(experimentPage.text.components(separatedBy: "class=\"dot\"").count - 1 == 3)
+            // Each chart is drawn for a wide and a narrow screen: three runs, three dots in each drawing.
+            let wideScatter = try #require(experimentPage.text.components(separatedBy: "aria-labelledby=\"scatter-title-narrow\"").first?
+                .components(separatedBy: "aria-labelledby=\"scatter-title-wide\"").last)
+            #expect(wideScatter.components(separatedBy: "class=\"dot\"").count - 1 == 3)
+            #expect(experimentPage.text.components(separatedBy: "class=\"dot\"").count - 1 == 6)
             let runPage = try signedIn.get("/run/\(runs[0])")
             #expect(runPage.status == 200)
             #expect(runPage.text.contains(runs[0]))
@@ -138,13 +142,15 @@ import Testing
                 WHERE d.organization_id = \(orgID) GROUP BY 1, 2 ORDER BY 1
                 """).rows
             #expect(cells.count >= 3)
-            let table = try #require(page.components(separatedBy: "<th>Day (UTC)</th>").dropFirst().first)
+            let table = try #require(page.components(separatedBy: "<th scope=\"col\">Day (UTC)</th>").dropFirst().first)
+            // The chart and its table are in the unit of the page's total emissions.
+            let factor = page.contains("Data table (g CO2e)") ? 1000.0 : page.contains("Data table (t CO2e)") ? 0.001 : 1
             for cell in cells {
                 let day: String = try cell.decode("day")
                 let row = try #require(table.components(separatedBy: "<tr><td>\(day)</td>").dropFirst().first?.components(separatedBy: "</tr>").first)
-                #expect(row.contains("<td class=\"num\">\(Formatting.significant(try cell.decode("emissions", as: Double.self)))</td>"), "\(day)")
+                #expect(row.contains("<td class=\"num\">\(Formatting.significant(try cell.decode("emissions", as: Double.self) * factor))</td>"), "\(day)")
             }
-            #expect(page.contains("<th class=\"num\">Speech &lt;i&gt;</th>") && !page.contains("Speech <i>"))
+            #expect(page.contains("<th scope=\"col\" class=\"num\">Speech &lt;i&gt;</th>") && !page.contains("Speech <i>"))
             // The breakdown by team links down and lists both teams, largest first.
             let breakdown = try #require(page.components(separatedBy: "breakdown-title").last?.components(separatedBy: "</figure>").first)
             let ml = try #require(breakdown.range(of: ">ML<")), speech = try #require(breakdown.range(of: ">Speech &lt;i&gt;<"))

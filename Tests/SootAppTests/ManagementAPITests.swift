@@ -50,6 +50,37 @@ import Testing
         }
     }
 
+    @Test func namesThatDifferOnlyInCaseAreTheSameName() throws {
+        try withApp { app in
+            let (_, token) = try makeUser(app.pool, email: "lead@example.com")
+            let organization = try app.api("POST", "/api/v1/organizations", token: token, json: ["name": "Acme"])
+            let organizationID = try #require(organization.body["id"]?.stringValue)
+            #expect(try app.api("POST", "/api/v1/organizations", token: token, json: ["name": "ACME"]).status == 409)
+            let research = try app.api("POST", "/api/v1/organizations/\(organizationID)/teams", token: token, json: ["name": "Research"])
+            #expect(research.status == 201)
+            // Before, "research" became a second team with the slug research-2.
+            let again = try app.api("POST", "/api/v1/organizations/\(organizationID)/teams", token: token, json: ["name": "research"])
+            #expect(again.status == 409)
+            #expect(again.body["error"]?["field"] == "name")
+            let vision = try app.api("POST", "/api/v1/organizations/\(organizationID)/teams", token: token, json: ["name": "Vision"])
+            let visionID = try #require(vision.body["id"]?.stringValue)
+            #expect(try app.api("PATCH", "/api/v1/teams/\(visionID)", token: token, json: ["name": "RESEARCH"]).status == 409)
+            let teamID = try #require(research.body["id"]?.stringValue)
+            let project = try app.api("POST", "/api/v1/teams/\(teamID)/projects", token: token, json: ["name": "Detector"])
+            let projectID = try #require(project.body["id"]?.stringValue)
+            #expect(try app.api("POST", "/api/v1/projects/\(projectID)/experiments", token: token, json: ["name": "Baseline"]).status == 201)
+            #expect(try app.api("POST", "/api/v1/projects/\(projectID)/experiments", token: token, json: ["name": "BASELINE"]).status == 409)
+            // A run reported by names finds them whatever their case, and creates no second experiment.
+            let report = try app.api("POST", "/api/v1/runs", token: token, json: [
+                "organization": "acme", "team": "RESEARCH", "project": "detector", "experiment": "baseline",
+                "started_at": .string(ISOTime.format(Date().addingTimeInterval(-60))), "totals": ["energy_kwh": 1, "emissions_kg": 0.1, "duration_seconds": 60],
+            ])
+            #expect(report.status == 201, "\(report.body)")
+            #expect(try app.pool.query("SELECT name FROM experiments").rows.map { $0["name"] } == ["Baseline"])
+            #expect(try app.pool.query("SELECT count(*) AS n FROM teams").first!.decode("n", as: Int.self) == 2)
+        }
+    }
+
     @Test func deletingARunRemovesItsSamplesAndKeepsDailyTotalsExact() throws {
         try withApp { app in
             let boot = try Bootstrap.run(app.pool, .init(organization: "O", team: "T", project: "P", experiment: "E", email: "o@example.com"))

@@ -87,6 +87,37 @@ import Testing
     /// The CSV exports (read with `COPY` and rewritten on bytes) carry exactly the JSON exports' values (read row by
     /// row, an independent path), cell by cell: hostile run metadata in every text column (a formula start of each
     /// kind, quotes, commas, non-ASCII, an empty string), NULLs, negative numbers, booleans and timestamps.
+    @Test func sumsOfDecimalsReadAsDecimalsInEveryExport() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            // 0.1 + 0.2 is 0.30000000000000004 in binary; ten samples of 0.1 sum to 0.9999999999999999.
+            let now = Date().addingTimeInterval(-3_600)
+            var samples: [(Date, Double, Double)] = []
+            for index in 0..<10 {
+                let emissions: Double = 0.2 + 0.01 * Double(index % 3 + 1)
+                samples.append((now.addingTimeInterval(Double(index) * 60), 0.1, emissions))
+            }
+            let runID = try postRun(app, agent, samples: samples)
+            let stored: Double = try app.pool.query("SELECT energy_kwh FROM runs WHERE id = \(UUID(uuidString: runID)!)").first!.decode("energy_kwh")
+            #expect(stored != 1, "the stored sum carries binary noise: \(stored)")
+            let query = "organization=\(agent.organizationID)&range=all"
+            let runs = try csv(try app.send("GET", "/api/v1/reports/runs.csv?\(query)", headers: [("Authorization", "Bearer \(agent.personalToken)")]))
+            let row = try #require(runs.rows.first { $0["run_id"] == runID })
+            #expect(row["energy_kwh"] == "1")
+            #expect(row["cpu_energy_kwh"] == "0.75" && row["ram_energy_kwh"] == "0.25")
+            let json = try app.api("GET", "/api/v1/reports/runs.json?\(query)", token: agent.personalToken)
+            let object = try #require(json.body.arrayValue.first { $0["run_id"]?.stringValue == runID })
+            #expect(object["energy_kwh"] == 1)
+            let summary = try app.send("GET", "/api/v1/reports/summary.csv?\(query)&by=team", headers: [("Authorization", "Bearer \(agent.personalToken)")])
+            let summaryRow = try #require(try csv(summary).rows.first)
+            #expect(summaryRow["energy_kwh"] == "1", "\(summaryRow)")
+            #expect(!String(decoding: summary.body, as: UTF8.self).contains("0000000000"))
+            let run = try app.send("GET", "/api/v1/runs/\(runID)", headers: [("Authorization", "Bearer \(agent.personalToken)")])
+            #expect(JSONValue.parse(run.body)?["energy_kwh"] == 1)
+            #expect(!String(decoding: run.body, as: UTF8.self).contains("0.9999999"))
+        }
+    }
+
     @Test func csvCellsEqualTheJSONExportsValues() throws {
         try withApp { app in
             let agent = try Agent(app)
@@ -203,7 +234,8 @@ import Testing
             #expect(summaryRows.count == 1)
             let emissions = Double(summaryRows[0]["emissions_kg_co2e"]!)!
             #expect(abs(Double(summaryRows[0]["energy_kwh"]!)! - 27.5) < 1e-9)
-            #expect(abs(Double(summaryRows[0]["car_miles"]!)! - emissions / 0.393) < 1e-9)
+            // Exports write ten significant digits (DecimalText): equal to a part in 10⁹.
+            #expect(abs(Double(summaryRows[0]["car_miles"]!)! - emissions / 0.393) <= 1e-9 * emissions / 0.393)
 
             // A run's samples, all of them, in time order.
             let samples = try app.send("GET", "/api/v1/runs/\(acrossStart)/samples.csv", headers: [("Authorization", "Bearer \(agent.personalToken)")])

@@ -43,7 +43,7 @@ package enum Bootstrap {
                 password = created.generatedPassword
             }
             let organizationID = try findOrCreate(connection, name: input.organization,
-                                                  find: "SELECT id FROM organizations WHERE name = \(input.organization.trimmed)") { slug in
+                                                  find: "SELECT id FROM organizations WHERE lower(name) = lower(\(input.organization.trimmed))") { slug in
                 "INSERT INTO organizations (name, slug) VALUES (\(input.organization.trimmed), \(slug)) RETURNING id"
             }
             try connection.query("""
@@ -51,7 +51,7 @@ package enum Bootstrap {
                 ON CONFLICT (organization_id, user_id) DO NOTHING
                 """)
             let teamID = try findOrCreate(connection, name: input.team,
-                                          find: "SELECT id FROM teams WHERE organization_id = \(organizationID) AND name = \(input.team.trimmed)") { slug in
+                                          find: "SELECT id FROM teams WHERE organization_id = \(organizationID) AND lower(name) = lower(\(input.team.trimmed))") { slug in
                 "INSERT INTO teams (organization_id, name, slug) VALUES (\(organizationID), \(input.team.trimmed), \(slug)) RETURNING id"
             }
             try connection.query("""
@@ -59,14 +59,14 @@ package enum Bootstrap {
                 ON CONFLICT DO NOTHING
                 """)
             let projectID = try findOrCreate(connection, name: input.project,
-                                             find: "SELECT id FROM projects WHERE team_id = \(teamID) AND name = \(input.project.trimmed)") { slug in
+                                             find: "SELECT id FROM projects WHERE team_id = \(teamID) AND lower(name) = lower(\(input.project.trimmed))") { slug in
                 """
                 INSERT INTO projects (organization_id, team_id, name, slug) VALUES (\(organizationID), \(teamID), \(input.project.trimmed), \(slug))
                 RETURNING id
                 """
             }
             let experimentID = try findOrCreate(connection, name: input.experiment,
-                                                find: "SELECT id FROM experiments WHERE project_id = \(projectID) AND name = \(input.experiment.trimmed)") { _ in
+                                                find: "SELECT id FROM experiments WHERE project_id = \(projectID) AND lower(name) = lower(\(input.experiment.trimmed))") { _ in
                 """
                 INSERT INTO experiments (organization_id, team_id, project_id, name) VALUES (\(organizationID), \(teamID), \(projectID),
                     \(input.experiment.trimmed)) RETURNING id

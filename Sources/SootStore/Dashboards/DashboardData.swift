@@ -17,10 +17,10 @@ package struct DashboardRange: Sendable {
     package init(range: String?, from: String?, to: String?, now: Date = Date()) throws {
         let today = UTCDay.string(now.timeIntervalSince1970)
         if let from, !from.isEmpty {
-            guard DashboardRange.isDay(from) else { throw AppError.invalid("from", "from must be a date like 2026-11-01.") }
+            guard DashboardRange.isDay(from) else { throw AppError.invalid("from", "The start date must be a date like 2026-11-01.") }
             let to = to.flatMap { $0.isEmpty ? nil : $0 } ?? today
-            guard DashboardRange.isDay(to) else { throw AppError.invalid("to", "to must be a date like 2026-11-30.") }
-            guard from <= to else { throw AppError.invalid("to", "to must not be before from.") }
+            guard DashboardRange.isDay(to) else { throw AppError.invalid("to", "The end date must be a date like 2026-11-30.") }
+            guard from <= to else { throw AppError.invalid("to", "The end date is before the start date.") }
             (key, self.from, self.to) = ("custom", from, to)
             return
         }
@@ -33,6 +33,23 @@ package struct DashboardRange: Sendable {
         case "all": (self.key, self.from, self.to) = (key, nil, nil)
         default: (self.key, self.from, self.to) = ("30d", daysAgo(29), today)
         }
+    }
+
+    private init(key: String, from: String?, to: String?) {
+        (self.key, self.from, self.to) = (key, from, to)
+    }
+
+    /// The days the range spans (nil for all time).
+    package var days: Int? {
+        guard let from, let to, let first = UTCDay.daysSinceEpoch(from), let last = UTCDay.daysSinceEpoch(to) else { return nil }
+        return last - first + 1
+    }
+
+    /// The period of the same length just before this one, for "compared with before" (nil for all time).
+    package var previous: DashboardRange? {
+        guard let from, let days, let first = UTCDay.daysSinceEpoch(from) else { return nil }
+        return DashboardRange(key: "custom", from: UTCDay.string(Double(first - days) * 86_400),
+                              to: UTCDay.string(Double(first - 1) * 86_400))
     }
 
     package static func isDay(_ text: String) -> Bool {

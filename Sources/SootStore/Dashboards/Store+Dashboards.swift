@@ -136,6 +136,29 @@ extension Store {
     }
 
     /// Every grid with a known intensity.
+    /// The grids the runs of a scope reported over a range (a cloud region, else a country), most energy first, at
+    /// most `limit`. Name and code as in `grid_intensities` where it knows them.
+    package func gridsUsed(_ visibility: Visibility, level: Level, id: UUID, range: DashboardRange, limit: Int = 3) throws -> [Grid] {
+        try database.query("""
+            SELECT coalesce(g.name, u.name) AS name, u.code, u.provider, coalesce(g.g_co2e_per_kwh, 0) AS g_co2e_per_kwh
+            FROM (SELECT CASE WHEN coalesce(r.cloud_provider, '') <> '' AND coalesce(r.cloud_region, '') <> '' THEN lower(r.cloud_provider) ELSE '' END AS provider,
+                         CASE WHEN coalesce(r.cloud_provider, '') <> '' AND coalesce(r.cloud_region, '') <> '' THEN r.cloud_region
+                              ELSE coalesce(r.country_iso_code, '') END AS code,
+                         CASE WHEN coalesce(r.cloud_provider, '') <> '' AND coalesce(r.cloud_region, '') <> '' THEN r.cloud_region
+                              ELSE coalesce(nullif(r.country_name, ''), r.country_iso_code, '') END AS name,
+                         sum(r.energy_kwh) AS energy
+                  FROM runs r
+                  WHERE r.\(level.keyColumn) = \(id) AND \(visibility.predicate("r")) AND \(range.contains("r.started_at"))
+                  GROUP BY 1, 2, 3) u
+            LEFT JOIN grid_intensities g ON g.provider = u.provider AND g.code = u.code
+            WHERE u.name <> ''
+            ORDER BY u.energy DESC, u.name LIMIT \(limit)
+            """).rows.map { row in
+            Grid(name: try row.decode("name"), code: try row.decode("code"), provider: try row.decode("provider"),
+                 gramsPerKWh: try row.decode("g_co2e_per_kwh"))
+        }
+    }
+
     package func grids() throws -> [Grid] {
         try database.query("""
             SELECT kind, provider, code, name, g_co2e_per_kwh FROM grid_intensities WHERE g_co2e_per_kwh > 0

@@ -122,20 +122,20 @@ extension IngestService {
         guard let project = try connection.query("""
             SELECT p.id, p.organization_id, p.team_id FROM projects p
             JOIN teams t ON t.id = p.team_id JOIN organizations o ON o.id = p.organization_id
-            WHERE o.name = \(names.organization) AND t.name = \(names.team) AND p.name = \(names.project)
+            WHERE lower(o.name) = lower(\(names.organization)) AND lower(t.name) = lower(\(names.team)) AND lower(p.name) = lower(\(names.project))
               AND \(Store.projectAccess(caller))
             """).first else {
             throw AppError(.notFound, code: "not_found", "No project \(names.project) in team \(names.team) of \(names.organization) that you can write to.",
                            field: "project")
         }
         let projectID: UUID = try project.decode("id")
-        if let existing = try connection.query("SELECT id FROM experiments WHERE project_id = \(projectID) AND name = \(names.experiment)").first {
+        if let existing = try connection.query("SELECT id FROM experiments WHERE project_id = \(projectID) AND lower(name) = lower(\(names.experiment))").first {
             return try existing.decode("id")
         }
         return try connection.query("""
             INSERT INTO experiments (organization_id, team_id, project_id, name)
             VALUES (\(try project.decode("organization_id", as: UUID.self)), \(try project.decode("team_id", as: UUID.self)), \(projectID), \(names.experiment))
-            ON CONFLICT (project_id, name) DO UPDATE SET name = excluded.name
+            ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
             RETURNING id
             """).first!.decode("id")
     }
@@ -158,7 +158,7 @@ extension IngestService {
                 experimentID = try connection.query("""
                     INSERT INTO experiments (organization_id, team_id, project_id, name)
                     SELECT organization_id, team_id, id, \(projectName) FROM projects WHERE id = \(projectID)
-                    ON CONFLICT (project_id, name) DO UPDATE SET name = excluded.name
+                    ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
                     RETURNING id
                     """).first!.decode("id")
             }

@@ -1,3 +1,5 @@
+import Emissions
+
 /// RFC 4180 CSV, written and read on bytes.
 ///
 /// Writing: fields are quoted when they hold a comma, a quote, CR or LF (quotes doubled), records end with CRLF,
@@ -57,9 +59,15 @@ package struct CSVEncoder {
         cell.withUTF8 { plain($0) }
     }
 
-    /// A number with full precision (shortest text that reads back as the same double), dot as decimal separator.
+    /// A number to ten significant digits (`DecimalText`: a sum reads as a decimal), dot as decimal separator.
     package mutating func number(_ value: Double) {
-        plain(value.description)
+        plain(DecimalText.format(value))
+    }
+
+    /// A number as PostgreSQL printed it, rounded to ten significant digits (`DecimalText`).
+    package mutating func number(_ cell: UnsafeBufferPointer<UInt8>?) {
+        separate()
+        if let cell { DecimalText.append(cell, to: &bytes) }
     }
 
     package mutating func endRow() {
@@ -83,6 +91,7 @@ package struct CSVEncoder {
 /// - a text field that starts like a formula gets the apostrophe and quotes;
 /// - an empty text field is written empty (PostgreSQL writes `""` to tell it from NULL);
 /// - timestamps become ISO 8601 with `T` and a full offset, booleans `true`/`false`;
+/// - numbers are rounded to ten significant digits, so sums read as decimals (`DecimalText`);
 /// - with `replaceFirst`, the first field is replaced by the bytes it returns for it (the runs report's names).
 package struct CSVCopyRewriter: Sendable {
     package typealias Kind = ReportKind
@@ -131,6 +140,10 @@ package struct CSVCopyRewriter: Sendable {
                 case .time where !quoted && end > start:
                     flush(upTo: start)
                     ISOTimestamp.withRewritten(field) { out.append(contentsOf: $0) }
+                    copied = end
+                case .number where !quoted && end - start > DecimalText.significantDigits + 1:
+                    flush(upTo: start)
+                    DecimalText.append(field, to: &out)
                     copied = end
                 case .boolean where end - start == 1:
                     flush(upTo: start)

@@ -331,9 +331,9 @@ package struct Reports: Sendable {
             let emissions: Double = try row.decode("emissions")
             let energy: Double = try row.decode("energy")
             for key in ["runs", "samples", "duration", "energy", "cpu", "gpu", "ram", "emissions"] { cells.append((row[key], .number)) }
-            cells.append((energy > 0 ? (emissions * 1000 / energy).description : nil, .number))
+            cells.append((energy > 0 ? DecimalText.format(emissions * 1000 / energy) : nil, .number))
             cells.append((row["water"], .number))
-            for equivalent in equivalents { cells.append((equivalent.units(for: emissions).description, .number)) }
+            for equivalent in equivalents { cells.append((DecimalText.format(equivalent.units(for: emissions)), .number)) }
             encoder.row { cell in
                 for (text, kind) in cells {
                     if var text { text.withUTF8 { cell($0, kind) } } else { cell(nil, kind) }
@@ -423,7 +423,8 @@ struct RowEncoder {
                 case .text: csv.text(bytes)
                 case .time:
                     if let bytes { ISOTimestamp.withRewritten(bytes) { csv.plain($0) } } else { csv.plain(nil as UnsafeBufferPointer<UInt8>?) }
-                case .plain, .number, .boolean:
+                case .number: csv.number(bytes)
+                case .plain, .boolean:
                     if kind == .boolean, let bytes, bytes.count == 1 {
                         csv.plain(bytes[0] == UInt8(ascii: "t") ? "true" : "false")
                     } else {
@@ -441,7 +442,7 @@ struct RowEncoder {
                 index += 1
                 guard let bytes else { json.append(contentsOf: "null".utf8); return }
                 switch kind {
-                case .number: json.append(contentsOf: bytes)
+                case .number: DecimalText.append(bytes, to: &json)
                 case .boolean: json.append(contentsOf: bytes.first == UInt8(ascii: "t") || bytes.first == UInt8(ascii: "1") ? Array("true".utf8) : Array("false".utf8))
                 case .text, .plain: JSONEscaping.appendString(bytes, to: &json)
                 case .time: ISOTimestamp.withRewritten(bytes) { JSONEscaping.appendString($0, to: &json) }

@@ -232,13 +232,13 @@ package struct SampleImport: Sendable {
         guard let project = try connection.query("""
             SELECT p.organization_id, p.team_id FROM projects p WHERE p.id = \(projectID) AND \(Store.projectAccess(caller))
             """).first else { throw AppError.notFound("No such project.") }
-        if let existing = try connection.query("SELECT id FROM experiments WHERE project_id = \(projectID) AND name = \(name)").first {
+        if let existing = try connection.query("SELECT id FROM experiments WHERE project_id = \(projectID) AND lower(name) = lower(\(name))").first {
             return try existing.decode("id")
         }
         return try connection.query("""
             INSERT INTO experiments (organization_id, team_id, project_id, name)
             VALUES (\(try project.decode("organization_id", as: UUID.self)), \(try project.decode("team_id", as: UUID.self)), \(projectID), \(name))
-            ON CONFLICT (project_id, name) DO UPDATE SET name = excluded.name
+            ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
             RETURNING id
             """).first!.decode("id")
     }

@@ -1,3 +1,4 @@
+import Emissions
 import Foundation
 import Postgres
 
@@ -38,6 +39,37 @@ extension Store {
             """).rows.map { row in
             RecentRun(id: try row.decode("id"), startedAt: try row.decode("started_at"), emissionsKg: try row.decode("emissions_kg"),
                       experiment: try row.decode("experiment"), project: try row.decode("project"))
+        }
+    }
+
+    /// A team's emissions over the last 7 UTC days (today included) and the 7 before, for the home page.
+    package struct TeamWeek: Sendable {
+        package let organization: String
+        package let organizationSlug: String
+        package let team: String
+        package let teamSlug: String
+        package let lastSevenDaysKg: Double
+        package let sevenDaysBeforeKg: Double
+    }
+
+    /// The teams the user is a member of, with their last 7 days against the 7 before, by organization and team.
+    package func teamWeeks(_ caller: Caller, now: Date = Date()) throws -> [TeamWeek] {
+        guard let user = caller.userID else { return [] }
+        let today = UTCDay.string(now.timeIntervalSince1970)
+        return try database.query("""
+            SELECT o.name AS organization, o.slug AS organization_slug, t.name AS team, t.slug AS team_slug,
+                   coalesce(sum(d.emissions_kg) FILTER (WHERE d.day > \(today)::date - 7), 0) AS recent,
+                   coalesce(sum(d.emissions_kg) FILTER (WHERE d.day <= \(today)::date - 7), 0) AS before
+            FROM team_members m JOIN teams t ON t.id = m.team_id JOIN organizations o ON o.id = t.organization_id
+            LEFT JOIN experiment_days d ON d.team_id = t.id AND d.day > \(today)::date - 14 AND d.day <= \(today)::date
+            WHERE m.user_id = \(user)
+            GROUP BY o.name, o.slug, t.id, t.name, t.slug
+            ORDER BY lower(o.name), lower(t.name)
+            LIMIT 50
+            """).rows.map { row in
+            TeamWeek(organization: try row.decode("organization"), organizationSlug: try row.decode("organization_slug"),
+                     team: try row.decode("team"), teamSlug: try row.decode("team_slug"),
+                     lastSevenDaysKg: try row.decode("recent"), sevenDaysBeforeKg: try row.decode("before"))
         }
     }
 }

@@ -139,7 +139,7 @@ extension Store {
             return try chosen.decode("id")
         }
         if let named = try database.query("""
-            SELECT id FROM teams WHERE organization_id = \(organizationID) AND name = 'CodeCarbon'
+            SELECT id FROM teams WHERE organization_id = \(organizationID) AND lower(name) = 'codecarbon'
             """).first {
             return try named.decode("id")
         }

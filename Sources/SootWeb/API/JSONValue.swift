@@ -1,3 +1,4 @@
+import Emissions
 import Foundation
 import SootStore
 
@@ -79,10 +80,10 @@ package enum JSONValue: Sendable, Equatable, Codable {
     }
 
     /// Integers without a fraction, other numbers in Swift's shortest round-trip form; non-finite as null.
+    /// A JSON number to ten significant digits, so a sum of decimals reads as a decimal (`DecimalText`).
     static func format(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
+        return DecimalText.format(value)
     }
 
     package var stringValue: String? {

@@ -125,8 +125,9 @@ struct DashboardRoutes {
         let visibility = try store.visibility(caller)
         let totals = try store.totals(visibility, level: scope.level, id: scope.id, range: range)
         let equivalents = try store.equivalents()
-        var html: HTML = "\(crumbs(scope))<h1>\(scope.title)</h1>\(ranges(scope.path, range))"
-        html += stats(totals)
+        var html: HTML = "\(crumbs(scope, range))<h1>\(scope.title)</h1>\(ranges(scope.path, range))"
+        let before = try range.previous.map { try store.totals(visibility, level: scope.level, id: scope.id, range: $0) }
+        html += stats(totals, before: before.map { ($0, range.days ?? 0) })
         if !scope.isPublic { html += downloads(scope, range) }
         // Emissions over time, stacked by child (runs of an experiment are too many to stack: one series).
         // The trend is stacked by the level below; an experiment's runs are too many to stack (one series).
@@ -138,10 +139,11 @@ struct DashboardRoutes {
             : trend.series
         let byChild = scope.level == .experiment ? "" : ", by \(stackedBy.rawValue)"
         html += "<h2>Emissions per \(per)\(byChild)</h2>"
-        html += Charts.stackedBars(periods: trend.periods, series: series, unit: "kg CO2e",
-                                 title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)")
+        html += Charts.stackedBars(periods: trend.periods, series: series, scale: ChartScale.massUnit(forTotalKilograms: totals.emissions),
+                                   title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)",
+                                   weekly: trend.weekly)
         html += equivalentsList(totals.emissions, equivalents)
-        if scope.level == .project || scope.level == .experiment { html += try whereElse(totals, scope) }
+        if scope.level == .project || scope.level == .experiment { html += try whereElse(totals, scope, visibility, range) }
         if scope.level == .project && !scope.isPublic {
             if caller.userID != nil, case .session(_, let csrf) = caller.credential {
                 html += ProjectViews.settings(try store.projectSharing(caller, projectID: scope.id), path: scope.path, csrf: csrf)
@@ -181,10 +183,12 @@ struct DashboardRoutes {
             """
     }
 
-    func crumbs(_ scope: Scope) -> HTML {
+    /// The levels above, each keeping the page's date range (`range`; nil on a run's page, which has none).
+    func crumbs(_ scope: Scope, _ range: DashboardRange? = nil) -> HTML {
         if scope.isPublic { return "" }
         guard !scope.crumbs.isEmpty else { return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><a href=\"/\">Home</a></nav>" }
-        let links = [("Home", "/")] + scope.crumbs
+        let suffix = range.map { "?" + $0.query } ?? ""
+        let links = [("Home", "/")] + scope.crumbs.map { ($0.0, $0.1 + suffix) }
         let trail = HTML.joined(links.map { link -> HTML in "<a href=\"\(link.1)\">\(link.0)</a>" }, separator: " / ")
         return "<nav class=\"crumbs\" aria-label=\"Breadcrumb\">\(trail)</nav>"
     }
@@ -204,61 +208,83 @@ struct DashboardRoutes {
         return html
     }
 
-    func stats(_ totals: ScopeTotals) -> HTML {
+    /// The totals as cards; with `before` (the totals of the period of the same length just before, and its
+    /// length in days), emissions and energy say how they changed.
+    func stats(_ totals: ScopeTotals, before: (totals: ScopeTotals, days: Int)? = nil, showRuns: Bool = true) -> HTML {
         let energy = Formatting.energy(kilowattHours: totals.energy)
         let mass = Formatting.mass(kilograms: totals.emissions)
         let intensity = GridComparison.intensity(emissionsKg: totals.emissions, energyKWh: totals.energy).map { Formatting.significant($0) } ?? "–"
-        func stat(_ value: String, _ unit: String, _ label: String, _ id: String) -> HTML {
-            "<div class=\"stat\" id=\"\(id)\"><div class=\"value\">\(value) <small>\(unit)</small></div><div class=\"label\">\(label)</div></div>"
+        func change(_ now: Double, _ then: Double?) -> HTML {
+            guard let then, let before else { return "" }
+            let period = before.days == 1 ? "the day before" : "the \(before.days) days before"
+            guard then > 0 else { return now > 0 ? "<div class=\"change\">none in \(period)</div>" : "" }
+            let fraction = (now - then) / then
+            let arrow = fraction > 0 ? "▲" : fraction < 0 ? "▼" : "="
+            return "<div class=\"change\"><span aria-hidden=\"true\">\(arrow)</span> \(fraction > 0 ? "+" : "")\(Formatting.percent(fraction)) % on \(period)</div>"
+        }
+        func stat(_ value: String, _ unit: String, _ label: String, _ id: String, _ delta: HTML = "") -> HTML {
+            "<div class=\"stat\" id=\"\(id)\"><div class=\"value\">\(value) <small>\(unit)</small></div><div class=\"label\">\(label)</div>\(delta)</div>"
         }
         let split = "CPU \(Formatting.significant(totals.cpu)) · GPU \(Formatting.significant(totals.gpu)) · RAM \(Formatting.significant(totals.ram)) kWh"
-        let cards = [stat(mass.value, mass.unit + " CO2e", "Emissions", "total-emissions"),
-                     stat(energy.value, energy.unit, "Energy (\(split))", "total-energy"),
-                     stat(Formatting.duration(seconds: totals.duration), "", "Compute time", "total-duration"),
-                     stat(Formatting.number(Double(totals.runs)), "", "Runs started", "total-runs"),
-                     stat(intensity, "g/kWh", "Carbon intensity", "total-intensity")]
+        var cards = [stat(mass.value, mass.unit + " CO2e", "Emissions", "total-emissions", change(totals.emissions, before?.totals.emissions)),
+                     stat(energy.value, energy.unit, "Energy (\(split))", "total-energy", change(totals.energy, before?.totals.energy)),
+                     stat(Formatting.duration(seconds: totals.duration), "", "Compute time", "total-duration")]
+        if showRuns { cards.append(stat(Formatting.number(Double(totals.runs)), "", "Runs started", "total-runs")) }
+        cards.append(stat(intensity, "g/kWh", "Carbon intensity", "total-intensity"))
         return "<div class=\"stats\">\(HTML.joined(cards))</div>"
     }
 
+    /// Two or three equivalents that read well for the amount, the others one click away.
     func equivalentsList(_ kilograms: Double, _ equivalents: [Equivalent]) -> HTML {
         guard kilograms > 0 else { return "" }
-        var html: HTML = "<h2>That is as much as</h2><ul class=\"equivalents\">"
-        for equivalent in equivalents {
-            html += "<li data-key=\"\(equivalent.key)\"><strong>\(Formatting.significant(equivalent.units(for: kilograms)))</strong> "
-            html += "\(equivalent.label) <a href=\"/methodology#equivalents\" class=\"muted\">(how?)</a></li>"
+        let (shown, more) = Equivalent.fitting(equivalents, kilograms: kilograms)
+        func items(_ list: [Equivalent]) -> HTML {
+            var html: HTML = ""
+            for equivalent in list {
+                html += "<li data-key=\"\(equivalent.key)\"><strong>\(Formatting.significant(equivalent.units(for: kilograms)))</strong> "
+                html += "\(equivalent.label)</li>"
+            }
+            return html
         }
-        return html + "</ul>"
+        var html: HTML = "<h2>That is as much as</h2><ul class=\"equivalents\">\(items(shown))</ul>"
+        if !more.isEmpty {
+            html += "<details class=\"more-equivalents\"><summary>\(more.count) more equivalents</summary><ul class=\"equivalents\">\(items(more))</ul></details>"
+        }
+        return html + "<p class=\"muted\"><a href=\"/methodology#equivalents\">How equivalents are computed</a></p>"
     }
 
-    func whereElse(_ totals: ScopeTotals, _ scope: Scope) throws -> HTML {
+    func whereElse(_ totals: ScopeTotals, _ scope: Scope, _ visibility: Visibility, _ range: DashboardRange) throws -> HTML {
         guard totals.energy > 0 else { return "" }
-        let grids = try store.grids().map { grid -> (name: String, code: String, provider: String, gramsPerKWh: Double) in
-            (grid.provider.isEmpty ? grid.name : "\(grid.provider.uppercased()) \(grid.code) (\(grid.name))", grid.code, grid.provider, grid.gramsPerKWh)
-        }
+        let grids = try store.grids().map { (name: $0.name, code: $0.code, provider: $0.provider, gramsPerKWh: $0.gramsPerKWh) }
         let alternatives = GridComparison.alternatives(energyKWh: totals.energy, actualKg: totals.emissions, grids: grids)
         guard let best = alternatives.first else { return "" }
         let intensity = GridComparison.intensity(emissionsKg: totals.emissions, energyKWh: totals.energy) ?? 0
+        let actual = Formatting.mass(kilograms: totals.emissions)
+        let used = try store.gridsUsed(visibility, level: scope.level, id: scope.id, range: range)
+        let usedText = used.isEmpty ? "the grids its runs reported"
+            : used.map { GridComparison.displayName($0.name, code: $0.code, provider: $0.provider) }.joined(separator: ", ")
         var html: HTML = "<h2>Where could this have run?</h2>"
         if best.savingKg > 0 {
             let mass = Formatting.mass(kilograms: best.emissionsKg)
-            html += "<p class=\"advice\">Had this run in \(best.name), it would have emitted \(mass.value) \(mass.unit) CO2e, "
-            html += "\(Formatting.number(best.savingFraction * 100)) % less than the \(Formatting.significant(intensity)) g/kWh it ran at.</p>"
+            html += "<p class=\"advice\">It ran on \(usedText), at \(Formatting.significant(intensity)) g CO2e/kWh on average, and emitted "
+            html += "\(actual.value) \(actual.unit) CO2e. Had it run in \(best.name) (\(Formatting.significant(best.gramsPerKWh)) g/kWh), "
+            html += "it would have emitted \(mass.value) \(mass.unit): \(Formatting.percent(best.savingFraction)) % less.</p>"
         } else {
-            html += "<p class=\"advice\">This already ran on one of the cleanest grids we know of.</p>"
+            html += "<p class=\"advice\">It ran on \(usedText), already one of the cleanest grids we know of.</p>"
         }
-        html += "<table><thead><tr><th>Grid</th><th class=\"num\">g CO2e/kWh</th><th class=\"num\">Would have emitted</th><th class=\"num\">Saving</th></tr></thead><tbody>"
-        let actual = Formatting.mass(kilograms: totals.emissions)
-        html += "<tr class=\"current\" aria-current=\"true\"><td><strong>Where it ran</strong> (the grids its runs reported)</td>"
+        html += "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th scope=\"col\">Grid</th><th scope=\"col\" class=\"num\">g CO2e/kWh</th>"
+        html += "<th scope=\"col\" class=\"num\">Would have emitted</th><th scope=\"col\" class=\"num\">Saving</th></tr></thead><tbody>"
+        html += "<tr class=\"current\" aria-current=\"true\"><td><strong>Where it ran</strong>: \(usedText)</td>"
         html += "<td class=\"num\"><strong>\(Formatting.significant(intensity))</strong></td>"
         html += "<td class=\"num\"><strong>\(actual.value) \(actual.unit)</strong></td><td class=\"num\">–</td></tr>"
         for alternative in alternatives.prefix(8) {
             let mass = Formatting.mass(kilograms: alternative.emissionsKg)
             let saving = Formatting.mass(kilograms: alternative.savingKg)
-            html += "<tr><td>\(alternative.name)</td><td class=\"num\">\(Formatting.number(alternative.gramsPerKWh))</td>"
+            html += "<tr><td>\(alternative.name)</td><td class=\"num\">\(Formatting.significant(alternative.gramsPerKWh))</td>"
             html += "<td class=\"num\">\(mass.value) \(mass.unit)</td>"
-            html += "<td class=\"num\">\(saving.value) \(saving.unit) (\(Formatting.number(alternative.savingFraction * 100)) %)</td></tr>"
+            html += "<td class=\"num\">\(saving.value) \(saving.unit) (\(Formatting.percent(alternative.savingFraction)) %)</td></tr>"
         }
-        return html + "</tbody></table>"
+        return html + "</tbody></table></div>"
     }
 
     func childrenTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, children: Level,
@@ -280,13 +306,14 @@ struct DashboardRoutes {
             children == .experiment ? scope.path + "/experiments/" + link : scope.path + "/" + FormDecoding.encode(link)
         }
         let largest = items.sorted { ($0.emissions, $0.link) > ($1.emissions, $1.link) }
-        var html = Charts.breakdown(largest.map { (label: $0.name, value: $0.emissions, link: scope.isPublic ? nil : childPath($0.link) + "?" + range.query) },
-                                    unit: "kg CO2e", title: "Emissions by \(children.rawValue), \(range.label)")
+        let scale = ChartScale.massUnit(forTotalKilograms: items.reduce(0) { $0 + $1.emissions })
+        var html = Charts.breakdown(largest.map { (label: $0.name, value: $0.emissions) }, scale: scale,
+                                    title: "Emissions by \(children.rawValue), \(range.label)")
         let pageSize = 50
         let pages = (items.count + pageSize - 1) / pageSize
         let page = min(try currentRequest.integerQuery("page", in: 1...1_000_000, default: 1), pages)
         let base = "\(scope.path)?\(range.query)"
-        html += "<table><thead><tr>\(sort.header("Name", key: "name", base: base))"
+        html += "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr>\(sort.header("Name", key: "name", base: base))"
         html += sort.header("Emissions", key: "emissions", base: base, numeric: true)
         html += sort.header("Energy", key: "energy", base: base, numeric: true)
         html += "\(sort.header("Compute time", key: "duration", base: base, numeric: true))</tr></thead><tbody>"
@@ -299,7 +326,7 @@ struct DashboardRoutes {
             html += "<td class=\"num\">\(mass.value) \(mass.unit)</td><td class=\"num\">\(energy.value) \(energy.unit)</td>"
             html += "<td class=\"num\">\(Formatting.duration(seconds: item.duration))</td></tr>"
         }
-        html += "</tbody></table>"
+        html += "</tbody></table></div>"
         if pages > 1 {
             html += "<nav class=\"pager\" aria-label=\"Pages\">"
             for number in 1...pages {
@@ -316,14 +343,16 @@ struct DashboardRoutes {
         let rows = try store.runListing(caller, experimentID: scope.id, range: range, limit: 2000, oldestFirst: true)
             .map { ($0.startedAt.timeIntervalSince1970, $0.emissionsKg, $0.durationSeconds, $0.id) }
         guard rows.count > 1 else { return "" }
-        return "<h2>Runs: when they started and what they emitted</h2>" + Charts.scatter(rows.map { (x: $0.0, y: $0.1, size: $0.2, label: UTCDay.string($0.0) + ", " + Formatting.duration(seconds: $0.2),
-                                         link: "/run/\($0.3.idText)") }, unit: "kg CO2e", title: "Runs of this experiment")
+        let scale = ChartScale.massUnit(forTotalKilograms: rows.reduce(0) { $0 + $1.1 })
+        return "<h2>Runs: when they started and what they emitted</h2>"
+            + Charts.scatter(rows.map { (x: $0.0, y: $0.1, size: $0.2, label: UTCDay.string($0.0) + ", " + Formatting.duration(seconds: $0.2)) },
+                             scale: scale, title: "Runs of this experiment")
     }
 
     func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> HTML {
         let rows = try store.runListing(caller, experimentID: scope.id, range: range, limit: 200)
         guard !rows.isEmpty else { return "<p class=\"muted\">No run started in this range.</p>" }
-        var html: HTML = "<table><thead><tr><th>Started (UTC)</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
+        var html: HTML = "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started (UTC)</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
         for row in rows {
             let started = ISOTime.format(row.startedAt).prefix(16).replacingOccurrences(of: "T", with: " ")
             let hardware = [row.cpuModel, row.gpuModel].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " + ")
@@ -333,7 +362,7 @@ struct DashboardRoutes {
             html += "<td class=\"num\">\(mass.value) \(mass.unit)</td><td class=\"num\">\(energy.value) \(energy.unit)</td>"
             html += "<td class=\"num\">\(Formatting.duration(seconds: row.durationSeconds))</td></tr>"
         }
-        return html + "</tbody></table>"
+        return html + "</tbody></table></div>"
     }
 
     // MARK: Run
@@ -351,7 +380,7 @@ struct DashboardRoutes {
         (totals.emissions, totals.duration, totals.samples, totals.runs) = (run.emissionsKg, run.durationSeconds, run.sampleCount, 1)
         let runningBadge: HTML = running ? " <span class=\"notice\">running</span>" : ""
         var html: HTML = "\(crumbs(scope))<h1>Run <code>\(id.idText)</code>\(runningBadge)</h1>"
-        html += stats(totals)
+        html += stats(totals, showRuns: false)
         var machine: HTML = ""
         for (label, value) in [("CPU", run.cpuModel), ("GPU", run.gpuModel), ("OS", run.os), ("Python", run.pythonVersion),
                                ("CodeCarbon", run.codecarbonVersion), ("Country", run.countryName), ("Region", run.region),
@@ -365,10 +394,10 @@ struct DashboardRoutes {
         html += "<p class=\"downloads muted\">Download: <a href=\"/api/v1/runs/\(id.idText)/samples.csv\" download>samples (CSV)</a> · "
         html += "<a href=\"/api/v1/runs/\(id.idText)/samples.json\">samples (JSON)</a></p>"
         let lastSample: String = lastSampleAt.map(ISOTime.format) ?? "none yet"
-        html += "<h2>Machine</h2><table><tbody>\(machine)"
+        html += "<h2>Machine</h2><div class=\"table-scroll\" tabindex=\"0\"><table><tbody>\(machine)"
         html += "<tr><th>Started</th><td>\(ISOTime.format(run.startedAt))</td></tr>"
         html += "<tr><th>Last sample</th><td>\(lastSample)</td></tr>"
-        html += "<tr><th>Last heard from</th><td>\(ISOTime.format(lastSeen))</td></tr></tbody></table>"
+        html += "<tr><th>Last heard from</th><td>\(ISOTime.format(lastSeen))</td></tr></tbody></table></div>"
         // The run's own samples, in at most 300 time buckets: average power per component, and the emissions rate.
         let buckets = try store.buckets(ofRun: id)
         let times = buckets.map(\.at)

@@ -19,10 +19,12 @@ enum Layout {
             <title>\(title) · Soot</title>
             <link rel="stylesheet" href="/static/soot.css">
             <link rel="icon" href="/favicon.ico" type="image/svg+xml">
+            <script src="/static/charts.js" defer></script>
             </head>
             <body>
-            <header class="top"><a class="brand" href="/">Soot</a><nav>\(logout)</nav></header>
-            <main>
+            <a class="skip" href="#main">Skip to content</a>
+            <header class="top"><a class="brand" href="/">Soot</a><nav aria-label="Account">\(logout)</nav></header>
+            <main id="main">
             \(body)
             </main>
             </body>

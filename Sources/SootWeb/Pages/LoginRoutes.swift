@@ -154,11 +154,45 @@ struct LoginRoutes {
             recent += "<td class=\"num\">\(mass.value) \(mass.unit)</td></tr>"
         }
         _ = user
+        let weeks = try store.teamWeeks(caller)
+        var teamRows: HTML = ""
+        for week in weeks {
+            let recentMass = Formatting.mass(kilograms: week.lastSevenDaysKg), beforeMass = Formatting.mass(kilograms: week.sevenDaysBeforeKg)
+            var change: HTML = "–"
+            if week.sevenDaysBeforeKg > 0 {
+                let fraction = (week.lastSevenDaysKg - week.sevenDaysBeforeKg) / week.sevenDaysBeforeKg
+                change = "\(fraction > 0 ? "+" : "")\(Formatting.percent(fraction)) %"
+            } else if week.lastSevenDaysKg > 0 {
+                change = "new"
+            }
+            let link = "/o/\(FormDecoding.encode(week.organizationSlug))/\(FormDecoding.encode(week.teamSlug))?range=7d"
+            teamRows += "<tr><td><a href=\"\(link)\">\(week.team)</a> <span class=\"muted\">\(week.organization)</span></td>"
+            teamRows += "<td class=\"num\">\(recentMass.value) \(recentMass.unit)</td><td class=\"num\">\(beforeMass.value) \(beforeMass.unit)</td>"
+            teamRows += "<td class=\"num\">\(change)</td></tr>"
+        }
+        let thisWeek: HTML = weeks.isEmpty ? "" : """
+            <h2>Your teams this week</h2>
+            <div class="table-scroll" tabindex="0"><table><thead><tr><th scope="col">Team</th><th scope="col" class="num">Last 7 days (CO2e)</th>\
+            <th scope="col" class="num">7 days before</th><th scope="col" class="num">Change</th></tr></thead><tbody>\(teamRows)</tbody></table></div>
+            """
+        let firstSteps: HTML = recent.isEmpty ? """
+            <section class="card first-steps" aria-labelledby="first-steps"><h2 id="first-steps">Send your first run</h2>
+            <ol><li>Open a project below (or create one with <code>soot bootstrap</code>), and under <strong>Ingest tokens</strong> \
+            create a token: it comes with a ready <code>.codecarbon.config</code>.</li>
+            <li>On the machine that runs the job, install CodeCarbon and point it at Soot:
+            <pre><code>pip install codecarbon
+            export CODECARBON_API_ENDPOINT=\(baseURL(request))
+            export CODECARBON_API_KEY=soot_prj_…        # the project token
+            export CODECARBON_EXPERIMENT_ID=&lt;experiment id&gt;
+            codecarbon monitor                          # or EmissionsTracker(save_to_api=True) in your code</code></pre></li>
+            <li>Runs appear here as they report, every 15 seconds by default.</li></ol></section>
+            """ : ""
         let runs: HTML = recent.isEmpty ? "<p class=\"muted\">No runs yet.</p>"
-            : "<table><thead><tr><th>Started (UTC)</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table>"
+            : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started (UTC)</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table></div>"
         let body: HTML = """
             <h1>Welcome</h1>
             <p>Signed in as <strong>\(email)</strong>.</p>
+            \(firstSteps)\(thisWeek)
             <h2>Your organizations</h2>
             <ul class="plain">\(items)</ul>
             <form method="post" action="/logout/everywhere" class="inline">
@@ -173,5 +207,11 @@ struct LoginRoutes {
         var response = Response.html(Layout.page(title: "Home", body: body, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "no-store")
         return response
+    }
+
+    /// The address the browser used, for snippets (`http://` unless a trusted proxy says HTTPS).
+    func baseURL(_ request: Request) -> String {
+        let host = request.head.authority ?? "localhost:8080"
+        return (secure(request) ? "https://" : "http://") + host
     }
 }

@@ -43,20 +43,23 @@ struct MethodologyRoutes {
                 <p>Agents report samples: energy (kWh, with its CPU, GPU and RAM parts), emissions (kg CO2e) and duration over an
                 interval. CodeCarbon computes emissions from the energy and the carbon intensity of the grid where the job ran.
                 Every total Soot shows is the sum of the samples it stored: per run as they arrive, and per experiment and UTC day
-                for date ranges. A run counts in a date range by its start.</p>
+                for date ranges. For a date range, energy, emissions and compute time count the samples taken on its days (UTC),
+                so a run that started before the range and went on into it counts for its part inside; "runs started" counts the
+                runs that started in the range. The runs export marks such a run <code>partial</code> and gives its part.
+                Sums are shown to ten significant digits at most, so a total of decimal figures reads as a decimal.</p>
                 <h2 id="intensity">Effective carbon intensity</h2>
                 <p>The emissions of a total divided by its energy, in grams of CO2e per kWh.</p>
                 <h2 id="equivalents">Equivalents</h2>
                 <p>Emissions divided by the CO2e of one of each of these.</p>
-                <table><thead><tr><th>Equivalent</th><th>Factor</th><th>Source</th><th>Year</th><th>Note</th></tr></thead>
+                <div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Equivalent</th><th>Factor</th><th>Source</th><th>Year</th><th>Note</th></tr></thead>
                 <tbody>
-                \(equivalentRows)</tbody></table>
+                \(equivalentRows)</tbody></table></div>
                 <h2 id="grids">Where could this have run?</h2>
                 <p>The same energy multiplied by the intensity of other grids, compared with what was emitted. One yearly figure
                 per grid: no hourly variation, and data years differ between countries.</p>
-                <table><thead><tr><th>Dataset</th><th>Entries</th><th>Range</th><th>Source</th><th>Years</th></tr></thead>
+                <div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Dataset</th><th>Entries</th><th>Range</th><th>Source</th><th>Years</th></tr></thead>
                 <tbody>
-                \(datasetRows)</tbody></table>
+                \(datasetRows)</tbody></table></div>
                 <p class="muted">Country figures: Ember (2024); Energy Institute Statistical Review of World Energy (2024), processed by
                 Our World in Data (CC BY 4.0), as compiled in CodeCarbon's global_energy_mix.json (MIT). Cloud figures: Google
                 Cloud region carbon data (via CodeCarbon, MIT); AWS and Azure from Cloud Carbon Footprint coefficients

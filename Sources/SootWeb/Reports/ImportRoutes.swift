@@ -80,12 +80,12 @@ struct ImportRoutes {
             html += "Fix them, or import again with “only the valid rows” ticked.</p>"
         }
         if !outcome.refused.isEmpty {
-            html += "<h2>Refused rows</h2><table><thead><tr><th class=\"num\">Line</th><th>Column</th><th>Value</th><th>Why</th></tr></thead><tbody>"
+            html += "<h2>Refused rows</h2><div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th class=\"num\">Line</th><th>Column</th><th>Value</th><th>Why</th></tr></thead><tbody>"
             for problem in outcome.refused.prefix(500) {
                 html += "<tr><td class=\"num\">\(problem.line)</td><td>\(problem.column)</td><td>\(problem.value)</td>"
                 html += "<td>\(problem.message)</td></tr>"
             }
-            html += "</tbody></table>"
+            html += "</tbody></table></div>"
         }
         var response = Response.html(Layout.page(title: "Import", body: html, csrfToken: csrf, signedIn: true),
                                      status: outcome.imported ? .ok : .unprocessableContent)

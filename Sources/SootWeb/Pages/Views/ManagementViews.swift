@@ -39,10 +39,10 @@ enum ManagementViews {
                 pending += "<button type=\"submit\" class=\"link\">Withdraw</button></form></td></tr>"
             }
             let invited: HTML = pending.isEmpty ? "" : """
-                <h3>Invited, not yet accepted</h3><table><thead><tr><th>Email</th><th>Role</th><th>Expires</th><th></th></tr></thead><tbody>\(pending)</tbody></table>
+                <h3>Invited, not yet accepted</h3><div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Email</th><th>Role</th><th>Expires</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>\(pending)</tbody></table></div>
                 """
             return """
-                <h2 id="members">Members</h2><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table>
+                <h2 id="members">Members</h2><div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Email</th><th>Role</th></tr></thead><tbody>\(rows)</tbody></table></div>
                 \(invited)
                 <form method="post" action="\(path)/members" class="card">\(hidden)<label for="member-email">Invite someone by email</label>
                 <input id="member-email" name="email" type="email" required><label for="member-role">Role</label>
@@ -58,7 +58,7 @@ enum ManagementViews {
                 rows += "<button type=\"submit\" class=\"link\">Remove from team</button></form></td></tr>"
             }
             let list: HTML = rows.isEmpty ? "<p class=\"muted\">No one is in this team yet; organization owners and admins see it anyway.</p>"
-                : "<table><thead><tr><th>Email</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+                : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Email</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>\(rows)</tbody></table></div>"
             return """
                 <h2>Projects</h2>\(create(path + "/projects", "Project", "e.g. Detector"))<h2 id="team-members">Team members</h2>\(list)\
                 <form method="post" action="\(path)/members" class="card">\(hidden)<label for="team-member-email">Add a member of the organization by email</label>\

@@ -14,7 +14,7 @@ enum ProjectViews {
             rows += "<button type=\"submit\" class=\"link\">Revoke</button></form></td></tr>"
         }
         let list: HTML = rows.isEmpty ? "<p class=\"muted\">No active ingest token.</p>"
-            : "<table><thead><tr><th>Name</th><th>Token</th><th>Scope</th><th>Last used</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+            : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Name</th><th>Token</th><th>Scope</th><th>Last used</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead><tbody>\(rows)</tbody></table></div>"
         let shared = sharing.publicPath ?? ""
         let sharingPanel: HTML = sharing.isPublic
             ? "<p>Anyone with this link can read this project's figures: <a href=\"\(shared)\">\(shared)</a></p><form method=\"post\" action=\"\(path)/public\">\(hidden)<input type=\"hidden\" name=\"public\" value=\"off\"><button type=\"submit\">Stop sharing</button></form>"
