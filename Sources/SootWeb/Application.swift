@@ -84,8 +84,8 @@ package final class Application: Sendable {
         router.get("/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
         router.get("/api/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
         MethodologyRoutes(store: store).register(&router)
-        DashboardRoutes(store: store, authenticator: authenticator).register(&router)
-        ProjectSettingsRoutes(authenticator: authenticator, store: store).register(&router)
+        DashboardRoutes(store: store, authenticator: authenticator, proxies: configuration.trustedProxies).register(&router)
+        ProjectSettingsRoutes(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&router)
         ManagementPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies)
             .register(&router)
         let login = LoginRoutes(sessions: sessions, authenticator: authenticator,

@@ -11,7 +11,9 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 base, email, password = sys.argv[1:4]
 shots = os.environ.get("SHOTS", "")
@@ -114,8 +116,14 @@ try:
     driver.find_element(By.NAME, "email").send_keys(email)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    try:
+        WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
+    except TimeoutException:
+        pass
     if "/login" in driver.current_url:
         failures.append(("sign-in", 0, ["still on the login page after signing in"]))
+        print("browser: sign-in FAILED: still on " + driver.current_url, flush=True)
+        print("    " + driver.find_element(By.TAG_NAME, "main").text[:500], flush=True)
     else:
         check("home")
         home = driver.current_url

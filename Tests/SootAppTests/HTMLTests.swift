@@ -72,5 +72,17 @@ import Testing
         #expect(ManagementViews.panel(.none, path: "/o/acme", csrf: "t").isEmpty)
         let team = ManagementViews.panel(.team(admin: false, members: []), path: "/o/acme/ml", csrf: "t")
         #expect(team.text.contains("New project") && !team.text.contains("Team members"))
+        // Removing a member is its own button, not a role; a rename field starts with the current name.
+        #expect(!organization.text.contains("<option value=\"remove\"") && organization.text.contains("Remove from the organization"))
+        let project = ManagementViews.panel(.project, path: "/o/acme/ml/vision", csrf: "t", name: "Vision \"v2\"")
+        #expect(project.text.contains("name=\"name\" required maxlength=\"200\" value=\"Vision &quot;v2&quot;\""))
+        // No heading repeats the children table's ("Experiments" above the table and again above the form).
+        #expect(!project.text.contains("<h2>Experiments</h2>"))
+    }
+
+    @Test func thePublicLinkIsShownWhole() {
+        let shared = ProjectViews.settings(Store.ProjectSharing(tokens: [], isPublic: true, publicPath: "/p/abcdef"),
+                                           path: "/o/a/t/p", csrf: "x", base: "https://soot.example.com")
+        #expect(shared.text.contains("<a href=\"https://soot.example.com/p/abcdef\">https://soot.example.com/p/abcdef</a>"))
     }
 }

@@ -72,4 +72,23 @@ extension Store {
                      lastSevenDaysKg: try row.decode("recent"), sevenDaysBeforeKg: try row.decode("before"))
         }
     }
+
+    /// The runs the caller may read whose id starts with `prefix` (4 to 36 characters of hex and hyphens, as
+    /// titles show the first 8), at most `limit`: the id range the prefix covers, so the primary key answers.
+    package func runs(_ caller: Caller, idPrefix prefix: String, limit: Int = 2) throws -> [UUID] {
+        let text = prefix.lowercased()
+        let hex = text.filter { $0 != "-" }
+        guard (4...32).contains(hex.count), hex.allSatisfy({ $0.isHexDigit }) else { return [] }
+        func bound(_ fill: Character) -> UUID? {
+            let digits = Array(hex + String(repeating: fill, count: 32 - hex.count))
+            let grouped = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(digits[$0]) }.joined(separator: "-")
+            return UUID(uuidString: grouped)
+        }
+        guard let low = bound("0"), let high = bound("f") else { return [] }
+        return try database.query("""
+            SELECT r.id FROM runs r
+            WHERE r.id BETWEEN \(low) AND \(high) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
+            ORDER BY r.id LIMIT \(limit)
+            """).rows.map { try $0.decode("id") }
+    }
 }

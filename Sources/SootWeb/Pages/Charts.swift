@@ -6,7 +6,7 @@ import SootStore
 ///
 /// Each chart is drawn twice, for a wide screen (800 units across) and for a phone (360), and the stylesheet shows
 /// the one that fits, so text stays readable at any width. Value axes step in round numbers (`ChartScale`), in the
-/// unit of the page's totals. Every mark carries a `<title>` with its exact value; `/static/charts.js` turns those
+/// unit of the page's totals. Every mark carries a `<title>` with its exact value; `/static/soot.js` turns those
 /// into a tip shown on hover and touch (the page works without it). A component (CPU, GPU, RAM) has the same colour
 /// on every chart.
 enum Charts {

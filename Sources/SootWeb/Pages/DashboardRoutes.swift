@@ -10,6 +10,7 @@ import SootStore
 struct DashboardRoutes {
     let store: Store
     let authenticator: Authenticator
+    let proxies: TrustedProxies
 
     struct Scope {
         let title: String
@@ -70,11 +71,17 @@ struct DashboardRoutes {
             response.headers.set("Cache-Control", "public, max-age=60")
             return response
         }
-        // "Where is my run?": a run id typed into the home page's box.
+        // "Where is my run?": a run id, or its first characters as page titles show them, typed into the home page's box.
         router.get("/find-run") { request in
             let text = (request.query("id") ?? "").trimmingOWS().lowercased()
-            guard UUID(uuidString: text) != nil else { throw AppError.notFound("That is not a run id.") }
-            return .redirect(to: "/run/\(text)", status: .found)
+            if UUID(uuidString: text) != nil { return .redirect(to: "/run/\(text)", status: .found) }
+            let caller = try routes.authenticator.identify(request)
+            let found = try routes.store.runs(caller, idPrefix: text)
+            guard !found.isEmpty else { throw AppError.notFound("No run you can see has an id starting with \(text).") }
+            guard found.count == 1 else {
+                throw AppError.invalid("id", "Several runs have ids starting with \(text); type a few more characters.")
+            }
+            return .redirect(to: "/run/\(found[0].idText)", status: .found)
         }
     }
 
@@ -89,6 +96,10 @@ struct DashboardRoutes {
         let (title, html) = try body(caller)
         var response = Response.html(Layout.page(title: title, body: html, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "private, no-store")
+        if FormFeedback.read(request) != nil {
+            // Shown once: a reload shows the page as it is.
+            response.headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: proxies.isHTTPS(request)))
+        }
         return response
     }
 
@@ -125,7 +136,8 @@ struct DashboardRoutes {
         let visibility = try store.visibility(caller)
         let totals = try store.totals(visibility, level: scope.level, id: scope.id, range: range)
         let equivalents = try store.equivalents()
-        var html: HTML = "\(crumbs(scope, range))<h1>\(scope.title)</h1>\(ranges(scope.path, range))"
+        let feedback = scope.isPublic ? nil : FormFeedback.read(request)
+        var html: HTML = ranges(scope.path, range)
         let before = try range.previous.map { try store.totals(visibility, level: scope.level, id: scope.id, range: $0) }
         html += stats(totals, before: before.map { ($0, range.days ?? 0) })
         if !scope.isPublic { html += downloads(scope, range) }
@@ -144,14 +156,6 @@ struct DashboardRoutes {
                                    weekly: trend.weekly)
         html += equivalentsList(totals.emissions, equivalents)
         if scope.level == .project || scope.level == .experiment { html += try whereElse(totals, scope, visibility, range) }
-        if scope.level == .project && !scope.isPublic {
-            if caller.userID != nil, case .session(_, let csrf) = caller.credential {
-                html += ProjectViews.settings(try store.projectSharing(caller, projectID: scope.id), path: scope.path, csrf: csrf)
-            }
-            if case .session(_, let csrf) = caller.credential, caller.canWrite {
-                html += ImportRoutes.form(path: scope.path, csrf: csrf, experiments: try store.experimentNames(projectID: scope.id).map { ($0.id, $0.name) })
-            }
-        }
         let children = scope.level.child ?? .run
         html += "<h2>\(children.pluralTitle)</h2>"
         if children != .run {
@@ -163,11 +167,27 @@ struct DashboardRoutes {
         if !scope.isPublic {
             if case .session(_, let csrf) = caller.credential {
                 let panel = try store.managementPanel(caller, level: scope.level, id: scope.id)
-                html += ManagementViews.panel(panel, path: scope.path, csrf: csrf)
+                html += ManagementViews.panel(panel, path: scope.path, csrf: csrf, name: scope.title, feedback: feedback)
+            }
+        }
+        // A project's tokens, sharing and imports come after its experiments.
+        if scope.level == .project && !scope.isPublic {
+            if caller.userID != nil, case .session(_, let csrf) = caller.credential {
+                html += ProjectViews.settings(try store.projectSharing(caller, projectID: scope.id), path: scope.path, csrf: csrf,
+                                              base: proxies.baseURL(request), feedback: feedback)
+            }
+            if case .session(_, let csrf) = caller.credential, caller.canWrite {
+                html += ImportRoutes.form(path: scope.path, csrf: csrf, experiments: try store.experimentNames(projectID: scope.id).map { ($0.id, $0.name) })
             }
         }
         html += "<p class=\"muted\"><a href=\"/methodology\">How these figures are computed</a></p>"
-        return ("\(scope.title) · \(scope.level.title)", html)
+        // A success, or a refusal of a form this page has no field for, is said at the top.
+        var notice: HTML = ""
+        if let feedback, !(feedback.isError && html.description.contains("id=\"\(feedback.form ?? "")-error\"")) {
+            notice = feedback.isError ? "<p class=\"notice error\" role=\"alert\">\(feedback.message)</p>"
+                : "<p class=\"notice\" role=\"status\">\(feedback.message)</p>"
+        }
+        return ("\(scope.title) · \(scope.level.title)", "\(crumbs(scope, range))<h1>\(scope.title)</h1>\(notice)" + html)
     }
 
     /// Links to the exports of exactly what the page shows: the same scope and range.
@@ -352,9 +372,9 @@ struct DashboardRoutes {
     func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> HTML {
         let rows = try store.runListing(caller, experimentID: scope.id, range: range, limit: 200)
         guard !rows.isEmpty else { return "<p class=\"muted\">No run started in this range.</p>" }
-        var html: HTML = "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started (UTC)</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
+        var html: HTML = "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
         for row in rows {
-            let started = ISOTime.format(row.startedAt).prefix(16).replacingOccurrences(of: "T", with: " ")
+            let started = localTime(row.startedAt)
             let hardware = [row.cpuModel, row.gpuModel].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " + ")
             let mass = Formatting.mass(kilograms: row.emissionsKg)
             let energy = Formatting.energy(kilowattHours: row.energyKWh)
@@ -393,11 +413,11 @@ struct DashboardRoutes {
         }
         html += "<p class=\"downloads muted\">Download: <a href=\"/api/v1/runs/\(id.idText)/samples.csv\" download>samples (CSV)</a> · "
         html += "<a href=\"/api/v1/runs/\(id.idText)/samples.json\">samples (JSON)</a></p>"
-        let lastSample: String = lastSampleAt.map(ISOTime.format) ?? "none yet"
+        let lastSample: HTML = lastSampleAt.map(localTime) ?? "none yet"
         html += "<h2>Machine</h2><div class=\"table-scroll\" tabindex=\"0\"><table><tbody>\(machine)"
-        html += "<tr><th>Started</th><td>\(ISOTime.format(run.startedAt))</td></tr>"
+        html += "<tr><th>Started</th><td>\(localTime(run.startedAt))</td></tr>"
         html += "<tr><th>Last sample</th><td>\(lastSample)</td></tr>"
-        html += "<tr><th>Last heard from</th><td>\(ISOTime.format(lastSeen))</td></tr></tbody></table></div>"
+        html += "<tr><th>Last heard from</th><td>\(localTime(lastSeen))</td></tr></tbody></table></div>"
         // The run's own samples, in at most 300 time buckets: average power per component, and the emissions rate.
         let buckets = try store.buckets(ofRun: id)
         let times = buckets.map(\.at)

@@ -1,3 +1,4 @@
+import Foundation
 import SootStore
 import HTTPServer
 
@@ -19,7 +20,7 @@ enum Layout {
             <title>\(title) · Soot</title>
             <link rel="stylesheet" href="/static/soot.css">
             <link rel="icon" href="/favicon.ico" type="image/svg+xml">
-            <script src="/static/charts.js" defer></script>
+            <script src="/static/soot.js" defer></script>
             </head>
             <body>
             <a class="skip" href="#main">Skip to content</a>
@@ -31,6 +32,13 @@ enum Layout {
             </html>
             """
     }
+}
+
+/// A moment as the server writes it (`2026-11-29 05:10 UTC`), which the page's script shows in the viewer's
+/// own time zone; the exact instant is in `datetime`.
+func localTime(_ date: Date) -> HTML {
+    let iso = ISOTime.format(date)
+    return "<time datetime=\"\(iso)\" data-local>\(iso.prefix(16).replacingOccurrences(of: "T", with: " ")) UTC</time>"
 }
 
 extension Response {

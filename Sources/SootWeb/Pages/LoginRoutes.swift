@@ -148,7 +148,7 @@ struct LoginRoutes {
         var recent: HTML = ""
         for run in try store.recentRuns(caller) {
             let mass = Formatting.mass(kilograms: run.emissionsKg)
-            let started = ISOTime.format(run.startedAt).prefix(16).replacingOccurrences(of: "T", with: " ")
+            let started = localTime(run.startedAt)
             recent += "<tr><td><a href=\"/run/\(run.id.idText)\">\(started)</a></td>"
             recent += "<td>\(run.project) / \(run.experiment)</td>"
             recent += "<td class=\"num\">\(mass.value) \(mass.unit)</td></tr>"
@@ -188,7 +188,7 @@ struct LoginRoutes {
             <li>Runs appear here as they report, every 15 seconds by default.</li></ol></section>
             """ : ""
         let runs: HTML = recent.isEmpty ? "<p class=\"muted\">No runs yet.</p>"
-            : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started (UTC)</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table></div>"
+            : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table></div>"
         let body: HTML = """
             <h1>Welcome</h1>
             <p>Signed in as <strong>\(email)</strong>.</p>

@@ -37,6 +37,7 @@ struct MethodologyRoutes {
                     """
             }
             let body: HTML = """
+                <nav class="crumbs" aria-label="Breadcrumb"><a href="/">Home</a></nav>
                 <h1>Methodology</h1>
                 <p>How Soot turns what agents report into the totals, intensities and equivalents on its pages.</p>
                 <h2 id="totals">Totals</h2>

@@ -103,7 +103,7 @@ struct ImportRoutes {
             <input type="hidden" name="csrf_token" value="\(csrf)">
             <label for="import-file">CodeCarbon <code>emissions.csv</code></label><input id="import-file" name="file" type="file" accept=".csv,text/csv" required>
             <label for="import-experiment">Into experiment</label><select id="import-experiment" name="experiment_id">\(options)</select>
-            <label><input type="checkbox" name="valid_only"> Import only the valid rows if some are refused</label>
+            <label class="check"><input type="checkbox" name="valid_only"> Import only the valid rows if some are refused</label>
             <button type="submit">Import</button>
             </form>
             """

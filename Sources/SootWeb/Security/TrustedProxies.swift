@@ -91,6 +91,11 @@ package struct TrustedProxies: Sendable {
         return client
     }
 
+    /// The address the browser used (`https://soot.example.com`), for links and snippets people copy.
+    package func baseURL(_ request: Request) -> String {
+        (isHTTPS(request) ? "https://" : "http://") + (request.head.authority ?? "localhost:8080")
+    }
+
     /// True when the client reached Soot over HTTPS: said by a trusted proxy's `X-Forwarded-Proto`.
     package func isHTTPS(_ request: Request) -> Bool {
         guard trusts(request.remoteAddress), let proto = request.headers.values("X-Forwarded-Proto").last else { return false }
