@@ -88,6 +88,7 @@ package final class Application: Sendable {
         ProjectSettingsRoutes(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&router)
         ManagementPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies)
             .register(&router)
+        AccountPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&router)
         let login = LoginRoutes(sessions: sessions, authenticator: authenticator,
                                 throttle: store.loginThrottle, secureCookies: configuration.secureCookies,
                                 proxies: configuration.trustedProxies, store: store)

@@ -120,7 +120,18 @@ try:
         WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
     except TimeoutException:
         pass
-    if "/login" in driver.current_url:
+    if "/account" in driver.current_url:
+        # A generated password is for the first sign-in only: choose one, as a new user would.
+        check("account")
+        driver.find_element(By.NAME, "current_password").send_keys(password)
+        driver.find_element(By.NAME, "new_password").send_keys("a password of my own")
+        driver.find_element(By.NAME, "new_password_again").send_keys("a password of my own")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/account/password'] button[type=submit]").click()
+        try:
+            WebDriverWait(driver, 20).until(lambda d: "/account" not in d.current_url)
+        except TimeoutException:
+            failures.append(("password", 0, ["still on the account page after choosing a password"]))
+    if "/login" in driver.current_url or "/account" in driver.current_url:
         failures.append(("sign-in", 0, ["still on the login page after signing in"]))
         print("browser: sign-in FAILED: still on " + driver.current_url, flush=True)
         print("    " + driver.find_element(By.TAG_NAME, "main").text[:500], flush=True)

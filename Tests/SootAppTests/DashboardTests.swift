@@ -10,7 +10,7 @@ import Testing
     /// A signed-in browser and an agent that has posted a few runs.
     func setUp(_ app: AppFixture) throws -> (Browser, Agent, [String]) {
         let agent = try Agent(app, organization: "Acme <b>&co</b>", project: "Vision \"quoted\"")
-        try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+        try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
         var browser = Browser(app: app)
         _ = try browser.logIn(email: Agent.email("Acme <b>&co</b>"), password: "a long password 123")
         var runs: [String] = []
@@ -113,7 +113,7 @@ import Testing
             #expect(redirect.status == 303)
             #expect(redirect.header("Location")?.hasPrefix("/login?next=") == true)
             _ = try Agent(app, organization: "Other", project: "Theirs")
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
             var stranger = Browser(app: app)
             _ = try stranger.logIn(email: "agent@other.test", password: "a long password 123")
             #expect(try stranger.get("/").status == 200)
@@ -224,7 +224,7 @@ import Testing
     @Test func tokensAndSharingFromTheProjectPage() throws {
         try withApp { app in
             let agent = try Agent(app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
             var browser = Browser(app: app)
             #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
             let path = "/o/acme/ml/vision"
@@ -268,7 +268,7 @@ import Testing
     @Test func adminsManageFromThePages() throws {
         try withApp { app in
             _ = try Agent(app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
             var browser = Browser(app: app)
             #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
             let organization = try browser.get("/o/acme")

@@ -77,7 +77,7 @@ import Testing
             let made = try Bootstrap.run(app.pool, .init(organization: "O", team: "T", project: "P", experiment: "E", email: "next@test.test"))
             _ = made
             let password = "a long password 123"
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash(password, iterations: 1000)) WHERE email = 'next@test.test'")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash(password, iterations: 1000)), must_change_password = false WHERE email = 'next@test.test'")
             let form = try app.send("GET", "/login?next=/%09/evil.example")
             let cookie = try #require(form.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
             let csrf = String(cookie.split(separator: "=")[1])
@@ -275,7 +275,7 @@ import Testing
             #expect(answers[4].header("Cache-Control")?.contains("max-age") == true)
             // No page needs inline style or script, which the policy would block.
             var browser = Browser(app: app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
             _ = try browser.logIn(email: "owner@hardening.test", password: "a long password 123")
             let slug = try app.pool.query("SELECT slug FROM organizations").first!.decode("slug", as: String.self)
             for path in ["/", "/o/\(slug)", "/methodology"] {
@@ -549,6 +549,14 @@ import Testing
             #expect(invitation.text.contains("Accept and join"))
             let accept = try hire.post(aPath, form: [("csrf_token", try #require(Browser.csrf(in: invitation.text)))])
             #expect(accept.status == 303 && accept.header("Location") == "/o/alpha-org")
+            // The operator gave a password: the hire chooses their own before anything else, then sees A.
+            #expect(try hire.get("/o/alpha-org").header("Location") == "/account#password")
+            let account = try hire.get("/account")
+            let chosen = try hire.post("/account/password", form: [("csrf_token", try #require(Browser.csrf(in: account.text))),
+                                                                   ("current_password", try #require(password)),
+                                                                   ("new_password", "the hire's own password"),
+                                                                   ("new_password_again", "the hire's own password")])
+            #expect(chosen.status == 303 && chosen.header("Location") == "/")
             #expect(try hire.get("/o/alpha-org").status == 200)
             // Used once.
             #expect(try app.api("POST", "/api/v1/invitations/accept", token: other.token, json: ["secret": .string(secret(fromA))]).status == 404)

@@ -218,7 +218,7 @@ import Testing
             #expect(abs(sum("cpu_energy_kwh") - (try dashboard.decode("cpu", as: Double.self))) < 1e-9)
             // And the page itself shows that total.
             var browser = Browser(app: app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
             _ = try browser.logIn(email: Agent.email("Acme"), password: "a long password 123")
             let slug = try app.pool.query("SELECT slug FROM organizations").first!.decode("slug", as: String.self)
             let page = try browser.get("/o/\(slug)?from=\(from)&to=\(to)")
@@ -465,7 +465,7 @@ import Testing
         let file = try Self.codeCarbonFile.get()
         try withApp { app in
             let agent = try Agent(app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000))")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
             var browser = Browser(app: app)
             _ = try browser.logIn(email: Agent.email("Acme"), password: "a long password 123")
             let path = try app.pool.query("""

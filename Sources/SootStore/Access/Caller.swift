@@ -21,6 +21,8 @@ package struct Caller: Sendable {
     package let credential: Credential
     /// False for read-scope tokens.
     package let canWrite: Bool
+    /// A session whose user must choose their own password before anything else (pages send them to do so).
+    package var mustChangePassword = false
 
     package init(identity: Identity, credential: Credential, canWrite: Bool) {
         (self.identity, self.credential, self.canWrite) = (identity, credential, canWrite)

@@ -12,6 +12,8 @@ package struct SessionStore: Sendable {
         package let id: String
         package let userID: UUID
         package let csrfToken: String
+        /// The user signed in with a password they were given (generated, or reset by an operator).
+        package var mustChangePassword = false
     }
 
     /// Creates a session; returns the cookie value (shown once) and the session.
@@ -32,7 +34,7 @@ package struct SessionStore: Sendable {
         guard cookie.utf8.count >= 20, cookie.utf8.count <= 100 else { return nil }
         let id = Crypto.sha256Hex(cookie)
         guard let row = try database.query("""
-            SELECT s.user_id, s.csrf_token, s.last_seen_at < now() - interval '1 minute' AS stale
+            SELECT s.user_id, s.csrf_token, s.last_seen_at < now() - interval '1 minute' AS stale, u.must_change_password
             FROM sessions s JOIN users u ON u.id = s.user_id
             WHERE s.id = \(id) AND s.expires_at > now() AND u.disabled_at IS NULL
             """).first else { return nil }
@@ -42,7 +44,8 @@ package struct SessionStore: Sendable {
                 WHERE id = \(id)
                 """)
         }
-        return Session(id: id, userID: try row.decode("user_id"), csrfToken: try row.decode("csrf_token"))
+        return Session(id: id, userID: try row.decode("user_id"), csrfToken: try row.decode("csrf_token"),
+                       mustChangePassword: try row.decode("must_change_password"))
     }
 
     package func delete(id: String) throws {

@@ -91,4 +91,25 @@ extension Store {
             ORDER BY r.id LIMIT \(limit)
             """).rows.map { try $0.decode("id") }
     }
+
+    /// Changes the caller's password after checking the current one: the new one must have 10 characters and differ
+    /// from the old. The person's other sessions end (whoever knew the old password may hold one); this session and
+    /// the personal tokens stay. Returns how many other sessions ended.
+    package func changePassword(_ caller: Caller, current: String, new: String, again: String) throws -> Int {
+        let user = try caller.requireUser()
+        guard case .session(let sessionID, _) = caller.credential else { throw AppError.forbidden("Change your password on its page.") }
+        guard new.count >= 10 else { throw AppError.invalid("new_password", "A password needs at least 10 characters.") }
+        guard new == again else { throw AppError.invalid("new_password_again", "The two new passwords differ.") }
+        guard new != current else { throw AppError.invalid("new_password", "Choose a password other than the current one.") }
+        return try database.transaction { connection in
+            guard let row = try connection.query("SELECT password_hash FROM users WHERE id = \(user) FOR UPDATE").first,
+                  PasswordHasher.verify(current, against: try row.decode("password_hash", as: String.self)) else {
+                throw AppError.invalid("current_password", "That is not your current password.")
+            }
+            try connection.query("""
+                UPDATE users SET password_hash = \(PasswordHasher.hash(new)), must_change_password = false WHERE id = \(user)
+                """)
+            return try connection.query("DELETE FROM sessions WHERE user_id = \(user) AND id <> \(sessionID)").affectedRows
+        }
+    }
 }

@@ -28,8 +28,10 @@ struct Authenticator: Sendable {
             return try callerForToken(token.trimmingOWS())
         }
         if let cookie = Cookies.value(SessionStore.cookieName, in: request), let session = try sessions.find(cookie: cookie) {
-            return Caller(identity: .user(session.userID), credential: .session(id: session.id, csrfToken: session.csrfToken),
-                          canWrite: true)
+            var caller = Caller(identity: .user(session.userID), credential: .session(id: session.id, csrfToken: session.csrfToken),
+                                canWrite: true)
+            caller.mustChangePassword = session.mustChangePassword
+            return caller
         }
         return .anonymous
     }

@@ -91,6 +91,7 @@ struct DashboardRoutes {
         guard case .user = caller.identity else {
             return .redirect(to: "/login?next=" + FormDecoding.encode(request.head.target))
         }
+        if caller.mustChangePassword { return .redirect(to: "/account#password") }
         var csrf: String?
         if case .session(_, let token) = caller.credential { csrf = token }
         let (title, html) = try body(caller)

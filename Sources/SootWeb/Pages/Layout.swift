@@ -8,7 +8,7 @@ enum Layout {
     static func page(title: String, body: HTML, csrfToken: String? = nil, signedIn: Bool = false) -> HTML {
         let logout: HTML = signedIn && csrfToken != nil
             ? """
-              <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf_token" value="\(csrfToken!)"><button type="submit" class="link">Log out</button></form>
+              <a href="/account">Account</a><form method="post" action="/logout" class="inline"><input type="hidden" name="csrf_token" value="\(csrfToken!)"><button type="submit" class="link">Log out</button></form>
               """
             : ""
         return """

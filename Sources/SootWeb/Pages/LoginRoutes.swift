@@ -134,6 +134,11 @@ struct LoginRoutes {
         guard case .user = caller.identity, case .session(_, let csrf) = caller.credential else {
             return .redirect(to: "/login")
         }
+        if caller.mustChangePassword { return .redirect(to: "/account#password") }
+        let feedback = FormFeedback.read(request)
+        let newOrganization = FieldState(form: "new-organization", feedback)
+        var notice: HTML = ""
+        if let feedback, !feedback.isError { notice = "<p class=\"notice\" role=\"status\">\(feedback.message)</p>" }
         let me = try store.me(caller)
         let organizations = try store.listOrganizations(caller, page: Page(limit: 200, offset: 0))
         var items: HTML = ""
@@ -191,10 +196,16 @@ struct LoginRoutes {
             : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table></div>"
         let body: HTML = """
             <h1>Welcome</h1>
+            \(notice)
             <p>Signed in as <strong>\(email)</strong>.</p>
             \(firstSteps)\(thisWeek)
             <h2>Your organizations</h2>
             <ul class="plain">\(items)</ul>
+            <form method="post" action="/organizations" class="card"><input type="hidden" name="csrf_token" value="\(csrf)">
+            <label for="new-organization">New organization</label>
+            <input id="new-organization" name="name" required maxlength="200" placeholder="e.g. Acme Research"\(newOrganization.attributes())>\(newOrganization.message)
+            <button type="submit">Create organization</button></form>
+            <p><a href="/account">Your account</a>: password and personal access tokens.</p>
             <form method="post" action="/logout/everywhere" class="inline">
             <input type="hidden" name="csrf_token" value="\(csrf)">
             <button type="submit" class="link">Sign out everywhere</button>
@@ -206,6 +217,7 @@ struct LoginRoutes {
             """
         var response = Response.html(Layout.page(title: "Home", body: body, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "no-store")
+        if feedback != nil { response.headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: secure(request))) }
         return response
     }
 
