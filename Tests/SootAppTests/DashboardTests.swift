@@ -26,6 +26,48 @@ import Testing
         return (browser, agent, runs)
     }
 
+    @Test func membersSeeTheOrganizationsTotalAndOnlyTheirTeamsSplit() throws {
+        try withApp { app in
+            let agent = try Agent(app, organization: "Acme", project: "Vision")
+            // A second team with its own project and run: 0.25 kg in ML, 0.5 kg in Speech.
+            let teams = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/teams", token: agent.personalToken, json: ["name": "Speech"])
+            let speech = try #require(teams.body["id"]?.stringValue)
+            let project = try app.api("POST", "/api/v1/teams/\(speech)/projects", token: agent.personalToken, json: ["name": "Whisper"])
+            let experiment = try app.api("POST", "/api/v1/projects/\(project.body["id"]!.stringValue!)/experiments", token: agent.personalToken,
+                                         json: ["name": "base"])
+            for (experimentID, kilograms) in [(agent.experimentID, 0.25), (experiment.body["id"]!.stringValue!, 0.5)] {
+                let start = ISOTime.format(Date().addingTimeInterval(-3_600))
+                #expect(try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                    "experiment_id": .string(experimentID), "started_at": .string(start),
+                    "totals": ["energy_kwh": 1, "emissions_kg": .number(kilograms), "duration_seconds": 60],
+                ]).status == 201)
+            }
+            let (_, memberToken) = try makeUser(app.pool, email: "plain@acme.test")
+            try invite(app, organization: agent.organizationID, by: agent.personalToken, email: "plain@acme.test", acceptedWith: memberToken)
+            var member = Browser(app: app)
+            #expect(try member.logIn(email: "plain@acme.test", password: "a long password 123").status == 303)
+            // In no team: the organization's total (it was "0 kg" and "Nothing here yet."), no team's figures or name.
+            let outside = try member.get("/o/acme").text
+            #expect(outside.contains("id=\"total-emissions\"><div class=\"value\">750 <small>g CO2e</small>"))
+            #expect(outside.contains("These totals are the whole organization's") && outside.contains("Your teams (0 of 2)"))
+            #expect(outside.contains("You are in none of its teams yet") && !outside.contains("Speech") && !outside.contains(">ML<"))
+            // In ML: the same total, ML's split only, labelled as theirs.
+            let ml = try app.pool.query("SELECT id FROM teams WHERE name = 'ML'").first!.decode("id", as: UUID.self)
+            #expect(try app.api("POST", "/api/v1/teams/\(ml.lowercaseText)/members", token: agent.personalToken,
+                                json: ["email": "plain@acme.test"]).status == 201)
+            let inside = try member.get("/o/acme").text
+            #expect(inside.contains("id=\"total-emissions\"><div class=\"value\">750 <small>g CO2e</small>"))
+            #expect(inside.contains("Your teams (1 of 2)") && inside.contains("Emissions per day, your teams"))
+            #expect(inside.contains(">ML</a>") && !inside.contains("Speech"))
+            // An owner sees every team, with no such note.
+            var owner = Browser(app: app)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false WHERE email = \(Agent.email("Acme"))")
+            _ = try owner.logIn(email: Agent.email("Acme"), password: "a long password 123")
+            let all = try owner.get("/o/acme").text
+            #expect(all.contains("Speech") && !all.contains("These totals are the whole organization's"))
+        }
+    }
+
     @Test func pagesShowTheDatabaseTotalsAndEscapeNames() throws {
         try withApp { app in
             let (browser, agent, runs) = try setUp(app)
@@ -81,6 +123,14 @@ import Testing
                 .components(separatedBy: "aria-labelledby=\"scatter-title-wide\"").last)
             #expect(wideScatter.components(separatedBy: "class=\"dot\"").count - 1 == 3)
             #expect(experimentPage.text.components(separatedBy: "class=\"dot\"").count - 1 == 6)
+            // The runs table sorts by its columns (it was always newest first).
+            let experimentPath = "/o/\(slug)/\(team)/\(projectSlug)/experiments/\(agent.experimentID)?range=7d"
+            for (direction, first, last) in [("asc", runs[0], runs[2]), ("desc", runs[2], runs[0])] {
+                let sorted = try signedIn.get(experimentPath + "&sort=emissions&dir=\(direction)").text
+                let a = try #require(sorted.range(of: "href=\"/run/\(first)\">")), b = try #require(sorted.range(of: "href=\"/run/\(last)\">"))
+                #expect(a.lowerBound < b.lowerBound, "\(direction)")
+                #expect(sorted.contains("aria-sort=\"\(direction == "asc" ? "ascending" : "descending")\""))
+            }
             let runPage = try signedIn.get("/run/\(runs[0])")
             #expect(runPage.status == 200)
             #expect(runPage.text.contains(runs[0]))

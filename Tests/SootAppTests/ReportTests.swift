@@ -487,8 +487,11 @@ import Testing
             #expect(try upload("forged").status == 403)
             let result = try upload(csrf)
             #expect(result.status == 200)
-            #expect(result.text.contains("3 new runs") && result.text.contains("4 samples"))
+            #expect(result.text.contains("4 new rows of 4: 3 new runs"))
             #expect(try app.pool.query("SELECT count(*) AS n FROM runs").first!.decode("n", as: Int.self) == 3)
+            // The same file again through the page says that nothing was new.
+            let again = try upload(csrf)
+            #expect(again.status == 200 && again.text.contains("Nothing new: the 4 valid rows of this file were imported before."))
 
             // `soot import` against the same database: the same file adds nothing; exit status 0 and a JSON report.
             let binary = TestDatabase.repositoryRoot.appendingPathComponent(".build/debug/soot").path

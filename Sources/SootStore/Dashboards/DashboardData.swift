@@ -84,6 +84,9 @@ package struct ScopeTotals: Sendable {
 package struct Visibility: Sendable {
     package let caller: Caller
     package let teams: [UUID]?
+    /// Every row of the organization the page is about: what any member may see of the organization's own
+    /// totals (only the page's organization-level figures use it; the split by team keeps `teams`).
+    private var coversOrganization = false
 
     package init(_ database: ConnectionPool, caller: Caller, organizationID: UUID? = nil) throws {
         self.caller = caller
@@ -98,8 +101,17 @@ package struct Visibility: Sendable {
         }
     }
 
+    /// For the organization's own totals on its page, shown to every member: the page's lookup has checked that
+    /// the caller belongs to the organization, and the queries filter by its id.
+    package func wholeOrganization() -> Visibility {
+        var copy = self
+        copy.coversOrganization = true
+        return copy
+    }
+
     /// The predicate for a table aliased `alias` that has organization_id, team_id and project_id.
     package func predicate(_ alias: String) -> SQLQuery {
+        if coversOrganization { return "TRUE" }
         if let teams { return "\(unsafeSQL: alias).team_id = ANY(\(teams)::uuid[])" }
         return Store.projectAccess(caller, alias, idColumn: "project_id")
     }

@@ -53,6 +53,11 @@ extension Store {
         try Visibility(database, caller: caller, organizationID: organizationID)
     }
 
+    /// How many teams the organization has (to tell a member how much of it they see).
+    package func teamCount(organizationID: UUID) throws -> Int {
+        try database.query("SELECT count(*) AS n FROM teams WHERE organization_id = \(organizationID)").first!.decode("n")
+    }
+
     package func totals(_ visibility: Visibility, level: Level, id: UUID, range: DashboardRange) throws -> ScopeTotals {
         try DashboardData.totals(database, visibility: visibility, level: level, id: id, range: range)
     }
@@ -191,8 +196,24 @@ extension Store {
     }
 
     /// The runs of an experiment started in the range, newest first (or oldest first).
-    package func runListing(_ caller: Caller, experimentID: UUID, range: DashboardRange, limit: Int, oldestFirst: Bool = false) throws -> [RunListing] {
-        let order: SQLQuery = oldestFirst ? "r.started_at" : "r.started_at DESC"
+    /// The orders a run list can take: a column and a direction, spelled here (never from a request).
+    package enum RunOrder: String, Sendable, CaseIterable {
+        case started, emissions, energy, duration
+
+        var column: SQLQuery {
+            switch self {
+            case .started: return "r.started_at"
+            case .emissions: return "r.emissions_kg"
+            case .energy: return "r.energy_kwh"
+            case .duration: return "r.duration_seconds"
+            }
+        }
+    }
+
+    package func runListing(_ caller: Caller, experimentID: UUID, range: DashboardRange, limit: Int, oldestFirst: Bool = false,
+                            by order: RunOrder = .started, descending: Bool? = nil) throws -> [RunListing] {
+        let down = descending ?? !oldestFirst
+        let order: SQLQuery = "\(order.column) \(unsafeSQL: down ? "DESC" : "ASC"), r.id"
         return try database.query("""
             SELECT r.id, r.started_at, r.emissions_kg, r.energy_kwh, r.duration_seconds, r.cpu_model, r.gpu_model
             FROM runs r WHERE r.experiment_id = \(experimentID) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))

@@ -134,12 +134,27 @@ struct DashboardRoutes {
     /// (or, for an experiment, its runs), and the forms the caller may use.
     func render(_ request: Request, _ caller: Caller, _ scope: Scope) throws -> (String, HTML) {
         let range = try DashboardRange(request)
-        let visibility = try store.visibility(caller)
-        let totals = try store.totals(visibility, level: scope.level, id: scope.id, range: range)
+        var visibility = try store.visibility(caller)
+        // Every member sees the organization's own totals; the split by team, only of the teams they are in.
+        var totalsVisibility = visibility
+        var share: (seen: Int, all: Int)?
+        if scope.level == .organization, caller.userID != nil, !scope.isPublic {
+            visibility = try store.visibility(caller, organizationID: scope.id)
+            let all = try store.teamCount(organizationID: scope.id)
+            if let seen = visibility.teams?.count, seen < all {
+                share = (seen, all)
+                totalsVisibility = visibility.wholeOrganization()
+            }
+        }
+        let totals = try store.totals(totalsVisibility, level: scope.level, id: scope.id, range: range)
         let equivalents = try store.equivalents()
         let feedback = scope.isPublic ? nil : FormFeedback.read(request)
         var html: HTML = ranges(scope.path, range)
-        let before = try range.previous.map { try store.totals(visibility, level: scope.level, id: scope.id, range: $0) }
+        let before = try range.previous.map { try store.totals(totalsVisibility, level: scope.level, id: scope.id, range: $0) }
+        if let share {
+            html += "<p class=\"scope-note\">These totals are the whole organization's. The split by team below covers the "
+            html += "\(share.seen == 0 ? "teams you are in: none yet" : "\(share.seen) of its \(share.all) teams you are in").</p>"
+        }
         html += stats(totals, before: before.map { ($0, range.days ?? 0) })
         if !scope.isPublic { html += downloads(scope, range) }
         // Emissions over time, stacked by child (runs of an experiment are too many to stack: one series).
@@ -150,7 +165,7 @@ struct DashboardRoutes {
         let series = scope.level == .experiment
             ? [(name: "Emissions", values: trend.periods.indices.map { index in trend.series.reduce(0) { $0 + $1.values[index] } })]
             : trend.series
-        let byChild = scope.level == .experiment ? "" : ", by \(stackedBy.rawValue)"
+        let byChild = scope.level == .experiment ? "" : share != nil ? ", your teams" : ", by \(stackedBy.rawValue)"
         html += "<h2>Emissions per \(per)\(byChild)</h2>"
         html += Charts.stackedBars(periods: trend.periods, series: series, scale: ChartScale.massUnit(forTotalKilograms: totals.emissions),
                                    title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)",
@@ -158,12 +173,15 @@ struct DashboardRoutes {
         html += equivalentsList(totals.emissions, equivalents)
         if scope.level == .project || scope.level == .experiment { html += try whereElse(totals, scope, visibility, range) }
         let children = scope.level.child ?? .run
-        html += "<h2>\(children.pluralTitle)</h2>"
+        html += share.map { "<h2>Your teams (\($0.seen) of \($0.all))</h2>" } ?? "<h2>\(children.pluralTitle)</h2>"
+        if let share, share.seen == 0 {
+            html += "<p class=\"muted\">You are in none of its teams yet: an owner or admin can add you to one.</p>"
+        }
         if children != .run {
             html += try childrenTable(caller, scope, range, children: children, currentRequest: request, visibility: visibility)
         } else {
             html += try runsScatter(caller, scope, range)
-            html += try runsTable(caller, scope, range)
+            html += try runsTable(caller, scope, range, request: request)
         }
         if !scope.isPublic {
             if case .session(_, let csrf) = caller.credential {
@@ -370,10 +388,16 @@ struct DashboardRoutes {
                              scale: scale, title: "Runs of this experiment")
     }
 
-    func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange) throws -> HTML {
-        let rows = try store.runListing(caller, experimentID: scope.id, range: range, limit: 200)
+    /// The experiment's runs (200 at most, in the order the header links ask for; newest first by default).
+    func runsTable(_ caller: Caller, _ scope: Scope, _ range: DashboardRange, request: Request) throws -> HTML {
+        let sort = TableSort(request: request, allowed: Store.RunOrder.allCases.map(\.rawValue), defaultKey: "started")
+        let order = Store.RunOrder(rawValue: sort.key) ?? .started
+        let rows = try store.runListing(caller, experimentID: scope.id, range: range, limit: 200, by: order, descending: sort.descending)
         guard !rows.isEmpty else { return "<p class=\"muted\">No run started in this range.</p>" }
-        var html: HTML = "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started</th><th>Hardware</th><th class=\"num\">Emissions</th><th class=\"num\">Energy</th><th class=\"num\">Duration</th></tr></thead><tbody>"
+        let base = "\(scope.path)?\(range.query)"
+        var html: HTML = "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr>\(sort.header("Started", key: "started", base: base))"
+        html += "<th scope=\"col\">Hardware</th>\(sort.header("Emissions", key: "emissions", base: base, numeric: true))"
+        html += "\(sort.header("Energy", key: "energy", base: base, numeric: true))\(sort.header("Duration", key: "duration", base: base, numeric: true))</tr></thead><tbody>"
         for row in rows {
             let started = localTime(row.startedAt)
             let hardware = [row.cpuModel, row.gpuModel].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " + ")

@@ -71,10 +71,12 @@ struct ImportRoutes {
         let outcome = try CSVImport(caller: caller, projectID: project.id, experimentID: experimentID, validOnly: field("valid_only") == "on")
             .run(store, file.data)
         var html: HTML = "<nav class=\"crumbs\"><a href=\"\(project.path)\">Back to the project</a></nav><h1>Import of \(file.filename ?? "a file")</h1>"
-        if outcome.imported {
-            html += "<p class=\"notice\" id=\"import-result\">Imported \(outcome.rows - outcome.refusedCount) of \(outcome.rows) rows: "
-            html += "\(outcome.runsCreated) new runs, \(outcome.runsExtended) runs extended, \(outcome.samplesImported) samples, "
-            html += "\(outcome.duplicates) already there.</p>"
+        if outcome.imported && outcome.samplesImported == 0 && outcome.duplicates > 0 {
+            html += "<p class=\"notice\" id=\"import-result\">Nothing new: the \(outcome.duplicates) valid rows of this file were imported before.</p>"
+        } else if outcome.imported {
+            html += "<p class=\"notice\" id=\"import-result\">\(outcome.samplesImported) new rows of \(outcome.rows): "
+            html += "\(outcome.runsCreated) new runs, \(outcome.runsExtended) runs extended, \(outcome.duplicates) rows already there"
+            html += outcome.refusedCount > 0 ? ", \(outcome.refusedCount) refused.</p>" : ".</p>"
         } else {
             html += "<p class=\"error\" id=\"import-result\">Nothing was imported: \(outcome.refusedCount) of \(outcome.rows) rows were refused. "
             html += "Fix them, or import again with “only the valid rows” ticked.</p>"
