@@ -213,7 +213,8 @@ extension Store {
     package func runListing(_ caller: Caller, experimentID: UUID, range: DashboardRange, limit: Int, oldestFirst: Bool = false,
                             by order: RunOrder = .started, descending: Bool? = nil) throws -> [RunListing] {
         let down = descending ?? !oldestFirst
-        let order: SQLQuery = "\(order.column) \(unsafeSQL: down ? "DESC" : "ASC"), r.id"
+        let direction: SQLQuery = down ? "DESC" : "ASC"
+        let order: SQLQuery = "\(order.column) \(direction), r.id"
         return try database.query("""
             SELECT r.id, r.started_at, r.emissions_kg, r.energy_kwh, r.duration_seconds, r.cpu_model, r.gpu_model
             FROM runs r WHERE r.experiment_id = \(experimentID) AND \(Store.projectAccess(caller, "r", idColumn: "project_id"))
