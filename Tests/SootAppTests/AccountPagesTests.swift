@@ -64,6 +64,9 @@ import Testing
             #expect(created.status == 303 && created.header("Location") == "/o/acme-research")
             let page = try browser.get("/o/acme-research")
             #expect(page.status == 200 && page.text.contains("Organization Acme Research created: you are its owner."))
+            // With no run yet, the organization's page and the home page show the next step, with the snippet.
+            #expect(page.text.contains("Send your first run") && page.text.contains("export CODECARBON_API_ENDPOINT=http://soot.test"))
+            #expect(home.text.contains("Send your first run"))
             let duplicate = try browser.post("/organizations", form: [("csrf_token", csrf), ("name", "ACME research")])
             #expect(duplicate.header("Location") == "/#new-organization")
             #expect(try browser.get("/").text.contains("There is already one named “ACME research” here"))

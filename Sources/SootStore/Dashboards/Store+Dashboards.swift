@@ -53,6 +53,11 @@ extension Store {
         try Visibility(database, caller: caller, organizationID: organizationID)
     }
 
+    /// Whether any run was ever reported in the organization (its page shows the first steps until one is).
+    package func hasRuns(organizationID: UUID) throws -> Bool {
+        try database.query("SELECT EXISTS (SELECT 1 FROM runs WHERE organization_id = \(organizationID)) AS any").first!.decode("any")
+    }
+
     /// How many teams the organization has (to tell a member how much of it they see).
     package func teamCount(organizationID: UUID) throws -> Int {
         try database.query("SELECT count(*) AS n FROM teams WHERE organization_id = \(organizationID)").first!.decode("n")

@@ -156,6 +156,9 @@ struct DashboardRoutes {
             html += "\(share.seen == 0 ? "teams you are in: none yet" : "\(share.seen) of its \(share.all) teams you are in").</p>"
         }
         html += stats(totals, before: before.map { ($0, range.days ?? 0) })
+        if scope.level == .organization, !scope.isPublic, totals.runs == 0, try !store.hasRuns(organizationID: scope.id) {
+            html += FirstSteps.card(base: proxies.baseURL(request))
+        }
         if !scope.isPublic { html += downloads(scope, range) }
         // Emissions over time, stacked by child (runs of an experiment are too many to stack: one series).
         // The trend is stacked by the level below; an experiment's runs are too many to stack (one series).

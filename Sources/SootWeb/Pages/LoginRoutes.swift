@@ -180,18 +180,7 @@ struct LoginRoutes {
             <div class="table-scroll" tabindex="0"><table><thead><tr><th scope="col">Team</th><th scope="col" class="num">Last 7 days (CO2e)</th>\
             <th scope="col" class="num">7 days before</th><th scope="col" class="num">Change</th></tr></thead><tbody>\(teamRows)</tbody></table></div>
             """
-        let firstSteps: HTML = recent.isEmpty ? """
-            <section class="card first-steps" aria-labelledby="first-steps"><h2 id="first-steps">Send your first run</h2>
-            <ol><li>Open a project below (or create one with <code>soot bootstrap</code>), and under <strong>Ingest tokens</strong> \
-            create a token: it comes with a ready <code>.codecarbon.config</code>.</li>
-            <li>On the machine that runs the job, install CodeCarbon and point it at Soot:
-            <pre><code>pip install codecarbon
-            export CODECARBON_API_ENDPOINT=\(baseURL(request))
-            export CODECARBON_API_KEY=soot_prj_…        # the project token
-            export CODECARBON_EXPERIMENT_ID=&lt;experiment id&gt;
-            codecarbon monitor                          # or EmissionsTracker(save_to_api=True) in your code</code></pre></li>
-            <li>Runs appear here as they report, every 15 seconds by default.</li></ol></section>
-            """ : ""
+        let firstSteps: HTML = recent.isEmpty ? FirstSteps.card(base: baseURL(request)) : ""
         let runs: HTML = recent.isEmpty ? "<p class=\"muted\">No runs yet.</p>"
             : "<div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Started</th><th>Project / experiment</th><th class=\"num\">Emissions</th></tr></thead><tbody>\(recent)</tbody></table></div>"
         let body: HTML = """
