@@ -36,14 +36,16 @@ let package = Package(
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
         // The domain: levels, totals, equivalents, plausibility. No I/O.
         .target(name: "Emissions"),
+        // Counters, gauges and histograms, and their Prometheus / OpenMetrics text. No I/O.
+        .target(name: "Metrics"),
         // Typed records, access rules, every query, the sample writer, imports and report streams. No HTTP.
         .target(
             name: "SootStore",
-            dependencies: ["Postgres", "Emissions", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Postgres", "Emissions", "Metrics", "COpenSSL", .product(name: "Logging", package: "swift-log")]),
         // Requests to store calls to views: the JSON API, CodeCarbon's API, pages, reports. No SQL: no Postgres.
         .target(
             name: "SootWeb",
-            dependencies: ["HTTPServer", "SootStore", "Emissions", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HTTPServer", "SootStore", "Emissions", "Metrics", .product(name: "Logging", package: "swift-log")],
             // Only what SootWeb imports is visible to it, not what those modules import (Postgres's extensions).
             swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         .executableTarget(
@@ -61,10 +63,10 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "Sockets", "TestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "EmissionsTests", dependencies: ["Emissions"]),
+        .testTarget(name: "EmissionsTests", dependencies: ["Emissions", "Metrics"]),
         .testTarget(
             name: "SootAppTests",
-            dependencies: ["SootWeb", "SootStore", "Postgres", "HTTPServer", "Emissions", "TestSupport"]),
+            dependencies: ["SootWeb", "SootStore", "Postgres", "HTTPServer", "Emissions", "Metrics", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@
 # Selenium), chromium and chromium-driver (the browser test).
 set -euo pipefail
 packages=(libpq-dev libssl-dev pkg-config postgresql)
-[ "${1:-}" = "--test" ] && packages+=(python3-venv chromium chromium-driver)
+[ "${1:-}" = "--test" ] && packages+=(python3-venv chromium chromium-driver prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -197,4 +197,7 @@ public final class ConnectionPool: Sendable {
 
     /// Open connections (idle and checked out).
     public var openConnections: Int { state.withLock { $0.open } }
+
+    /// Connections checked out now, and callers waiting for one.
+    public var usage: (inUse: Int, waiting: Int) { state.withLock { ($0.open - $0.idle.count, $0.waiters) } }
 }

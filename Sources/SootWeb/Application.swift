@@ -16,14 +16,20 @@ package final class Application: Sendable {
     package let batcher: SampleBatcher
     /// The connections and per-caller share of exports and imports.
     package let reports: ReportCapacity
+    /// What `/metrics` shows (on its own listener: `makeMetricsServer`).
+    package let metrics = SootMetrics()
+    /// This build's version, as `soot_build_info` and `soot --version` show it.
+    package static let version = "0.9.0"
 
     package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        batcher = store.makeBatcher(configuration: configuration.ingest, logger: Logger(label: "soot.ingest"))
+        batcher = store.makeBatcher(configuration: configuration.ingest, logger: Logger(label: "soot.ingest"), metrics: metrics.ingest)
         let reports = ReportCapacity(store: store, configuration: configuration.reports)
         self.reports = reports
+        metrics.registerGauges(store: store, batcher: batcher, reports: reports, version: Application.version,
+                               commit: ProcessInfo.processInfo.environment["SOOT_BUILD_COMMIT"] ?? "unknown")
         var router = Router()
         apiOperations = Application.addRoutes(to: &router, configuration: configuration, store: store,
                                               batcher: batcher, reports: reports, logger: logger)
@@ -53,13 +59,29 @@ package final class Application: Sendable {
     ]
 
     /// The HTTP server for these routes, with Soot's error pages, security headers and secret-redacting access log.
-    package func makeServer(_ configuration: Configuration) -> Server {
+    /// `metrics`: count every response for `/metrics` (off when the metrics listener is).
+    package func makeServer(_ configuration: Configuration, metrics counting: Bool = true) -> Server {
         var configuration = configuration
         configuration.responseHeaders = Application.securityHeaders + configuration.responseHeaders
         configuration.serverName = configuration.serverName ?? "Soot"
         configuration.threadNamePrefix = "soot"
-        return Server(configuration: configuration, responder: router.build(), errorResponder: ErrorPages.responder,
-                      redactPath: Redaction.path, translateError: { AppError.from($0) }, logger: Logger(label: "soot.http"))
+        let metrics = self.metrics
+        if counting { configuration.responseObserver = { metrics.observe($0) } }
+        let server = Server(configuration: configuration, responder: router.build(), errorResponder: ErrorPages.responder,
+                            redactPath: Redaction.path, translateError: { AppError.from($0) }, logger: Logger(label: "soot.http"))
+        metrics.attach(server)
+        return server
+    }
+
+    /// The metrics listener: `GET /metrics` only, on its own address (never the public port), one small loop.
+    package func makeMetricsServer(host: String, port: UInt16) -> Server {
+        var router = Router()
+        let metrics = self.metrics
+        router.get("/metrics") { request in metrics.response(for: request) }
+        var configuration = Configuration(host: host, port: port, eventLoopThreads: 1, workerThreads: 2, maximumConnections: 64)
+        configuration.serverName = "Soot"
+        configuration.threadNamePrefix = "metric"
+        return Server(configuration: configuration, responder: router.build(), logger: Logger(label: "soot.metrics"))
     }
 
     static func addRoutes(

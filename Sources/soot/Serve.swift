@@ -61,6 +61,11 @@ struct Serve: ParsableCommand {
         valueName: "list"))
     var trustedProxies: String?
 
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp(
+        "Where GET /metrics (Prometheus) listens, never on the public port: host:port, or off (env SOOT_METRICS_LISTEN; default 127.0.0.1:9464).",
+        valueName: "host:port|off"))
+    var metricsListen: String?
+
     @Flag(name: .customLong("benchmark-routes"), help: "Serve GET /bench/hello and POST /bench/emissions for Benchmarks/http.sh.")
     var benchmarkRoutes = false
 
@@ -127,16 +132,42 @@ struct Serve: ParsableCommand {
             port: port ?? environment["PORT"].flatMap(UInt16.init) ?? 8080)
         if let loops = eventLoops ?? environment["SOOT_EVENT_LOOPS"].flatMap(Int.init) { httpConfiguration.eventLoopThreads = loops }
         if let count = workers ?? environment["SOOT_WORKERS"].flatMap(Int.init) { httpConfiguration.workerThreads = count }
-        let server = application.makeServer(httpConfiguration)
+        let metricsAddress = try Serve.metricsAddress(metricsListen ?? environment["SOOT_METRICS_LISTEN"] ?? "127.0.0.1:9464")
+        let server = application.makeServer(httpConfiguration, metrics: metricsAddress != nil)
         try server.start()
+        var metricsServer: Server?
+        if let (metricsHost, metricsPort) = metricsAddress {
+            let candidate = application.makeMetricsServer(host: metricsHost, port: metricsPort)
+            do {
+                try candidate.start()
+                metricsServer = candidate
+            } catch {
+                // Another process holds the port (a second instance on one machine): serve without metrics, loudly.
+                logger.error("metrics listener not started; /metrics is off", metadata: ["address": "\(metricsHost):\(metricsPort)", "error": "\(error)"])
+            }
+        }
         print("Soot is serving on http://\(httpConfiguration.host):\(server.port)/  (Ctrl-C to stop)")
+        if let metricsServer { print("Metrics on http://\(metricsServer.configuration.host):\(metricsServer.port)/metrics") }
         fflush(nil)
 
         var received: Int32 = 0
         sigwait(&signals, &received)
         logger.info("signal received; shutting down", metadata: ["signal": "\(received == SIGINT ? "SIGINT" : "SIGTERM")"])
         server.shutdown(gracePeriod: gracePeriod)
+        metricsServer?.shutdown(gracePeriod: 1)
         application.shutdown()
+    }
+
+    /// `host:port` (IPv6 in brackets), or nil for `off`.
+    static func metricsAddress(_ text: String) throws -> (String, UInt16)? {
+        if text.lowercased() == "off" { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw ValidationError("--metrics-listen must be host:port (e.g. 127.0.0.1:9464) or off.")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--metrics-listen needs a host, e.g. 127.0.0.1:9464.") }
+        return (host, port)
     }
 
     /// On a database with no users, creates an operator account and prints its one-time password, so the very

@@ -41,6 +41,8 @@ public struct Configuration: Sendable {
     /// `Cache-Control`), formatted once at start. Names must be tokens and values free of control bytes; `Server`
     /// fails to start otherwise. Default none.
     public var responseHeaders: [(name: String, value: String)]
+    /// Told of every response as it completes (for metrics), on the event loop's thread: keep it short. Default none.
+    public var responseObserver: (@Sendable (CompletedResponse) -> Void)?
 
     public init(
         host: String = "127.0.0.1",
@@ -79,6 +81,18 @@ public struct Configuration: Sendable {
         self.threadNamePrefix = String(threadNamePrefix.prefix(6))
         self.responseHeaders = responseHeaders
     }
+}
+
+/// A response the server finished sending (or gave up on), as `Configuration.responseObserver` sees it.
+public struct CompletedResponse: Sendable {
+    public let method: HTTPMethod?
+    /// The matched route's pattern (`/o/:org`), never the raw path; nil when no route matched.
+    public let route: String?
+    public let status: Int
+    /// Bytes written for the response (head and body).
+    public let bytes: Int
+    /// Seconds from the request's head to the end of the response.
+    public let seconds: Double
 }
 
 import Glibc

@@ -633,6 +633,12 @@ final class Connection: @unchecked Sendable {
     }
 
     private func logAccess(_ head: RequestHead?, status: HTTPStatus, bytes: Int) {
+        if let observer = core.configuration.responseObserver {
+            var route: String?
+            if let current, case .found(let matched, _) = current.match { route = matched.pattern }
+            let seconds = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e9 } ?? 0
+            observer(CompletedResponse(method: head?.method, route: route, status: status.code, bytes: bytes, seconds: seconds))
+        }
         let logger = core.logger
         guard logger.logLevel <= .info else { return }
         let elapsed = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e6 } ?? 0

@@ -42,6 +42,14 @@ public final class Server: Sendable {
         self.logger = logger
     }
 
+    /// Connections open now (0 before `start()` and after shutdown).
+    public var openConnections: Int {
+        state.withLock { state in
+            if case .running(let loops, _, _, _) = state { return loops.first?.core.openConnections.load(ordering: .relaxed) ?? 0 }
+            return 0
+        }
+    }
+
     /// The bound port (after `start()`; the real one when configured with port 0).
     public var port: UInt16 { UInt16(boundPort.load(ordering: .acquiring)) }
 

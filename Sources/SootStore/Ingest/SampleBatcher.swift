@@ -57,11 +57,14 @@ package final class SampleBatcher: @unchecked Sendable {
     private var inFlight: [Int: [Pending]] = [:]
     private var stopping = false
     private let running = Atomic<Int>(0)
+    private let metrics: IngestMetrics?
 
-    package init(url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "soot.ingest")) {
+    package init(url: String, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "soot.ingest"),
+                 metrics: IngestMetrics? = nil) {
         self.url = url
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         queues = Array(repeating: [], count: max(1, configuration.writers))
         for index in 0..<max(1, configuration.writers) {
             start(name: "soot-ingest-\(index)") { [self] in writerLoop(index) }
@@ -129,6 +132,13 @@ package final class SampleBatcher: @unchecked Sendable {
         return taken
     }
 
+    /// Samples waiting in the queues (not those being committed).
+    package var queuedSamples: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queues.reduce(0) { $0 + $1.reduce(0) { $0 + $1.records.count } }
+    }
+
     private func finished(_ writer: Int) {
         lock.lock()
         inFlight[writer] = nil
@@ -151,11 +161,20 @@ package final class SampleBatcher: @unchecked Sendable {
                     // is full of dead row versions (each batch updates its runs): 5-10 % of PostgreSQL's time.
                     try connection!.execute("SET enable_seqscan = off")
                 }
+                let started = Date().timeIntervalSince1970
                 let results = try commit(batch, on: connection!, shard: me)
                 finished(me)
+                if let metrics {
+                    metrics.commitSeconds.observe(Date().timeIntervalSince1970 - started)
+                    metrics.batchSamples.observe(Double(batch.reduce(0) { $0 + $1.records.count }))
+                    for (pending, result) in zip(batch, results) {
+                        if case .success(let written) = result { metrics.committed(pending.records, written: written, path: "codecarbon_emissions") }
+                    }
+                }
                 for (pending, result) in zip(batch, results) { pending.finish(result) }
             } catch {
                 finished(me)
+                metrics?.failedBatches.add()
                 if let database = error as? DatabaseError, database.isUnavailable {
                     RepeatingLog.database.log(logger, .warning, "ingest batch failed: database unavailable",
                                               key: "ingest:\(database.sqlState ?? "")",

@@ -9,6 +9,12 @@ package struct Store: Sendable {
 
     package init(database: ConnectionPool) { self.database = database }
 
+    /// The main pool now: connections checked out, idle, and callers waiting for one (for metrics).
+    package var poolUsage: (inUse: Int, idle: Int, waiting: Int) {
+        let usage = database.usage
+        return (usage.inUse, database.openConnections - usage.inUse, usage.waiting)
+    }
+
     /// Parses an id from a URL; anything that is not a UUID cannot exist (404).
     package static func id(_ text: String?) throws -> UUID {
         guard let text, let id = UUID(uuidString: text) else { throw AppError.notFound() }
@@ -104,8 +110,8 @@ extension Store {
     package func ping() throws { try database.query("SELECT 1") }
 
     /// The group-commit writer for single samples, on connections of its own.
-    package func makeBatcher(configuration: SampleBatcher.Configuration, logger: Logger) -> SampleBatcher {
-        SampleBatcher(url: database.url, configuration: configuration, logger: logger)
+    package func makeBatcher(configuration: SampleBatcher.Configuration, logger: Logger, metrics: IngestMetrics? = nil) -> SampleBatcher {
+        SampleBatcher(url: database.url, configuration: configuration, logger: logger, metrics: metrics)
     }
 
     /// Login sessions in this database.
