@@ -15,7 +15,7 @@ cd "$root"
 swift build -c release --product soot >/dev/null
 swift build -c release --package-path Benchmarks --product HummingbirdPeer >/dev/null 2>&1
 work="$(mktemp -d /tmp/soot-http-XXXXXX)"; chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
+export SOOT_DATA_DIR="$work/data" LOG_LEVEL="${BENCH_LOG_LEVEL:-warning}"  # BENCH_LOG_LEVEL=info: with the access log
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

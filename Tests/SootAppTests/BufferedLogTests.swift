@@ -1,4 +1,5 @@
 import Glibc
+import HTTPServer
 import Logging
 @testable import SootStore
 @testable import SootWeb
@@ -25,6 +26,28 @@ import Testing
             }
             return String(decoding: all, as: UTF8.self)
         }
+    }
+
+    @Test func theAccessLineIsWrittenWithoutSwiftLogAndRedacted() throws {
+        let pipe = Pipe()
+        let sink = LogSink(descriptor: pipe.write, interval: 60)
+        let log = AccessLog(sink: sink, level: .info)
+        log.write(CompletedResponse(method: .post, path: "/ingest/soot_prj_abcdefghijklmnopqrstuvwxyz0123456789", peer: "10.0.0.7",
+                                    route: "/ingest/:token", status: 201, bytes: 512, seconds: 0.00021))
+        log.write(CompletedResponse(method: nil, path: nil, peer: "10.0.0.8", route: nil, status: 400, bytes: 0, seconds: 12.3456789))
+        sink.flush()
+        let lines = pipe.drain().split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        // The same shape as every other line: time, level, label, sorted key=value pairs, [source] message.
+        #expect(lines[0].hasSuffix(" info soot.http: bytes=512 method=POST ms=0.210 path=/ingest/[redacted] peer=10.0.0.7 status=201 [HTTPServer] request"),
+                "\(lines[0])")
+        #expect(lines[1].hasSuffix(" info soot.http: bytes=0 method=- ms=12345.679 path=- peer=10.0.0.8 status=400 [HTTPServer] request"),
+                "\(lines[1])")
+        // At warning, nothing.
+        AccessLog(sink: sink, level: .warning).write(CompletedResponse(method: .get, path: "/", peer: "p", route: nil, status: 200,
+                                                                         bytes: 1, seconds: 0))
+        sink.flush()
+        #expect(pipe.drain().isEmpty)
     }
 
     @Test func infoWaitsForTheFlushWarningsDoNotAndOrderIsKept() throws {

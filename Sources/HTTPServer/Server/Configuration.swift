@@ -41,8 +41,12 @@ public struct Configuration: Sendable {
     /// `Cache-Control`), formatted once at start. Names must be tokens and values free of control bytes; `Server`
     /// fails to start otherwise. Default none.
     public var responseHeaders: [(name: String, value: String)]
-    /// Told of every response as it completes (for metrics), on the event loop's thread: keep it short. Default none.
+    /// Told of every response as it completes (metrics, an access log of the application's own), on the event
+    /// loop's thread: keep it short. Default none.
     public var responseObserver: (@Sendable (CompletedResponse) -> Void)?
+    /// Whether the server writes an access line per response through its logger at `info`. Default true; off when
+    /// the `responseObserver` keeps its own access log.
+    public var logsAccess = true
 
     public init(
         host: String = "127.0.0.1",
@@ -86,6 +90,11 @@ public struct Configuration: Sendable {
 /// A response the server finished sending (or gave up on), as `Configuration.responseObserver` sees it.
 public struct CompletedResponse: Sendable {
     public let method: HTTPMethod?
+    /// The request's path as sent (percent-encoded, secrets and all: redact before writing it anywhere); nil when
+    /// no request head was parsed.
+    public let path: String?
+    /// The client's address.
+    public let peer: String
     /// The matched route's pattern (`/o/:org`), never the raw path; nil when no route matched.
     public let route: String?
     public let status: Int
@@ -93,6 +102,10 @@ public struct CompletedResponse: Sendable {
     public let bytes: Int
     /// Seconds from the request's head to the end of the response.
     public let seconds: Double
+
+    public init(method: HTTPMethod?, path: String?, peer: String, route: String?, status: Int, bytes: Int, seconds: Double) {
+        (self.method, self.path, self.peer, self.route, self.status, self.bytes, self.seconds) = (method, path, peer, route, status, bytes, seconds)
+    }
 }
 
 import Glibc

@@ -637,8 +637,10 @@ final class Connection: @unchecked Sendable {
             var route: String?
             if let current, case .found(let matched, _) = current.match { route = matched.pattern }
             let seconds = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e9 } ?? 0
-            observer(CompletedResponse(method: head?.method, route: route, status: status.code, bytes: bytes, seconds: seconds))
+            observer(CompletedResponse(method: head?.method, path: head?.path, peer: peer, route: route, status: status.code,
+                                       bytes: bytes, seconds: seconds))
         }
+        guard core.configuration.logsAccess else { return }
         let logger = core.logger
         guard logger.logLevel <= .info else { return }
         let elapsed = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e6 } ?? 0

@@ -1,0 +1,68 @@
+import HTTPServer
+import Logging
+
+/// The access log at `info`: one line per response, in the same shape as every other log line
+/// (`2026-12-07T19:28:22+0000 info soot.http: bytes=512 method=GET ms=0.210 path=/o/acme peer=10.0.0.7 status=200
+/// [HTTPServer] request`), written straight into the buffered sink: no metadata dictionary, no string per field.
+/// Paths are redacted (`Redaction.path`) before they are written.
+struct AccessLog: Sendable {
+    let sink: LogSink
+    let enabled: Bool
+
+    init(sink: LogSink = .standardError, level: Logger.Level) {
+        self.sink = sink
+        enabled = level <= .info
+    }
+
+    func write(_ response: CompletedResponse) {
+        guard enabled else { return }
+        var line: [UInt8] = []
+        line.reserveCapacity(160)
+        line.append(contentsOf: sink.timestamp().utf8)
+        line.append(contentsOf: Self.prefix)
+        Self.decimal(response.bytes, &line)
+        line.append(contentsOf: Self.method)
+        line.append(contentsOf: (response.method?.rawValue ?? "-").utf8)
+        line.append(contentsOf: Self.milliseconds)
+        // Milliseconds with three decimals, from microseconds, without Foundation.
+        let micros = max(0, Int((response.seconds * 1_000_000).rounded()))
+        Self.decimal(micros / 1000, &line)
+        line.append(0x2E)
+        let fraction = micros % 1000
+        if fraction < 100 { line.append(0x30) }
+        if fraction < 10 { line.append(0x30) }
+        Self.decimal(fraction, &line)
+        line.append(contentsOf: Self.pathKey)
+        line.append(contentsOf: (response.path.map(Redaction.path) ?? "-").utf8)
+        line.append(contentsOf: Self.peerKey)
+        line.append(contentsOf: response.peer.utf8)
+        line.append(contentsOf: Self.statusKey)
+        Self.decimal(response.status, &line)
+        line.append(contentsOf: Self.suffix)
+        sink.write(line, urgent: false)
+    }
+
+    private static let prefix = Array(" info soot.http: bytes=".utf8)
+    private static let method = Array(" method=".utf8)
+    private static let milliseconds = Array(" ms=".utf8)
+    private static let pathKey = Array(" path=".utf8)
+    private static let peerKey = Array(" peer=".utf8)
+    private static let statusKey = Array(" status=".utf8)
+    private static let suffix = Array(" [HTTPServer] request\n".utf8)
+
+    private static func decimal(_ value: Int, _ out: inout [UInt8]) {
+        var value = max(0, value)
+        if value == 0 { return out.append(0x30) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while value > 0 {
+                buffer[count] = UInt8(0x30 + value % 10)
+                value /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
+    }
+}
