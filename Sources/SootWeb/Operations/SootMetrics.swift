@@ -81,6 +81,9 @@ package final class SootMetrics: Sendable {
             let usage = store.poolUsage
             return [([("state", "in_use")], Double(usage.inUse)), ([("state", "idle")], Double(usage.idle))]
         })
+        registry.register(GaugeFamily("soot_database_up", help: "1 when PostgreSQL answered a query at this scrape, 0 otherwise.") {
+            (try? store.ping()) != nil ? 1 : 0
+        })
         registry.register(GaugeFamily("soot_db_pool_waiting", help: "Requests waiting for a connection of the main pool.") {
             Double(store.poolUsage.waiting)
         })
