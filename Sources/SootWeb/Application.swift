@@ -17,7 +17,7 @@ package final class Application: Sendable {
     /// The connections and per-caller share of exports and imports.
     package let reports: ReportCapacity
     /// What `/metrics` shows (on its own listener: `makeMetricsServer`).
-    package let metrics = SootMetrics()
+    package let metrics: SootMetrics
     /// This build's version, as `soot_build_info` and `soot --version` show it.
     package static let version = "0.9.0"
 
@@ -25,6 +25,8 @@ package final class Application: Sendable {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        let metrics = SootMetrics()
+        self.metrics = metrics
         batcher = store.makeBatcher(configuration: configuration.ingest, logger: Logger(label: "soot.ingest"), metrics: metrics.ingest)
         let reports = ReportCapacity(store: store, configuration: configuration.reports)
         self.reports = reports
@@ -32,7 +34,7 @@ package final class Application: Sendable {
                                commit: ProcessInfo.processInfo.environment["SOOT_BUILD_COMMIT"] ?? "unknown")
         var router = Router()
         apiOperations = Application.addRoutes(to: &router, configuration: configuration, store: store,
-                                              batcher: batcher, reports: reports, logger: logger)
+                                              batcher: batcher, reports: reports, metrics: metrics.ingest, logger: logger)
         self.router = router
     }
 
@@ -98,7 +100,7 @@ package final class Application: Sendable {
 
     static func addRoutes(
         to router: inout Router, configuration: AppConfiguration, store: Store, batcher: SampleBatcher,
-        reports: ReportCapacity, logger: Logger
+        reports: ReportCapacity, metrics: IngestMetrics, logger: Logger
     ) -> [APIRegistry.Operation] {
         HealthRoutes(store: store).register(on: &router)
         if configuration.benchmarkRoutes { BenchmarkRoutes().register(on: &router) }
@@ -106,7 +108,7 @@ package final class Application: Sendable {
         let authenticator = Authenticator(store: store, sessions: sessions)
         var api = APIRegistry()
         ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
-        let ingest = IngestService(store: store, batcher: batcher)
+        let ingest = IngestService(store: store, batcher: batcher, metrics: metrics)
         ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
         CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)
         EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)

@@ -40,10 +40,23 @@ import Testing
         try withApp { app in
             let agent = try Agent(app)
             #expect(try app.api("POST", "/emissions", token: nil, json: emission(agent, try run(app, agent)), headers: agent.header).status == 201)
+            // A run report with two samples counts once committed; one refused (its totals disagree) counts nothing.
+            let start = Date().addingTimeInterval(-600)
+            func report(_ totals: Double) -> JSONValue {
+                ["experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(start)),
+                 "samples": .array((0..<2).map { index -> JSONValue in
+                     ["timestamp": .string(ISOTime.format(start.addingTimeInterval(Double(index) * 60))), "duration_seconds": 60,
+                      "energy_kwh": 0.5, "emissions_kg": 0.1]
+                 }),
+                 "totals": ["energy_kwh": .number(totals), "emissions_kg": 0.2, "duration_seconds": 120]]
+            }
+            #expect(try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: report(1)).status == 201)
+            #expect(try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: report(7)).status == 422)
             let metrics = app.application.makeMetricsServer(host: "127.0.0.1", port: 0)
             try metrics.start()
             defer { metrics.shutdown(gracePeriod: 1) }
             let text = try scrape(metrics)
+            #expect(text.text.contains("soot_ingest_samples_total{path=\"run_reports\"} 2\n"))
             #expect(text.status == 200 && text.header("Content-Type") == MetricsRegistry.textContentType)
             let body = text.text
             #expect(body.contains("soot_http_requests_total{route=\"/emissions\",method=\"POST\",code=\"2xx\"} 1"))

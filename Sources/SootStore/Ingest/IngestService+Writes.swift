@@ -3,8 +3,12 @@ import Foundation
 import Postgres
 
 /// A transaction the web layer can hold but not query: store calls that take one run inside it.
-package struct Transaction {
+package final class Transaction {
     let connection: DatabaseConnection
+    /// What the work wrote, counted for metrics once the transaction has committed.
+    var written: [(records: [SampleRecord], flags: [Bool])] = []
+
+    init(connection: DatabaseConnection) { self.connection = connection }
 }
 
 /// The names that find (or make) an experiment: organization, team and project must exist and be writable by
@@ -44,11 +48,22 @@ extension IngestService {
     /// is a 422 naming `header`. Without a key, the work just runs in a transaction.
     package func idempotently(_ caller: Caller, key: String?, header: String, fingerprint: String,
                               _ work: (Transaction) throws -> StoredAnswer) throws -> StoredAnswer {
-        guard let key else { return try database.transaction { try work(Transaction(connection: $0)) } }
+        guard let key else {
+            var transaction: Transaction?
+            let answer = try database.transaction { connection in
+                let opened = Transaction(connection: connection)
+                transaction = opened
+                return try work(opened)
+            }
+            countCommitted(transaction)
+            return answer
+        }
         guard !key.isEmpty, key.count <= 200 else {
             throw AppError.invalid(header, "\(header) must have 1 to 200 characters.")
         }
         let scope = IngestService.idempotencyScope(caller)
+        var transaction: Transaction?
+        defer { countCommitted(transaction) }
         return try database.transaction { connection in
             let claimed = try connection.query("""
                 INSERT INTO idempotency_keys (scope, key, request_hash, status, response) VALUES (\(scope), \(key), \(fingerprint), 0, '')
@@ -63,7 +78,9 @@ extension IngestService {
                 }
                 return StoredAnswer(status: try row.decode("status"), body: Array(try row.decode("response", as: String.self).utf8), replayed: true)
             }
-            let answer = try work(Transaction(connection: connection))
+            let opened = Transaction(connection: connection)
+            let answer = try work(opened)
+            transaction = opened
             try connection.query("""
                 UPDATE idempotency_keys SET status = \(answer.status), response = \(String(decoding: answer.body, as: UTF8.self))
                 WHERE scope = \(scope) AND key = \(key)
@@ -99,7 +116,8 @@ extension IngestService {
         let row = try IngestService.createRun(connection, caller: caller, experimentID: experimentID, startedAt: startedAt,
                                               endedAt: endedAt, machine: machine, source: "api", clientKey: clientRunID)
         let placement = try IngestService.placement(of: row)
-        _ = try SampleWriter.write(connection, samples.map { SampleRecord(placement: placement, measure: $0.0, clientKey: $0.1) })
+        let records = samples.map { SampleRecord(placement: placement, measure: $0.0, clientKey: $0.1) }
+        transaction.written.append((records, try SampleWriter.write(connection, records)))
         let run = try connection.query("""
             SELECT \(unsafeSQL: Representation.runColumns) FROM runs r WHERE r.id = \(placement.runID)
             """).first!
@@ -110,6 +128,7 @@ extension IngestService {
     package func write(_ transaction: Transaction, _ samples: [(SampleMeasure, String?)], placement: RunPlacement) throws -> [(id: UUID, fresh: Bool)] {
         let records = samples.map { SampleRecord(placement: placement, measure: $0.0, clientKey: $0.1) }
         let fresh = try SampleWriter.write(transaction.connection, records)
+        transaction.written.append((records, fresh))
         try transaction.connection.query("""
             UPDATE runs SET ended_at = greatest(ended_at, last_seen_at) WHERE id = \(placement.runID) AND ended_at IS NOT NULL
             """)

@@ -9,10 +9,18 @@ package final class IngestService: Sendable {
     package let database: ConnectionPool
     package let batcher: SampleBatcher
     private let placements = Mutex<[UUID: RunPlacement]>([:])
+    private let metrics: IngestMetrics?
 
-    package init(store: Store, batcher: SampleBatcher) {
+    package init(store: Store, batcher: SampleBatcher, metrics: IngestMetrics? = nil) {
         self.database = store.database
         self.batcher = batcher
+        self.metrics = metrics
+    }
+
+    /// Counts the samples a committed transaction wrote (run reports and their samples).
+    func countCommitted(_ transaction: Transaction?) {
+        guard let metrics, let transaction else { return }
+        for (records, flags) in transaction.written { metrics.committed(records, written: flags, path: "run_reports") }
     }
 
     // MARK: Placement
