@@ -22,10 +22,12 @@ package final class Application: Sendable {
     package static let version = "0.9.0"
 
     package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
+        let metrics = SootMetrics()
+        var store = store
+        store.metrics = metrics.ingest
         self.configuration = configuration
         self.store = store
         self.logger = logger
-        let metrics = SootMetrics()
         self.metrics = metrics
         batcher = store.makeBatcher(configuration: configuration.ingest, logger: Logger(label: "soot.ingest"), metrics: metrics.ingest)
         let reports = ReportCapacity(store: store, configuration: configuration.reports)

@@ -370,6 +370,9 @@ import Testing
             let result = try importFile(app, agent, encoder.bytes, query: "?experiment_id=\(agent.experimentID)")
             #expect(result.status == 201, "\(result.body)")
             #expect(result.body["runs_created"] == 3)
+            // Counted for /metrics once committed.
+            let imported = try #require(result.body["samples_imported"]?.numberValue)
+            #expect(imported > 0 && app.application.metrics.ingest.samples.value(["imports"]) == imported)
             // All into the chosen experiment.
             #expect(try app.pool.query("SELECT count(DISTINCT experiment_id) AS n FROM runs").first!.decode("n", as: Int.self) == 1)
             #expect(try app.pool.query("SELECT experiment_id FROM runs LIMIT 1").first!.decode("experiment_id", as: UUID.self).lowercaseText == agent.experimentID)

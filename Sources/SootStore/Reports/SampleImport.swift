@@ -70,10 +70,13 @@ package struct SampleImport: Sendable {
 
     /// Runs `feed` inside the import's transaction; `feed` hands each row to the writer (`add`) or refuses it
     /// (`outcome.refuse`). Imports into one project take turns.
-    package func run(_ database: ConnectionPool, _ feed: (inout Writer) throws -> Void) throws -> ImportOutcome {
+    /// `committed` is told what was written once the transaction has committed (metrics), never for a rollback.
+    package func run(_ database: ConnectionPool, committed: ([(records: [SampleRecord], flags: [Bool])]) -> Void = { _ in },
+                     _ feed: (inout Writer) throws -> Void) throws -> ImportOutcome {
         try caller.requireWrite()
+        var written: [(records: [SampleRecord], flags: [Bool])] = []
         do {
-            return try database.transaction { connection in
+            let outcome = try database.transaction { connection in
                 // Imports into one project take turns: two uploads of the same file would otherwise both miss the
                 // run the other is creating, and the later one would fail on its key. Taking turns, the later
                 // import finds the runs and samples the first committed, and adds nothing twice.
@@ -84,8 +87,11 @@ package struct SampleImport: Sendable {
                 var outcome = writer.outcome
                 outcome.refused.sort { ($0.line, $0.column) < ($1.line, $1.column) }
                 if outcome.refusedCount > 0 && !validOnly { throw Rollback(outcome: outcome) }
+                written = writer.written
                 return outcome
             }
+            committed(written)
+            return outcome
         } catch let rollback as Rollback {
             var outcome = rollback.outcome
             (outcome.runsCreated, outcome.runsExtended, outcome.samplesImported, outcome.duplicates) = (0, 0, 0, 0)
@@ -115,6 +121,8 @@ package struct SampleImport: Sendable {
         package var runs: [String: RunState] = [:]
         package var experiments: [String: UUID] = [:]
         package var pending: [SampleRecord] = []
+        /// What each flush wrote, for the metrics once the import commits.
+        package var written: [(records: [SampleRecord], flags: [Bool])] = []
 
         package init(importer: SampleImport, connection: DatabaseConnection, outcome: ImportOutcome) {
             self.importer = importer
@@ -209,9 +217,10 @@ package struct SampleImport: Sendable {
 
         package mutating func flush() throws {
             guard !pending.isEmpty else { return }
-            let written = try SampleWriter.write(connection, pending)
-            outcome.samplesImported += written.filter { $0 }.count
-            outcome.duplicates += written.filter { !$0 }.count
+            let flags = try SampleWriter.write(connection, pending)
+            outcome.samplesImported += flags.filter { $0 }.count
+            outcome.duplicates += flags.filter { !$0 }.count
+            written.append((pending, flags))
             pending.removeAll(keepingCapacity: true)
         }
 
@@ -257,7 +266,10 @@ package struct SampleImport: Sendable {
 extension Store {
     /// Runs an import (see `SampleImport.run`) on the store's pool.
     package func importSamples(_ importer: SampleImport, _ feed: (inout SampleImport.Writer) throws -> Void) throws -> ImportOutcome {
-        try importer.run(database, feed)
+        let metrics = self.metrics
+        return try importer.run(database, committed: { written in
+            for (records, flags) in written { metrics?.committed(records, written: flags, path: "imports") }
+        }, feed)
     }
 
     /// The caller `soot import` writes as (see `SampleImport.operatorCaller`).

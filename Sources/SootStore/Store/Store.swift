@@ -9,6 +9,9 @@ package struct Store: Sendable {
 
     package init(database: ConnectionPool) { self.database = database }
 
+    /// Counts what imports commit (the web sets it; `soot import` runs without).
+    package var metrics: IngestMetrics?
+
     /// The main pool now: connections checked out, idle, and callers waiting for one (for metrics).
     package var poolUsage: (inUse: Int, idle: Int, waiting: Int) {
         let usage = database.usage
@@ -99,8 +102,10 @@ extension Store {
     /// A store on a pool of its own of `connections` connections to the same database (reports and imports use
     /// one, beside the main pool).
     package func separatePool(connections: Int, acquireTimeout: Double, logger: Logger) -> Store {
-        Store(database: ConnectionPool(url: database.url, configuration: .init(maximumConnections: connections, acquireTimeout: acquireTimeout),
-                                       logger: logger))
+        var store = Store(database: ConnectionPool(url: database.url, configuration: .init(maximumConnections: connections,
+                                                                                          acquireTimeout: acquireTimeout), logger: logger))
+        store.metrics = metrics
+        return store
     }
 
     /// Closes the pool's connections.
