@@ -53,6 +53,8 @@ struct DatabaseOptions: ParsableArguments {
 
     func bootstrapLogging() {
         let level = resolvedLogLevel
+        // SOOT_LOG_FORMAT=json (or `soot serve --log-format json`): one JSON object per line.
+        LogSink.standardError.setJSON(Self.environment["SOOT_LOG_FORMAT"]?.lowercased() == "json")
         LoggingSystem.bootstrap { label in
             var handler = BufferedLogHandler(label: label)
             handler.logLevel = level

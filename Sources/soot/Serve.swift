@@ -66,6 +66,10 @@ struct Serve: ParsableCommand {
         valueName: "host:port|off"))
     var metricsListen: String?
 
+    @Option(name: .customLong("log-format"), help: ArgumentHelp(
+        "text (default) or json: one JSON object per log line, for Loki or ELK (env SOOT_LOG_FORMAT).", valueName: "text|json"))
+    var logFormat: String?
+
     @Flag(name: .customLong("benchmark-routes"), help: "Serve GET /bench/hello and POST /bench/emissions for Benchmarks/http.sh.")
     var benchmarkRoutes = false
 
@@ -81,6 +85,10 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         database.bootstrapLogging()
+        if let logFormat {
+            guard ["text", "json"].contains(logFormat.lowercased()) else { throw ValidationError("--log-format must be text or json.") }
+            LogSink.standardError.setJSON(logFormat.lowercased() == "json")
+        }
         let logger = Logger(label: "soot")
         let environment = ProcessInfo.processInfo.environment
         let (url, cluster, use) = try database.open(logger: logger)

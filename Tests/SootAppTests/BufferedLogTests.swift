@@ -50,6 +50,27 @@ import Testing
         #expect(pipe.drain().isEmpty)
     }
 
+    @Test func jsonLinesAreOneObjectEachWithEveryField() throws {
+        let pipe = Pipe()
+        let sink = LogSink(descriptor: pipe.write, interval: 60)
+        sink.setJSON(true)
+        AccessLog(sink: sink, level: .info).write(CompletedResponse(method: .get, path: "/invitations/secret-part", peer: "10.0.0.9",
+                                                                    route: "/invitations/:secret", status: 200, bytes: 42, seconds: 0.0015))
+        var logger = Logger(label: "soot.test") { BufferedLogHandler(label: $0, sink: sink) }
+        logger.logLevel = .info
+        logger.warning("a \"quoted\"\nmessage", metadata: ["sqlstate": "53100"])
+        sink.flush()
+        let lines = pipe.drain().split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        let access = try #require(JSONValue.parse(Array(lines[0].utf8)))
+        #expect(access["message"] == "request" && access["level"] == "info" && access["label"] == "soot.http")
+        #expect(access["method"] == "GET" && access["route"] == "/invitations/:secret" && access["status"] == 200 && access["bytes"] == 42)
+        #expect(access["path"] == "/invitations/[redacted]" && access["peer"] == "10.0.0.9" && access["ms"] == 1.5)
+        #expect(access["time"]?.stringValue?.isEmpty == false)
+        let warning = try #require(JSONValue.parse(Array(lines[1].utf8)))
+        #expect(warning["level"] == "warning" && warning["message"] == "a \"quoted\"\nmessage" && warning["sqlstate"] == "53100")
+    }
+
     @Test func infoWaitsForTheFlushWarningsDoNotAndOrderIsKept() throws {
         let pipe = Pipe()
         let sink = LogSink(descriptor: pipe.write, interval: 0.2)

@@ -16,6 +16,7 @@ struct AccessLog: Sendable {
 
     func write(_ response: CompletedResponse) {
         guard enabled else { return }
+        if sink.writesJSON { return writeJSON(response) }
         var line: [UInt8] = []
         line.reserveCapacity(160)
         line.append(contentsOf: sink.timestamp().utf8)
@@ -40,6 +41,17 @@ struct AccessLog: Sendable {
         Self.decimal(response.status, &line)
         line.append(contentsOf: Self.suffix)
         sink.write(line, urgent: false)
+    }
+
+    /// The same fields as one JSON object, with the route pattern too.
+    func writeJSON(_ response: CompletedResponse) {
+        let micros = max(0, Int((response.seconds * 1_000_000).rounded()))
+        var line = "{\"time\":\(JSONText.quote(sink.timestamp())),\"level\":\"info\",\"label\":\"soot.http\",\"message\":\"request\""
+        line += ",\"method\":\(JSONText.quote(response.method?.rawValue ?? "-")),\"path\":\(JSONText.quote(response.path.map(Redaction.path) ?? "-"))"
+        line += ",\"route\":\(JSONText.quote(response.route ?? "-")),\"status\":\(response.status),\"bytes\":\(response.bytes)"
+        line += ",\"ms\":\(micros / 1000).\(String(repeating: "0", count: 3 - String(micros % 1000).count))\(micros % 1000)"
+        line += ",\"peer\":\(JSONText.quote(response.peer))}\n"
+        sink.write(Array(line.utf8), urgent: false)
     }
 
     private static let prefix = Array(" info soot.http: bytes=".utf8)

@@ -1,3 +1,4 @@
+import HTTPServer
 import SootStore
 import Glibc
 import Logging
@@ -27,6 +28,7 @@ package struct BufferedLogHandler: LogHandler {
 
     package func log(event: LogEvent) {
         let level = event.level
+        if sink.writesJSON { return logJSON(event) }
         // The handler's, then the provider's, then the call's metadata, each overriding the one before; the common
         // case (an access line) has only the call's, so nothing is merged.
         var all: Logger.Metadata
@@ -60,6 +62,22 @@ package struct BufferedLogHandler: LogHandler {
     }
 }
 
+extension BufferedLogHandler {
+    /// One JSON object per line: time, level, label, message, source and every metadata key.
+    func logJSON(_ event: LogEvent) {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { all.merge(explicit) { _, new in new } }
+        var line = "{\"time\":\(JSONText.quote(sink.timestamp())),\"level\":\(JSONText.quote(event.level.rawValue))"
+        line += ",\"label\":\(JSONText.quote(label)),\"message\":\(JSONText.quote(event.message.description))"
+        line += ",\"source\":\(JSONText.quote(event.source))"
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) where !["time", "level", "label", "message", "source"].contains(key) {
+            line += ",\(JSONText.quote(key)):\(JSONText.quote(value.description))"
+        }
+        sink.write(Array((line + "}\n").utf8), urgent: event.level >= .warning)
+    }
+}
+
 /// Lines waiting to be written to a file descriptor, in order. The threads that log only append; a background thread
 /// writes every `interval` seconds, and an urgent line (a warning or worse) is written at once with everything before
 /// it. If the descriptor stops taking data (a full pipe nobody reads), pending lines stop at 4 MiB and later ones
@@ -78,6 +96,14 @@ package final class LogSink: Sendable {
     }
 
     private let descriptor: Int32
+    private let json = Atomic<Bool>(false)
+
+    /// Whether lines are JSON objects (`--log-format json`, for Loki or ELK) instead of text.
+    package var writesJSON: Bool {
+        get { json.load(ordering: .relaxed) }
+    }
+
+    package func setJSON(_ on: Bool) { json.store(on, ordering: .relaxed) }
     private let pending = Mutex(Pending())
     /// Held while taking and writing a chunk, so chunks reach the descriptor in the order they were taken.
     private let writing = Mutex(())
