@@ -191,19 +191,10 @@ public final class HistogramFamily: MetricFamily, Sendable {
     public func count(_ labels: [String] = []) -> UInt64 { values.withLock { $0[labels]?.count ?? 0 } }
 
     public func samples() -> [MetricSample] {
-        var out: [MetricSample] = []
-        for (labels, counts) in values.withLock({ $0 }).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            let base = Array(zip(labelNames, labels))
-            var cumulative: UInt64 = 0
-            for (bound, count) in zip(bounds, counts.buckets) {
-                cumulative += count
-                out.append(MetricSample(name + "_bucket", base + [("le", MetricsRegistry.format(bound))], Double(cumulative)))
-            }
-            out.append(MetricSample(name + "_bucket", base + [("le", "+Inf")], Double(counts.count)))
-            out.append(MetricSample(name + "_sum", base, counts.sum))
-            out.append(MetricSample(name + "_count", base, Double(counts.count)))
+        values.withLock({ $0 }).sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }).flatMap { labels, counts in
+            histogramSamples(name, labels: Array(zip(labelNames, labels)), bounds: bounds, counts: counts.buckets, sum: counts.sum,
+                             count: counts.count)
         }
-        return out
     }
 }
 

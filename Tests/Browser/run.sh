@@ -20,25 +20,11 @@ if [ ! -f "$venv/.ready" ]; then
   "$venv/bin/python" -c "import glob, zipfile; zipfile.ZipFile(glob.glob('$venv/axe/*.whl')[0]).extractall('$venv/axe')"
   touch "$venv/.ready"
 fi
-work="$(mktemp -d /tmp/soot-browser-XXXXXX)"; chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning DATABASE_URL=""
-server=""
-cleanup() {
-  [ -n "$server" ] && kill -INT "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/Tests/serve.sh"
+soot_test_workspace browser
 demo="$("$binary" demo --samples 20000 --runs 60 2>/dev/null)"
 password="$(printf '%s' "$demo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')"
-"$binary" serve --port 0 --public-dir "$root/Public" > "$work/serve.log" 2>&1 &
-server=$!
-port=""
-for _ in $(seq 1 300); do
-  port="$(grep -o 'serving on http://127.0.0.1:[0-9]*' "$work/serve.log" | grep -o '[0-9]*$' || true)"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/serve.log"; echo "browser: soot serve did not start" >&2; exit 1; }
+soot_test_serve browser
 shots=""
 if [ -n "${1:-}" ]; then mkdir -p "$1"; shots="$(cd "$1" && pwd)"; fi
 SHOTS="$shots" AXE_JS="$axe" "$venv/bin/python" "$root/Tests/Browser/walk.py" "http://127.0.0.1:$port" demo@soot.local "$password"

@@ -13,26 +13,12 @@ if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi
-work="$(mktemp -d /tmp/soot-schemathesis-XXXXXX)"; chmod 755 "$work"
-export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning DATABASE_URL=""
-server=""
-cleanup() {
-  [ -n "$server" ] && kill -INT "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/Tests/serve.sh"
+soot_test_workspace schemathesis
 boot="$("$binary" bootstrap --organization "Fuzz Org" --team "Fuzz Team" --project "Fuzz Project" --email fuzz@soot.test)"
 field() { printf '%s' "$boot" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 personal="$(field personal_token)"; project="$(field project_token)"
-"$binary" serve --port 0 --public-dir "$root/Public" > "$work/serve.log" 2>&1 &
-server=$!
-port=""
-for _ in $(seq 1 300); do
-  port="$(grep -o 'serving on http://127.0.0.1:[0-9]*' "$work/serve.log" | grep -o '[0-9]*$' || true)"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$work/serve.log"; echo "schemathesis: soot serve did not start" >&2; exit 1; }
+soot_test_serve schemathesis
 status=0
 run() {  # run NAME DOCUMENT HEADER
   echo "schemathesis: $1"

@@ -62,19 +62,8 @@ struct AccessLog: Sendable {
     private static let statusKey = Array(" status=".utf8)
     private static let suffix = Array(" [HTTPServer] request\n".utf8)
 
+    /// Digits of a whole number (a String of up to 15 bytes is stored inline: no allocation).
     private static func decimal(_ value: Int, _ out: inout [UInt8]) {
-        var value = max(0, value)
-        if value == 0 { return out.append(0x30) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while value > 0 {
-                buffer[count] = UInt8(0x30 + value % 10)
-                value /= 10
-                count += 1
-            }
-            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
-        }
+        out.append(contentsOf: String(max(0, value)).utf8)
     }
 }

@@ -33,7 +33,7 @@ struct AccountPages {
             email: me.email, mustChangePassword: caller.mustChangePassword, tokens: tokens, csrf: csrf, feedback: feedback),
             csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "private, no-store")
-        if feedback != nil { response.headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: secure(request))) }
+        response.clearFeedback(request, secure: secure(request))
         return response
     }
 
@@ -107,9 +107,7 @@ enum AccountViews {
         let first: HTML = mustChangePassword
             ? "<p class=\"notice\" role=\"status\">Choose your own password: the one you were given was for the first sign-in only.</p>" : ""
         var notice: HTML = ""
-        if let feedback, !feedback.isError {
-            notice = "<p class=\"notice\" role=\"status\">\(feedback.message)</p>"
-        }
+        if let feedback, !feedback.isError { notice = feedback.notice }
         var rows: HTML = ""
         for token in tokens where token.revokedAt == nil {
             let used = token.lastUsedAt.map(localTime) ?? "never"

@@ -97,10 +97,8 @@ struct DashboardRoutes {
         let (title, html) = try body(caller)
         var response = Response.html(Layout.page(title: title, body: html, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "private, no-store")
-        if FormFeedback.read(request) != nil {
-            // Shown once: a reload shows the page as it is.
-            response.headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: proxies.isHTTPS(request)))
-        }
+        // Shown once: a reload shows the page as it is.
+        response.clearFeedback(request, secure: proxies.isHTTPS(request))
         return response
     }
 
@@ -206,8 +204,7 @@ struct DashboardRoutes {
         // A success, or a refusal of a form this page has no field for, is said at the top.
         var notice: HTML = ""
         if let feedback, !(feedback.isError && html.description.contains("id=\"\(feedback.form ?? "")-error\"")) {
-            notice = feedback.isError ? "<p class=\"notice error\" role=\"alert\">\(feedback.message)</p>"
-                : "<p class=\"notice\" role=\"status\">\(feedback.message)</p>"
+            notice = feedback.notice
         }
         return ("\(scope.title) · \(scope.level.title)", "\(crumbs(scope, range))<h1>\(scope.title)</h1>\(notice)" + html)
     }

@@ -42,6 +42,11 @@ struct FormFeedback: Sendable, Equatable {
 
     /// The refusal for form `id`, if this feedback is one.
     func error(for id: String) -> FormFeedback? { isError && form == id ? self : nil }
+
+    /// The message as a page-wide notice: a status for a success, an alert for a refusal.
+    var notice: HTML {
+        isError ? "<p class=\"notice error\" role=\"alert\">\(message)</p>" : "<p class=\"notice\" role=\"status\">\(message)</p>"
+    }
 }
 
 /// Attributes and the message for a field of form `id`: the typed value back, `aria-invalid`, and the message
@@ -71,6 +76,13 @@ struct FieldState {
 }
 
 extension Response {
+    /// Deletes the feedback cookie when the request carried one: it is shown once.
+    mutating func clearFeedback(_ request: Request, secure: Bool) {
+        if Cookies.value(FormFeedback.cookieName, in: request) != nil {
+            headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: secure))
+        }
+    }
+
     /// 303 to `path` with `feedback` for the next page.
     static func back(to path: String, _ feedback: FormFeedback, secure: Bool) -> Response {
         var response = Response.redirect(to: path, status: .seeOther)

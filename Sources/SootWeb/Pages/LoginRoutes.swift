@@ -138,7 +138,7 @@ struct LoginRoutes {
         let feedback = FormFeedback.read(request)
         let newOrganization = FieldState(form: "new-organization", feedback)
         var notice: HTML = ""
-        if let feedback, !feedback.isError { notice = "<p class=\"notice\" role=\"status\">\(feedback.message)</p>" }
+        if let feedback, !feedback.isError { notice = feedback.notice }
         let me = try store.me(caller)
         let organizations = try store.listOrganizations(caller, page: Page(limit: 200, offset: 0))
         var items: HTML = ""
@@ -206,7 +206,7 @@ struct LoginRoutes {
             """
         var response = Response.html(Layout.page(title: "Home", body: body, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "no-store")
-        if feedback != nil { response.headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: secure(request))) }
+        response.clearFeedback(request, secure: secure(request))
         return response
     }
 

@@ -209,7 +209,7 @@ struct ManagementPages {
             <p><a href="\(project.path)">Keep it</a></p></section>
             """
         var response = Response.html(Layout.page(title: "Delete \(name)", body: body, csrfToken: csrf, signedIn: true))
-        if confirm.error != nil { response.headers.add("Set-Cookie", Cookies.expire(FormFeedback.cookieName, secure: secure(request))) }
+        if confirm.error != nil { response.clearFeedback(request, secure: secure(request)) }
         return response
     }
 
