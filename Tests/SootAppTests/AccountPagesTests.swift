@@ -86,6 +86,12 @@ import Testing
             #expect(try app.api("GET", "/api/v1/organizations", token: token).status == 401)
             #expect(try browser.post("/account/tokens", form: [("csrf_token", csrf), ("name", "x"), ("expires_in_days", "0")]).header("Location")
                     == "/account#personal-token-name")
+            // A number too long for an Int is refused too (it made a token that never expires).
+            for days in ["99999999999999999999", "12x", "-5"] {
+                let refused = try browser.post("/account/tokens", form: [("csrf_token", csrf), ("name", "long \(days)"), ("expires_in_days", days)])
+                #expect(refused.status == 303 && refused.header("Location") == "/account#personal-token-name", "\(days)")
+            }
+            #expect(try app.pool.query("SELECT count(*) AS n FROM api_tokens WHERE name LIKE 'long %'").first!.decode("n", as: Int.self) == 0)
         }
     }
 }

@@ -60,9 +60,15 @@ struct AccountPages {
             guard !name.isEmpty, name.count <= 200 else { throw AppError.invalid("name", "Give the token a name of 1 to 200 characters.") }
             try TextRules.check(name, field: "name", allowLineBreaks: false)
             let scope = request.formField("scope") == "read" ? "read" : "write"
-            let days = Int(request.formField("expires_in_days") ?? "")
-            guard days == nil || (1...3650).contains(days!) else {
-                throw AppError.invalid("expires_in_days", "A token lasts 1 to 3,650 days, or until revoked.")
+            // Empty: until revoked. Anything else must be a whole number of days in range (a number too long for an
+            // Int used to be taken as "never").
+            let text = (request.formField("expires_in_days") ?? "").trimmingOWS()
+            var days: Int?
+            if !text.isEmpty {
+                guard text.utf8.count <= 4, let value = Int(text), (1...3650).contains(value) else {
+                    throw AppError.invalid("expires_in_days", "A token lasts 1 to 3,650 days, or until revoked (leave it empty).")
+                }
+                days = value
             }
             let (_, token) = try store.createPersonalToken(caller, name: name, scope: scope, expiresInDays: days)
             let base = proxies.baseURL(request)
