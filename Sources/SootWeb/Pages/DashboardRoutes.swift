@@ -132,12 +132,12 @@ struct DashboardRoutes {
     /// (or, for an experiment, its runs), and the forms the caller may use.
     func render(_ request: Request, _ caller: Caller, _ scope: Scope) throws -> (String, HTML) {
         let range = try DashboardRange(request)
-        var visibility = try store.visibility(caller)
         // Every member sees the organization's own totals; the split by team, only of the teams they are in.
+        let organizationPage = scope.level == .organization && caller.userID != nil && !scope.isPublic
+        let visibility = try store.visibility(caller, organizationID: organizationPage ? scope.id : nil)
         var totalsVisibility = visibility
         var share: (seen: Int, all: Int)?
-        if scope.level == .organization, caller.userID != nil, !scope.isPublic {
-            visibility = try store.visibility(caller, organizationID: scope.id)
+        if organizationPage {
             let all = try store.teamCount(organizationID: scope.id)
             if let seen = visibility.teams?.count, seen < all {
                 share = (seen, all)
