@@ -8,6 +8,8 @@ public struct Request: Sendable {
     public let remoteAddress: String
     /// When the request head was complete (monotonic nanoseconds).
     public let receivedAt: UInt64
+    /// The request's id, as sent back in `X-Request-Id` (see `RequestID`).
+    public internal(set) var id: String = ""
     /// True while an `inline` handler runs on the event loop thread (it must not block there).
     public internal(set) var onEventLoop = false
     /// For routes with `RouteOptions.streamsBody`: the body, read in parts as it arrives (`body` is then empty).

@@ -59,6 +59,8 @@ public struct Response: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
     public var body: Body
+    /// Fields for the access log and `CompletedResponse` (who asked, for which tenant, ...); never sent.
+    public var logFields: [(name: String, value: String)] = []
 
     public init(status: HTTPStatus = .ok, headers: HTTPHeaders = HTTPHeaders(), body: Body = .bytes([])) {
         self.status = status

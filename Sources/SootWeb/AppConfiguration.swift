@@ -19,6 +19,8 @@ package struct AppConfiguration: Sendable {
     /// Serve `GET /bench/hello` and `POST /bench/emissions`, the two routes the HTTP benchmark runs against Soot and
     /// its peers. Off by default.
     package var benchmarkRoutes = false
+    /// Days the audit trail keeps its entries (pruned at start and every hour); nil keeps them for ever. Default 365.
+    package var auditRetentionDays: Int? = 365
 
     package init(
         publicDirectory: URL = URL(fileURLWithPath: "Public"),

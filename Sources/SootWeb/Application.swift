@@ -20,6 +20,8 @@ package final class Application: Sendable {
     package let metrics: SootMetrics
     /// This build's version, as `soot_build_info` and `soot --version` show it.
     package static let version = "0.9.0"
+    /// Prunes the audit trail past its retention (nil: kept for ever).
+    let auditRetention: AuditRetention?
 
     package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
         let metrics = SootMetrics()
@@ -38,10 +40,13 @@ package final class Application: Sendable {
         apiOperations = Application.addRoutes(to: &router, configuration: configuration, store: store,
                                               batcher: batcher, reports: reports, metrics: metrics.ingest, logger: logger)
         self.router = router
+        auditRetention = configuration.auditRetentionDays.map { AuditRetention(store: store, days: $0, logger: Logger(label: "soot.audit")) }
+        auditRetention?.start()
     }
 
     /// Stops background work (the ingest writers) after the HTTP server has drained.
     package func shutdown() {
+        auditRetention?.stop()
         batcher.stop()
         reports.store.close()
     }
@@ -75,6 +80,8 @@ package final class Application: Sendable {
         // swift-log cost a fifth of small-request throughput).
         let access = AccessLog(level: logger.logLevel)
         configuration.logsAccess = false
+        let proxies = self.configuration.trustedProxies
+        if !proxies.networks.isEmpty { configuration.trustsRequestID = { proxies.trusts($0) } }
         if counting {
             configuration.responseObserver = { @Sendable response in
                 metrics.observe(response)
@@ -107,7 +114,8 @@ package final class Application: Sendable {
         HealthRoutes(store: store).register(on: &router)
         if configuration.benchmarkRoutes { BenchmarkRoutes().register(on: &router) }
         let sessions = store.sessions(lifetime: configuration.sessionLifetime)
-        let authenticator = Authenticator(store: store, sessions: sessions)
+        var authenticator = Authenticator(store: store, sessions: sessions)
+        authenticator.proxies = configuration.trustedProxies
         var api = APIRegistry()
         ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
         let ingest = IngestService(store: store, batcher: batcher, metrics: metrics)
@@ -116,6 +124,7 @@ package final class Application: Sendable {
         EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
         ExportRoutes(reports: reports.store.reports, capacity: reports, authenticator: authenticator).register(&router, &api)
         ImportRoutes(store: reports.store, capacity: reports, authenticator: authenticator).register(&router, &api)
+        AuditRoutes(store: store, reports: reports.store.reports, capacity: reports, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
         router.get("/api/v1/openapi.json") { _ in .json(bytes: document) }
         let codeCarbonDocument = CodeCarbonOpenAPI.build().bytes
@@ -127,6 +136,7 @@ package final class Application: Sendable {
         ManagementPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies)
             .register(&router)
         AccountPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&router)
+        AuditPages(authenticator: authenticator, store: store).register(&router)
         let login = LoginRoutes(sessions: sessions, authenticator: authenticator,
                                 throttle: store.loginThrottle, secureCookies: configuration.secureCookies,
                                 proxies: configuration.trustedProxies, store: store)

@@ -70,6 +70,10 @@ struct Serve: ParsableCommand {
         "text (default) or json: one JSON object per log line, for Loki or ELK (env SOOT_LOG_FORMAT).", valueName: "text|json"))
     var logFormat: String?
 
+    @Option(name: .customLong("audit-retention"), help: ArgumentHelp(
+        "Days the audit trail keeps its entries, 1 to 36500, or forever (env SOOT_AUDIT_RETENTION; default 365).", valueName: "days|forever"))
+    var auditRetention: String?
+
     @Flag(name: .customLong("benchmark-routes"), help: "Serve GET /bench/hello and POST /bench/emissions for Benchmarks/http.sh.")
     var benchmarkRoutes = false
 
@@ -129,6 +133,16 @@ struct Serve: ParsableCommand {
             }
         }
         appConfiguration.benchmarkRoutes = benchmarkRoutes
+        if let text = auditRetention ?? environment["SOOT_AUDIT_RETENTION"] {
+            if text.lowercased() == "forever" {
+                appConfiguration.auditRetentionDays = nil
+            } else {
+                guard let days = Int(text), (1...36_500).contains(days) else {
+                    throw ValidationError("--audit-retention must be a number of days from 1 to 36500, or forever.")
+                }
+                appConfiguration.auditRetentionDays = days
+            }
+        }
         if let count = ingestWriters ?? environment["SOOT_INGEST_WRITERS"].flatMap(Int.init) {
             guard (1...64).contains(count) else { throw ValidationError("--ingest-writers must be from 1 to 64.") }
             appConfiguration.ingest.writers = count
@@ -184,8 +198,11 @@ struct Serve: ParsableCommand {
         let created = try pool.transaction { connection -> String? in
             try connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x736F_6F74_6164)))")
             guard try Accounts.userCount(connection) == 0 else { return nil }
-            return try Accounts.createUser(connection, email: "admin@localhost", name: "Administrator", password: nil,
-                                           isOperator: true).generatedPassword
+            let created = try Accounts.createUser(connection, email: "admin@localhost", name: "Administrator", password: nil,
+                                                  isOperator: true)
+            try Audit.record(connection, .commandLine, .userCreate, organization: nil, object: AuditObject("user", created.id, "admin@localhost"),
+                             new: [("operator", "true"), ("generated_password", "true")])
+            return created.generatedPassword
         }
         guard let password = created else { return }
         print("""

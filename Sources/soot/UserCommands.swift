@@ -23,7 +23,10 @@ struct UserCommand: ParsableCommand {
         func run() throws {
             try withDatabase(database) { pool in
                 let (id, generated) = try pool.transaction { connection in
-                    try Accounts.createUser(connection, email: email, name: name, password: password, isOperator: `operator`)
+                    let created = try Accounts.createUser(connection, email: email, name: name, password: password, isOperator: `operator`)
+                    try Audit.record(connection, .commandLine, .userCreate, organization: nil, object: AuditObject("user", created.id, email),
+                                     new: [("operator", String(`operator`)), ("generated_password", String(password == nil))])
+                    return created
                 }
                 printJSON(["user_id": .id(id), "email": .string(email), "password": .text(generated)])
             }
@@ -94,16 +97,24 @@ struct TokenCommand: ParsableCommand {
                 let (description, token) = try pool.transaction { connection -> (TokenRecord, String) in
                     if let email {
                         guard let user = try Accounts.userID(connection, email: email) else { throw ValidationError("No user with email \(email).") }
-                        return try Store.insertToken(connection, kind: .personal, name: name, scope: scope, userID: user,
-                                                     organizationID: nil, projectID: nil, createdBy: nil, expiresInDays: nil)
+                        let made = try Store.insertToken(connection, kind: .personal, name: name, scope: scope, userID: user,
+                                                         organizationID: nil, projectID: nil, createdBy: nil, expiresInDays: nil)
+                        try Audit.record(connection, .commandLine, .tokenCreate, organization: nil,
+                                         object: AuditObject("personal_token", made.0.id, "\(name) (\(made.0.prefix)…)"),
+                                         new: [("user", email), ("scope", scope)])
+                        return made
                     }
                     guard let projectID = UUID(uuidString: project!),
                           let row = try connection.query("SELECT organization_id FROM projects WHERE id = \(projectID)").first else {
                         throw ValidationError("No project with id \(project!).")
                     }
-                    return try Store.insertToken(connection, kind: .project, name: name, scope: scope, userID: nil,
-                                                 organizationID: try row.decode("organization_id", as: UUID.self), projectID: projectID,
-                                                 createdBy: nil, expiresInDays: nil)
+                    let organizationID: UUID = try row.decode("organization_id")
+                    let made = try Store.insertToken(connection, kind: .project, name: name, scope: scope, userID: nil,
+                                                     organizationID: organizationID, projectID: projectID, createdBy: nil, expiresInDays: nil)
+                    try Audit.record(connection, .commandLine, .tokenCreate, organization: organizationID,
+                                     object: AuditObject("project_token", made.0.id, "\(name) (\(made.0.prefix)…)"),
+                                     new: [("project_id", projectID.lowercaseText), ("scope", scope)])
+                    return made
                 }
                 if plain { print(token) } else {
                     guard case .object(var members) = description.json else { return }
@@ -122,11 +133,20 @@ struct TokenCommand: ParsableCommand {
         func run() throws {
             try withDatabase(database) { pool in
                 let id = UUID(uuidString: token)
-                let changed = try pool.query("""
-                    UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
-                    WHERE id = \(id) OR prefix = \(TokenFormat.prefix(of: token))
-                    """).affectedRows
-                if changed == 0 { throw ValidationError("No token matches \(token).") }
+                try pool.transaction { connection in
+                    let rows = try connection.query("""
+                        SELECT id, kind, name, prefix, organization_id, revoked_at IS NOT NULL AS revoked FROM api_tokens
+                        WHERE id = \(id) OR prefix = \(TokenFormat.prefix(of: token)) FOR UPDATE
+                        """).rows
+                    if rows.isEmpty { throw ValidationError("No token matches \(token).") }
+                    for row in rows where try !row.decode("revoked", as: Bool.self) {
+                        let tokenID: UUID = try row.decode("id")
+                        try connection.query("UPDATE api_tokens SET revoked_at = now() WHERE id = \(tokenID)")
+                        try Audit.record(connection, .commandLine, .tokenRevoke, organization: try row.decode("organization_id", as: UUID?.self),
+                                         object: AuditObject("\(try row.decode("kind", as: String.self))_token", tokenID,
+                                                             "\(try row.decode("name", as: String.self)) (\(try row.decode("prefix", as: String.self))…)"))
+                    }
+                }
                 print("Revoked.")
             }
         }

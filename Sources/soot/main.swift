@@ -12,7 +12,7 @@ struct Soot: ParsableCommand {
             With no DATABASE_URL, Soot runs its own private PostgreSQL cluster in its data folder \
             (SOOT_DATA_DIR; default ~/.local/share/soot, or /var/lib/soot as root).
             """,
-        subcommands: [Serve.self, Migrate.self, BootstrapCommand.self, UserCommand.self, TokenCommand.self, DemoCommand.self, ImportCommand.self],
+        subcommands: [Serve.self, Migrate.self, BootstrapCommand.self, UserCommand.self, TokenCommand.self, DemoCommand.self, ImportCommand.self, AuditCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -97,6 +97,23 @@ import Testing
         #expect(!text.contains("999") && !text.contains("yesterday") && !text.contains("Connection"))
     }
 
+    @Test func theRequestIdIsTheServersOwnHeader() {
+        var response = Response.text("hello", status: .ok)
+        response.headers.set("X-Request-Id", "forged")
+        var output: [UInt8] = []
+        writer.append(response, head: head(), keepAlive: true, streamed: false, date: date, requestID: "0123456789abcde", to: &output)
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(text.contains("\r\nX-Request-Id: 0123456789abcde\r\n") && !text.contains("forged"))
+    }
+
+    @Test func requestIdsAreNewAndOnlyAcceptableOnesAreKept() {
+        let ids = (0..<1000).map { _ in RequestID.next() }
+        #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy { $0.utf8.count == 15 && $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } })
+        #expect(RequestID.isAcceptable("req-7f3a.b:c/d+e=f@g_h"))
+        for bad in ["", "has space", "quote\"", String(repeating: "a", count: 129), "é", "a\u{7}"] { #expect(!RequestID.isAcceptable(bad)) }
+    }
+
     @Test func closeKeepAliveHeadAndBodilessStatuses() {
         #expect(bytes(.text("x"), head(), keepAlive: false).contains("Connection: close\r\n"))
         #expect(bytes(.text("x"), head(version: .http1_0)).contains("Connection: keep-alive\r\n"))

@@ -33,15 +33,16 @@ import Testing
         let sink = LogSink(descriptor: pipe.write, interval: 60)
         let log = AccessLog(sink: sink, level: .info)
         log.write(CompletedResponse(method: .post, path: "/ingest/soot_prj_abcdefghijklmnopqrstuvwxyz0123456789", peer: "10.0.0.7",
-                                    route: "/ingest/:token", status: 201, bytes: 512, seconds: 0.00021))
+                                    route: "/ingest/:token", status: 201, bytes: 512, seconds: 0.00021, requestID: "0123456789abcde",
+                                    fields: [(name: "caller", value: "project_token"), (name: "organization_id", value: "o-1")]))
         log.write(CompletedResponse(method: nil, path: nil, peer: "10.0.0.8", route: nil, status: 400, bytes: 0, seconds: 12.3456789))
         sink.flush()
         let lines = pipe.drain().split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
         // The same shape as every other line: time, level, label, sorted key=value pairs, [source] message.
-        #expect(lines[0].hasSuffix(" info soot.http: bytes=512 method=POST ms=0.210 path=/ingest/[redacted] peer=10.0.0.7 status=201 [HTTPServer] request"),
+        #expect(lines[0].hasSuffix(" info soot.http: bytes=512 method=POST ms=0.210 path=/ingest/[redacted] peer=10.0.0.7 request_id=0123456789abcde status=201 caller=project_token organization_id=o-1 [HTTPServer] request"),
                 "\(lines[0])")
-        #expect(lines[1].hasSuffix(" info soot.http: bytes=0 method=- ms=12345.679 path=- peer=10.0.0.8 status=400 [HTTPServer] request"),
+        #expect(lines[1].hasSuffix(" info soot.http: bytes=0 method=- ms=12345.679 path=- peer=10.0.0.8 request_id= status=400 [HTTPServer] request"),
                 "\(lines[1])")
         // At warning, nothing.
         AccessLog(sink: sink, level: .warning).write(CompletedResponse(method: .get, path: "/", peer: "p", route: nil, status: 200,
@@ -55,7 +56,8 @@ import Testing
         let sink = LogSink(descriptor: pipe.write, interval: 60)
         sink.setJSON(true)
         AccessLog(sink: sink, level: .info).write(CompletedResponse(method: .get, path: "/invitations/secret-part", peer: "10.0.0.9",
-                                                                    route: "/invitations/:secret", status: 200, bytes: 42, seconds: 0.0015))
+                                                                    route: "/invitations/:secret", status: 200, bytes: 42, seconds: 0.0015,
+                                                                    requestID: "r-1", fields: [(name: "caller", value: "session")]))
         var logger = Logger(label: "soot.test") { BufferedLogHandler(label: $0, sink: sink) }
         logger.logLevel = .info
         logger.warning("a \"quoted\"\nmessage", metadata: ["sqlstate": "53100"])
@@ -67,6 +69,7 @@ import Testing
         #expect(access["method"] == "GET" && access["route"] == "/invitations/:secret" && access["status"] == 200 && access["bytes"] == 42)
         #expect(access["path"] == "/invitations/[redacted]" && access["peer"] == "10.0.0.9" && access["ms"] == 1.5)
         #expect(access["time"]?.stringValue?.isEmpty == false)
+        #expect(access["request_id"] == "r-1" && access["caller"] == "session")
         let warning = try #require(JSONValue.parse(Array(lines[1].utf8)))
         #expect(warning["level"] == "warning" && warning["message"] == "a \"quoted\"\nmessage" && warning["sqlstate"] == "53100")
     }

@@ -47,6 +47,9 @@ public struct Configuration: Sendable {
     /// Whether the server writes an access line per response through its logger at `info`. Default true; off when
     /// the `responseObserver` keeps its own access log.
     public var logsAccess = true
+    /// Whether a request's own `X-Request-Id` is kept, given the peer's address (a trusted proxy's); otherwise
+    /// every request gets a new id. Default none: ids are always made here.
+    public var trustsRequestID: (@Sendable (String) -> Bool)?
 
     public init(
         host: String = "127.0.0.1",
@@ -102,9 +105,15 @@ public struct CompletedResponse: Sendable {
     public let bytes: Int
     /// Seconds from the request's head to the end of the response.
     public let seconds: Double
+    /// The request's id, as sent in `X-Request-Id`.
+    public let requestID: String
+    /// The response's `logFields` (the application's: who asked, for which tenant).
+    public let fields: [(name: String, value: String)]
 
-    public init(method: HTTPMethod?, path: String?, peer: String, route: String?, status: Int, bytes: Int, seconds: Double) {
+    public init(method: HTTPMethod?, path: String?, peer: String, route: String?, status: Int, bytes: Int, seconds: Double,
+                requestID: String = "", fields: [(name: String, value: String)] = []) {
         (self.method, self.path, self.peer, self.route, self.status, self.bytes, self.seconds) = (method, path, peer, route, status, bytes, seconds)
+        (self.requestID, self.fields) = (requestID, fields)
     }
 }
 

@@ -24,6 +24,7 @@ final class Connection: @unchecked Sendable {
         let head: RequestHead
         let match: Responder.Match
         let startedAt: UInt64
+        let requestID: String
     }
 
     let fd: Int32
@@ -49,7 +50,7 @@ final class Connection: @unchecked Sendable {
     /// A streamed body's client sent `Expect: 100-continue`; it is answered when the handler first reads.
     private var continuePending = false
     private var current: Current?
-    private var stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus)?
+    private var stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus, fields: [(name: String, value: String)])?
     private var drainRequested = false
     private var responseBytes = 0
 
@@ -183,7 +184,8 @@ final class Connection: @unchecked Sendable {
     private func onHead(_ head: RequestHead, moreBytesBuffered: Bool) {
         let now = MonotonicClock.now()
         let match = Dispatch.match(head, in: core.responder)
-        current = Current(head: head, match: match, startedAt: now)
+        current = Current(head: head, match: match, startedAt: now,
+                          requestID: RequestID.of(head, peer: peer, trusts: core.configuration.trustsRequestID))
         let action = Dispatch.onHead(head, match: match, defaultBodyLimit: core.configuration.maximumBodyBytes,
                                      moreBytesBuffered: moreBytesBuffered)
         switch action {
@@ -217,6 +219,7 @@ final class Connection: @unchecked Sendable {
             wanted: { [self] in loop.execute { self.sendContinueIfPending() } },
             consumed: { [self] in loop.execute { self.bodyConsumed() } })
         var request = Request(head: head, remoteAddress: peer, receivedAt: now)
+        request.id = current?.requestID ?? ""
         request.parameters = parameters
         request.bodyStream = stream
         if head.framing == .none {
@@ -240,7 +243,7 @@ final class Connection: @unchecked Sendable {
             var response = core.invoke(route.handler, request2)
             if case .bytes = response.body {} else {
                 core.logger.error("a handler of a streamed body must answer with bytes", metadata: ["path": "\(core.redactPath(head.path))"])
-                response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head)
+                response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head, request2.id)
             }
             let answer = response
             loop.execute { self.finishStreamedBody(answer, request: request2) }
@@ -306,6 +309,7 @@ final class Connection: @unchecked Sendable {
         guard let current else { return }
         let head = current.head
         var request = Request(head: head, body: body, remoteAddress: peer, receivedAt: current.startedAt)
+        request.id = current.requestID
         timers.arm(.none, now: MonotonicClock.now())
         switch Dispatch.request(head, match: current.match) {
         case .run(let route, let parameters):
@@ -316,7 +320,7 @@ final class Connection: @unchecked Sendable {
             response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", "))
             respond(response, to: request)
         case .refuse(let refusal):
-            respond(errorResponse(refusal, head: head), to: request)
+            respond(errorResponse(refusal, head: head, requestID: request.id), to: request)
         }
     }
 
@@ -332,7 +336,7 @@ final class Connection: @unchecked Sendable {
             case .stream:
                 core.logger.error("an inline handler returned a stream; streams need a worker route",
                                   metadata: ["path": "\(core.redactPath(request.path))"])
-                respond(core.errorResponder(.internalServerError, "Something went wrong on our side.", request.head), to: request)
+                respond(core.errorResponder(.internalServerError, "Something went wrong on our side.", request.head, request.id), to: request)
             }
             return
         }
@@ -389,7 +393,7 @@ final class Connection: @unchecked Sendable {
         var response = response
         if case .bytes = response.body {} else {
             core.logger.error("a deferred response must complete with bytes", metadata: ["path": "\(core.redactPath(request.path))"])
-            response = core.errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
+            response = core.errorResponder(.internalServerError, "Something went wrong on our side.", request.head, request.id)
         }
         respond(response, to: request)
         resumeAfterResponse()
@@ -409,8 +413,8 @@ final class Connection: @unchecked Sendable {
     private func respond(_ response: Response, to request: Request) {
         let keepAlive = request.head.keepAlive && !drainRequested && !loop.draining && !peerEOF
             && !(response.headers.tokens("Connection").contains("close"))
-        serialize(response, head: request.head, keepAlive: keepAlive, streamed: false)
-        logAccess(request.head, status: response.status, bytes: responseBytes)
+        serialize(response, head: request.head, keepAlive: keepAlive, streamed: false, requestID: request.id)
+        logAccess(request.head, status: response.status, bytes: responseBytes, requestID: request.id, fields: response.logFields)
         current = nil
         phase = .head
         if keepAlive {
@@ -433,8 +437,8 @@ final class Connection: @unchecked Sendable {
     }
 
     /// A server error response for `refusal`, with its `Allow`.
-    private func errorResponse(_ refusal: Dispatch.Refusal, head: RequestHead?) -> Response {
-        var response = core.errorResponder(refusal.status, refusal.message, head)
+    private func errorResponse(_ refusal: Dispatch.Refusal, head: RequestHead?, requestID: String) -> Response {
+        var response = core.errorResponder(refusal.status, refusal.message, head, requestID)
         if let allow = refusal.allow { response.headers.set("Allow", allow.map(\.rawValue).joined(separator: ", ")) }
         return response
     }
@@ -445,7 +449,9 @@ final class Connection: @unchecked Sendable {
         bodyStream?.fail(refusal.message)
         bodyStream = nil
         bodyPaused = false
-        var response = errorResponse(refusal, head: head)
+        // A refusal before any head was parsed has no request id yet: it gets one of its own.
+        let requestID = current?.requestID ?? RequestID.next()
+        var response = errorResponse(refusal, head: head, requestID: requestID)
         let keep = refusal.keepIfNoBody && head?.framing == BodyFraming.none
         if !keep { response.headers.set("Connection", "close") }
         if let head {
@@ -453,10 +459,12 @@ final class Connection: @unchecked Sendable {
                 // Nothing to skip: the parser is waiting for the (empty) body; take it and answer.
                 _ = try? parser.parse(UnsafeRawBufferPointer(start: nil, count: 0))
             }
-            respond(response, to: Request(head: head, remoteAddress: peer, receivedAt: current?.startedAt ?? 0))
+            var request = Request(head: head, remoteAddress: peer, receivedAt: current?.startedAt ?? 0)
+            request.id = requestID
+            respond(response, to: request)
         } else {
-            serialize(response, head: nil, keepAlive: false, streamed: false)
-            logAccess(nil, status: refusal.status, bytes: responseBytes)
+            serialize(response, head: nil, keepAlive: false, streamed: false, requestID: requestID)
+            logAccess(nil, status: refusal.status, bytes: responseBytes, requestID: requestID)
         }
         if !keep { beginLinger() }
     }
@@ -471,9 +479,9 @@ final class Connection: @unchecked Sendable {
         let chunked = request.head.version == .http1_1
         let keepAlive = chunked && request.head.keepAlive && !drainRequested && !loop.draining && !peerEOF
         if !keepAlive { closeAfterFlush = true }
-        serialize(response, head: request.head, keepAlive: keepAlive, streamed: true)
+        serialize(response, head: request.head, keepAlive: keepAlive, streamed: true, requestID: request.id)
         phase = .streaming
-        stream = (channel, chunked, request, response.status)
+        stream = (channel, chunked, request, response.status, response.logFields)
         if request.head.method == .head {
             channel.cancel()
         }
@@ -505,18 +513,19 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func endStream(_ stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus), failed: Bool) {
+    private func endStream(_ stream: (channel: StreamChannel, chunked: Bool, request: Request, status: HTTPStatus,
+                                      fields: [(name: String, value: String)]), failed: Bool) {
         self.stream = nil
         let isHead = stream.request.head.method == .head
         if failed {
             // The head is out and the body cannot be finished: only closing tells the client.
             flush()
-            logAccess(stream.request.head, status: stream.status, bytes: responseBytes)
+            logAccess(stream.request.head, status: stream.status, bytes: responseBytes, requestID: stream.request.id, fields: stream.fields)
             close()
             return
         }
         if stream.chunked && !isHead { output.append(contentsOf: ResponseWriter.lastChunk) }
-        logAccess(stream.request.head, status: stream.status, bytes: responseBytes)
+        logAccess(stream.request.head, status: stream.status, bytes: responseBytes, requestID: stream.request.id, fields: stream.fields)
         current = nil
         if closeAfterFlush {
             beginLinger()
@@ -534,15 +543,15 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Output
 
-    private func serialize(_ response: Response, head: RequestHead?, keepAlive: Bool, streamed: Bool) {
+    private func serialize(_ response: Response, head: RequestHead?, keepAlive: Bool, streamed: Bool, requestID: String) {
         var response = response
         if !HeaderValidation.isValid(response.headers) {
             core.logger.error("a handler returned a header with a forbidden byte; answering 500",
                               metadata: ["path": "\(head.map { core.redactPath($0.path) } ?? "-")"])
-            response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head)
+            response = core.errorResponder(.internalServerError, "Something went wrong on our side.", head, requestID)
         }
         responseBytes = core.writer.append(response, head: head, keepAlive: keepAlive, streamed: streamed,
-                                           date: loop.date.current(), to: &output)
+                                           date: loop.date.current(), requestID: requestID, to: &output)
     }
 
     /// Writes what it can of the pending output; on completion of a final response, half-closes.
@@ -632,25 +641,29 @@ final class Connection: @unchecked Sendable {
         output = []
     }
 
-    private func logAccess(_ head: RequestHead?, status: HTTPStatus, bytes: Int) {
+    private func logAccess(_ head: RequestHead?, status: HTTPStatus, bytes: Int, requestID: String,
+                           fields: [(name: String, value: String)] = []) {
         if let observer = core.configuration.responseObserver {
             var route: String?
             if let current, case .found(let matched, _) = current.match { route = matched.pattern }
             let seconds = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e9 } ?? 0
             observer(CompletedResponse(method: head?.method, path: head?.path, peer: peer, route: route, status: status.code,
-                                       bytes: bytes, seconds: seconds))
+                                       bytes: bytes, seconds: seconds, requestID: requestID, fields: fields))
         }
         guard core.configuration.logsAccess else { return }
         let logger = core.logger
         guard logger.logLevel <= .info else { return }
         let elapsed = current.map { Double(MonotonicClock.now() &- $0.startedAt) / 1e6 } ?? 0
-        logger.info("request", metadata: [
+        var metadata: Logger.Metadata = [
             "method": "\(head?.method.rawValue ?? "-")",
             "path": "\(head.map { core.redactPath($0.path) } ?? "-")",
             "status": "\(status.code)",
             "bytes": "\(bytes)",
             "ms": "\((elapsed * 1000).rounded() / 1000)",
             "peer": "\(peer)",
-        ])
+            "request_id": "\(requestID)",
+        ]
+        for field in fields { metadata[field.name] = "\(field.value)" }
+        logger.info("request", metadata: metadata)
     }
 }

@@ -21,7 +21,7 @@ struct ResponseWriter: Sendable {
     /// The response's headers must be valid (`HeaderValidation`); the connection checks that before.
     @discardableResult
     func append(_ response: Response, head: RequestHead?, keepAlive: Bool, streamed: Bool, date: [UInt8],
-                to output: inout [UInt8]) -> Int {
+                requestID: String = "", to output: inout [UInt8]) -> Int {
         let status = response.status
         let start = output.count
         output.append(contentsOf: "HTTP/1.1 ".utf8)
@@ -36,6 +36,7 @@ struct ResponseWriter: Sendable {
             case 17: if name.equalsIgnoringASCIICase("Transfer-Encoding") { continue }
             case 10: if name.equalsIgnoringASCIICase("Connection") { continue }
             case 4: if name.equalsIgnoringASCIICase("Date") { continue }
+            case 12: if !requestID.isEmpty && name.equalsIgnoringASCIICase("X-Request-Id") { continue }
             default: break
             }
             output.append(contentsOf: name.utf8)
@@ -47,6 +48,11 @@ struct ResponseWriter: Sendable {
         output.append(contentsOf: date)
         output.append(0x0D); output.append(0x0A)
         output.append(contentsOf: serverLine)
+        if !requestID.isEmpty {
+            output.append(contentsOf: "X-Request-Id: ".utf8)
+            output.append(contentsOf: requestID.utf8)
+            output.append(0x0D); output.append(0x0A)
+        }
         for (name, line) in defaultHeaders where !response.headers.contains(name) {
             output.append(contentsOf: line)
         }

@@ -2,7 +2,8 @@ import Logging
 import Synchronization
 
 /// Server-made error responses (400 from the parser, 404, 405, 413, 500 ...), formatted by the application.
-public typealias ErrorResponder = @Sendable (_ status: HTTPStatus, _ message: String, _ head: RequestHead?) -> Response
+/// `requestID` is the request's `X-Request-Id` (an error page shows it, so a person can quote it).
+public typealias ErrorResponder = @Sendable (_ status: HTTPStatus, _ message: String, _ head: RequestHead?, _ requestID: String) -> Response
 
 /// The response an error from below the application means (a database error), or nil when it has none.
 public typealias ErrorTranslator = @Sendable (any Error) -> (any HTTPResponseError)?
@@ -45,7 +46,7 @@ final class ServerCore: Sendable {
             return try handler(request)
         } catch is OffloadToWorker {
             logger.error("a handler asked to be offloaded from a worker thread", metadata: ["path": "\(redactPath(request.path))"])
-            return errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
+            return errorResponder(.internalServerError, "Something went wrong on our side.", request.head, request.id)
         } catch let error as HTTPResponseError {
             return error.response(for: request)
         } catch {
@@ -53,7 +54,7 @@ final class ServerCore: Sendable {
             logger.error("handler failed", metadata: [
                 "method": "\(request.method)", "path": "\(redactPath(request.path))", "error": "\(String(reflecting: error))",
             ])
-            return errorResponder(.internalServerError, "Something went wrong on our side.", request.head)
+            return errorResponder(.internalServerError, "Something went wrong on our side.", request.head, request.id)
         }
     }
 
@@ -72,7 +73,7 @@ final class ServerCore: Sendable {
     }
 
     /// The default error format: JSON `{"error":{"code","message"}}` for API-looking requests, plain text otherwise.
-    static let defaultErrorResponder: ErrorResponder = { status, message, head in
+    static let defaultErrorResponder: ErrorResponder = { status, message, head, _ in
         let wantsJSON = head.map { $0.path.hasPrefix("/api") || ($0.headers["Accept"]?.contains("json") ?? false) } ?? false
         if wantsJSON {
             let body = "{\"error\":{\"code\":\"\(status.code)\",\"message\":\(JSONText.quote(message))}}"

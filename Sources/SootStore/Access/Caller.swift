@@ -23,6 +23,10 @@ package struct Caller: Sendable {
     package let canWrite: Bool
     /// A session whose user must choose their own password before anything else (pages send them to do so).
     package var mustChangePassword = false
+    /// Where the request came from (the client's address through trusted proxies) and its `X-Request-Id`, for
+    /// the audit trail.
+    package var address: String?
+    package var requestID: String?
 
     package init(identity: Identity, credential: Credential, canWrite: Bool) {
         (self.identity, self.credential, self.canWrite) = (identity, credential, canWrite)

@@ -17,15 +17,21 @@ package struct SessionStore: Sendable {
     }
 
     /// Creates a session; returns the cookie value (shown once) and the session.
-    package func create(userID: UUID, remoteAddress: String, userAgent: String?) throws -> (cookie: String, session: Session) {
+    /// Creates a session; returns the cookie value (shown once) and the session. The sign-in is recorded in the
+    /// audit trail with it (`origin`: the request's address and id).
+    package func create(userID: UUID, remoteAddress: String, userAgent: String?, origin: Caller = .anonymous) throws -> (cookie: String, session: Session) {
         let token = Crypto.randomToken(bytes: 32)
         let id = Crypto.sha256Hex(token)
         let csrf = Crypto.randomToken(bytes: 24)
-        try database.query("""
-            INSERT INTO sessions (id, user_id, csrf_token, expires_at, remote_address, user_agent)
-            VALUES (\(id), \(userID), \(csrf), now() + make_interval(secs => \(lifetime)), \(remoteAddress),
-                    \(userAgent.map { String($0.prefix(500)) }))
-            """)
+        try database.transaction { connection in
+            try connection.query("""
+                INSERT INTO sessions (id, user_id, csrf_token, expires_at, remote_address, user_agent)
+                VALUES (\(id), \(userID), \(csrf), now() + make_interval(secs => \(lifetime)), \(remoteAddress),
+                        \(userAgent.map { String($0.prefix(500)) }))
+                """)
+            try Audit.record(connection, AuditActor(kind: .user, userID: userID, address: origin.address ?? remoteAddress, requestID: origin.requestID),
+                             .signIn, organization: nil, object: AuditObject("user", userID))
+        }
         return (token, Session(id: id, userID: userID, csrfToken: csrf))
     }
 

@@ -49,7 +49,8 @@ package enum Accounts {
 
     /// Sets a new password (generated when nil), ends the user's sessions and revokes their personal tokens:
     /// whoever knew the old password may have made either. Returns the generated password and what ended.
-    package static func resetPassword(_ connection: DatabaseConnection, email: String, password: String?) throws
+    package static func resetPassword(_ connection: DatabaseConnection, email: String, password: String?,
+                                      actor: AuditActor = .commandLine) throws
         -> (password: String?, ended: Ended)
     {
         if let password, password.count < 10 {
@@ -60,7 +61,11 @@ package enum Accounts {
             UPDATE users SET password_hash = \(PasswordHasher.hash(chosen)), must_change_password = \(password == nil)
             WHERE lower(email) = lower(\(email)) RETURNING id
             """).first else { throw AppError.notFound("No user with that email.") }
-        let ended = try endCredentials(connection, userID: try row.decode("id"))
+        let userID: UUID = try row.decode("id")
+        let ended = try endCredentials(connection, userID: userID)
+        try Audit.record(connection, actor, .passwordReset, organization: nil, object: AuditObject("user", userID, email),
+                         new: [("generated", String(password == nil)), ("sessions_ended", String(ended.sessions)),
+                               ("personal_tokens_revoked", String(ended.personalTokens))])
         return (password == nil ? chosen : nil, ended)
     }
 

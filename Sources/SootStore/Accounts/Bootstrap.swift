@@ -79,6 +79,11 @@ package enum Bootstrap {
             let (_, personalToken) = try Store.insertToken(
                 connection, kind: .personal, name: "bootstrap \(stamp)", scope: "write", userID: userID, organizationID: nil,
                 projectID: nil, createdBy: userID, expiresInDays: nil)
+            try Audit.record(connection, .commandLine, .bootstrap, organization: organizationID,
+                             object: AuditObject("organization", organizationID, input.organization.trimmed),
+                             new: [("email", email), ("user_created", String(password != nil)), ("team", input.team.trimmed),
+                                   ("project", input.project.trimmed), ("experiment", input.experiment.trimmed),
+                                   ("tokens", "bootstrap \(stamp)")])
             return [
                 "user_id": .id(userID),
                 "email": .string(email),

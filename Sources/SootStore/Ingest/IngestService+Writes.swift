@@ -151,12 +151,19 @@ extension IngestService {
         if let existing = try connection.query("SELECT id FROM experiments WHERE project_id = \(projectID) AND lower(name) = lower(\(names.experiment))").first {
             return try existing.decode("id")
         }
-        return try connection.query("""
+        let organizationID: UUID = try project.decode("organization_id")
+        let made = try connection.query("""
             INSERT INTO experiments (organization_id, team_id, project_id, name)
-            VALUES (\(try project.decode("organization_id", as: UUID.self)), \(try project.decode("team_id", as: UUID.self)), \(projectID), \(names.experiment))
+            VALUES (\(organizationID), \(try project.decode("team_id", as: UUID.self)), \(projectID), \(names.experiment))
             ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
-            RETURNING id
-            """).first!.decode("id")
+            RETURNING id, xmax = 0 AS inserted
+            """).first!
+        let id: UUID = try made.decode("id")
+        if try made.decode("inserted", as: Bool.self) {
+            try Audit.record(connection, AuditActor(caller), .experimentCreate, organization: organizationID,
+                             object: AuditObject("experiment", id, names.experiment), new: [("project_id", projectID.lowercaseText)])
+        }
+        return id
     }
 
     /// CodeCarbon's `emissions_endpoint` report: cumulative figures of the run `runKey` of a project. The difference
@@ -174,12 +181,17 @@ extension IngestService {
                 experimentID = try connection.query("SELECT id FROM experiments WHERE id = \(id) AND project_id = \(projectID)").first?.decode("id")
             }
             if experimentID == nil {
-                experimentID = try connection.query("""
+                let made = try connection.query("""
                     INSERT INTO experiments (organization_id, team_id, project_id, name)
                     SELECT organization_id, team_id, id, \(projectName) FROM projects WHERE id = \(projectID)
                     ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
-                    RETURNING id
-                    """).first!.decode("id")
+                    RETURNING id, organization_id, xmax = 0 AS inserted
+                    """).first!
+                experimentID = try made.decode("id")
+                if try made.decode("inserted", as: Bool.self) {
+                    try Audit.record(connection, AuditActor(caller), .experimentCreate, organization: try made.decode("organization_id"),
+                                     object: AuditObject("experiment", experimentID, projectName), new: [("project_id", projectID.lowercaseText)])
+                }
             }
             let existing = try connection.query("""
                 SELECT \(unsafeSQL: Representation.runColumns) FROM runs r

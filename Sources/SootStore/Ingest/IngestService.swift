@@ -70,17 +70,17 @@ package final class IngestService: Sendable {
 
     // MARK: Runs
 
-    /// Creates a run in an experiment the caller can write to; returns its row.
+    /// Creates a run in an experiment the caller can write to, recorded in the audit trail; returns its row.
     package static func createRun(
         _ connection: DatabaseConnection, caller: Caller, experimentID: UUID, startedAt: Date, endedAt: Date? = nil,
-        machine: Machine, source: String, clientKey: String?
+        machine: Machine, source: String, clientKey: String?, audited: Bool = true
     ) throws -> Row {
         try caller.requireWrite()
         guard let experiment = try connection.query("""
             SELECT e.organization_id, e.team_id, e.project_id, e.country_name, e.country_iso_code, e.region, e.cloud_provider, e.cloud_region
             FROM experiments e WHERE e.id = \(experimentID) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
             """).first else { throw AppError(.notFound, code: "not_found", "No such experiment, or the token does not cover it.", field: "experiment_id") }
-        return try connection.query("""
+        let row = try connection.query("""
             INSERT INTO runs AS r (organization_id, team_id, project_id, experiment_id, source, client_key, started_at, ended_at, last_seen_at,
                               os, python_version, codecarbon_version, cpu_count, cpu_model, gpu_count, gpu_model, longitude, latitude,
                               region, provider, country_name, country_iso_code, cloud_provider, cloud_region, ram_total_size, tracking_mode)
@@ -97,6 +97,13 @@ package final class IngestService: Sendable {
                     \(machine.ramTotalSize), \(machine.trackingMode))
             RETURNING \(unsafeSQL: Representation.runColumns)
             """).first!
+        // An import's runs are part of its one entry (`samples.import`); `audited` is false for them.
+        guard audited else { return row }
+        let runID: UUID = try row.decode("id")
+        try Audit.record(connection, AuditActor(caller), .runCreate, organization: try experiment.decode("organization_id"),
+                         object: AuditObject("run", runID, String(runID.lowercaseText.prefix(8))),
+                         new: [("experiment_id", experimentID.lowercaseText), ("source", source)])
+        return row
     }
 
     package static func placement(of row: Row) throws -> RunPlacement {

@@ -88,6 +88,13 @@ package struct SampleImport: Sendable {
                 outcome.refused.sort { ($0.line, $0.column) < ($1.line, $1.column) }
                 if outcome.refusedCount > 0 && !validOnly { throw Rollback(outcome: outcome) }
                 written = writer.written
+                let project = try connection.query("SELECT organization_id, name FROM projects WHERE id = \(projectID)").first
+                try Audit.record(connection, AuditActor(caller), .samplesImport, organization: try project?.decode("organization_id", as: UUID.self),
+                                 object: AuditObject("project", projectID, try project?.decode("name", as: String.self) ?? ""),
+                                 new: [("rows", String(outcome.rows)), ("runs_created", String(outcome.runsCreated)),
+                                       ("runs_extended", String(outcome.runsExtended)), ("samples_imported", String(outcome.samplesImported)),
+                                       ("duplicates", String(outcome.duplicates)), ("refused", String(outcome.refusedCount)),
+                                       ("experiment_id", experimentID?.lowercaseText)])
                 return outcome
             }
             committed(written)
@@ -196,7 +203,7 @@ package struct SampleImport: Sendable {
                 run = try IngestService.createRun(connection, caller: importer.caller, experimentID: experimentID,
                                                   startedAt: Date(timeIntervalSince1970: first.measure.timestamp - first.measure.durationSeconds),
                                                   endedAt: Date(timeIntervalSince1970: first.measure.timestamp), machine: first.machine,
-                                                  source: "import", clientKey: first.runKey)
+                                                  source: "import", clientKey: first.runKey, audited: false)
                 outcome.runsCreated += 1
             } else {
                 outcome.runsExtended += 1

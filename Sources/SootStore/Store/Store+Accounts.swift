@@ -5,19 +5,34 @@ import Postgres
 extension Store {
     /// The user whose email and password these are (an enabled account), or nil. The password is checked against
     /// a decoy hash when there is no such account, so both answers take as long.
-    package func signIn(email: String, password: String) throws -> UUID? {
+    /// A failure is recorded in the audit trail (`sign_in.failed`, with the email as typed); a success is recorded
+    /// when its session is made (`SessionStore.create`).
+    package func signIn(email: String, password: String, from origin: Caller = .anonymous) throws -> UUID? {
         let row = try database.query("""
             SELECT id, password_hash FROM users WHERE lower(email) = lower(\(email)) AND disabled_at IS NULL
             """).first
         let hash = try row?.decode("password_hash", as: String.self) ?? PasswordHasher.decoy
         let valid = PasswordHasher.verify(password, against: hash) && row != nil
-        guard valid else { return nil }
+        guard valid else {
+            let user = try row?.decode("id", as: UUID.self)
+            try database.withConnection { connection in
+                try Audit.record(connection, AuditActor(origin), .signInFailed, organization: nil,
+                                 object: AuditObject("user", user, String(email.prefix(320))))
+            }
+            return nil
+        }
         return try row?.decode("id", as: UUID.self)
     }
 
-    /// Ends every session and revokes every personal token of the user.
-    package func endCredentials(userID: UUID) throws -> Accounts.Ended {
-        try database.transaction { try Accounts.endCredentials($0, userID: userID) }
+    /// Ends every session and revokes every personal token of the user ("sign out everywhere").
+    package func endCredentials(_ caller: Caller) throws -> Accounts.Ended {
+        let user = try caller.requireUser()
+        return try database.transaction { connection in
+            let ended = try Accounts.endCredentials(connection, userID: user)
+            try Audit.record(connection, AuditActor(caller), .signOutEverywhere, organization: nil, object: AuditObject("user", user),
+                             new: [("sessions_ended", String(ended.sessions)), ("personal_tokens_revoked", String(ended.personalTokens))])
+            return ended
+        }
     }
 
     /// A run as the home page lists it.
@@ -109,7 +124,10 @@ extension Store {
             try connection.query("""
                 UPDATE users SET password_hash = \(PasswordHasher.hash(new)), must_change_password = false WHERE id = \(user)
                 """)
-            return try connection.query("DELETE FROM sessions WHERE user_id = \(user) AND id <> \(sessionID)").affectedRows
+            let ended = try connection.query("DELETE FROM sessions WHERE user_id = \(user) AND id <> \(sessionID)").affectedRows
+            try Audit.record(connection, AuditActor(caller), .passwordChange, organization: nil, object: AuditObject("user", user),
+                             new: [("sessions_ended", String(ended))])
+            return ended
         }
     }
 }

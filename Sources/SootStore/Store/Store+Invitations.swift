@@ -46,15 +46,20 @@ extension Store {
             throw AppError.invalid("team_id", "team_id must be a team of this organization.")
         }
         let secret = Crypto.randomToken(bytes: 24)
-        let row = try database.query("""
-            INSERT INTO invitations (organization_id, team_id, email, role, secret_hash, invited_by, expires_at)
-            VALUES (\(organizationID), \(teamID), \(email), \(role), \(Store.invitationSecretHash(secret)), \(me),
-                    now() + make_interval(days => \(Store.invitationLifetimeDays)))
-            RETURNING id, organization_id, team_id, email, role, created_at, expires_at
-            """).first!
-        var invitation = try InvitationRecord(row)
-        invitation.link = Store.invitationPath(secret)
-        return (invitation, secret)
+        return try database.transaction { connection in
+            let row = try connection.query("""
+                INSERT INTO invitations (organization_id, team_id, email, role, secret_hash, invited_by, expires_at)
+                VALUES (\(organizationID), \(teamID), \(email), \(role), \(Store.invitationSecretHash(secret)), \(me),
+                        now() + make_interval(days => \(Store.invitationLifetimeDays)))
+                RETURNING id, organization_id, team_id, email, role, created_at, expires_at
+                """).first!
+            var invitation = try InvitationRecord(row)
+            invitation.link = Store.invitationPath(secret)
+            try Audit.record(connection, AuditActor(caller), .invitationCreate, organization: organizationID,
+                             object: AuditObject("invitation", invitation.id, email),
+                             new: [("role", role), ("team_id", teamID?.lowercaseText)])
+            return (invitation, secret)
+        }
     }
 
     /// Pending invitations of an organization (owners and admins).
@@ -71,11 +76,15 @@ extension Store {
     /// Withdraws a pending invitation (owners and admins): its link stops working.
     package func revokeInvitation(_ caller: Caller, organizationID: UUID, invitationID: UUID) throws {
         try requireOrganizationAdmin(caller, organizationID: organizationID)
-        let changed = try database.query("""
-            UPDATE invitations SET revoked_at = now()
-            WHERE id = \(invitationID) AND organization_id = \(organizationID) AND accepted_at IS NULL AND revoked_at IS NULL
-            """).affectedRows
-        if changed == 0 { throw AppError.notFound("No such pending invitation.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                UPDATE invitations SET revoked_at = now()
+                WHERE id = \(invitationID) AND organization_id = \(organizationID) AND accepted_at IS NULL AND revoked_at IS NULL
+                RETURNING email, role
+                """).first else { throw AppError.notFound("No such pending invitation.") }
+            try Audit.record(connection, AuditActor(caller), .invitationRevoke, organization: organizationID,
+                             object: AuditObject("invitation", invitationID, try row.decode("email")), old: [("role", row["role"])])
+        }
     }
 
     private func requireOrganizationAdmin(_ caller: Caller, organizationID: UUID) throws {
@@ -110,13 +119,13 @@ extension Store {
         let user = try caller.requireUser()
         try caller.requireWrite()
         return try database.transaction { connection in
-            try Store.accept(connection, secret: secret, userID: user)
+            try Store.accept(connection, secret: secret, userID: user, actor: AuditActor(caller), newAccount: false)
         }
     }
 
     /// Creates the account for an invitation's email with the password its holder chose, and accepts the
     /// invitation with it; refused when the email has an account already (that person signs in to accept).
-    package func acceptInvitationWithNewAccount(secret: String, password: String) throws -> (userID: UUID, organization: (id: UUID, slug: String)) {
+    package func acceptInvitationWithNewAccount(secret: String, password: String, from origin: Caller = .anonymous) throws -> (userID: UUID, organization: (id: UUID, slug: String)) {
         let invitation = try invitation(secret: secret)
         guard password.count >= 10 else { throw AppError.invalid("password", "A password needs at least 10 characters.") }
         guard password.count <= 1000 else { throw AppError.invalid("password", "A password can have at most 1,000 characters.") }
@@ -125,11 +134,13 @@ extension Store {
                 throw AppError.conflict("This email has an account already: log in, then open the invitation again to accept it.", field: "email")
             }
             let (userID, _) = try Accounts.createUser(connection, email: invitation.email, name: "", password: password)
-            return (userID, try Store.accept(connection, secret: secret, userID: userID))
+            let actor = AuditActor(kind: .user, userID: userID, address: origin.address, requestID: origin.requestID)
+            return (userID, try Store.accept(connection, secret: secret, userID: userID, actor: actor, newAccount: true))
         }
     }
 
-    private static func accept(_ connection: DatabaseConnection, secret: String, userID: UUID) throws -> (id: UUID, slug: String) {
+    private static func accept(_ connection: DatabaseConnection, secret: String, userID: UUID, actor: AuditActor,
+                               newAccount: Bool) throws -> (id: UUID, slug: String) {
         guard let row = try connection.query("""
             SELECT i.id, i.organization_id, i.team_id, i.email, i.role, o.slug FROM invitations i JOIN organizations o ON o.id = i.organization_id
             WHERE i.secret_hash = \(invitationSecretHash(secret)) AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
@@ -152,7 +163,10 @@ extension Store {
                 INSERT INTO team_members (organization_id, team_id, user_id) VALUES (\(organizationID), \(teamID), \(userID)) ON CONFLICT DO NOTHING
                 """)
         }
-        try connection.query("UPDATE invitations SET accepted_at = now(), accepted_by = \(userID) WHERE id = \(try row.decode("id", as: UUID.self))")
+        let invitationID: UUID = try row.decode("id")
+        try connection.query("UPDATE invitations SET accepted_at = now(), accepted_by = \(userID) WHERE id = \(invitationID)")
+        try Audit.record(connection, actor, .invitationAccept, organization: organizationID, object: AuditObject("invitation", invitationID, email),
+                         new: [("role", row["role"]), ("team_id", row["team_id"]), ("new_account", String(newAccount))])
         return (organizationID, try row.decode("slug"))
     }
 }

@@ -34,11 +34,15 @@ extension Store {
             try connection.query("""
                 UPDATE organization_members SET role = \(role) WHERE organization_id = \(organizationID) AND user_id = \(userID)
                 """)
-            let row = try connection.query("""
+            let member = try MemberRecord(try connection.query("""
                 SELECT u.id AS user_id, u.email, u.name, m.role, m.created_at FROM organization_members m JOIN users u ON u.id = m.user_id
                 WHERE m.organization_id = \(organizationID) AND m.user_id = \(userID)
-                """).first!
-            return try MemberRecord(row)
+                """).first!)
+            if current != role {
+                try Audit.record(connection, AuditActor(caller), .memberRole, organization: organizationID,
+                                 object: AuditObject("user", userID, member.email), old: [("role", current)], new: [("role", role)])
+            }
+            return member
         }
     }
 
@@ -60,6 +64,9 @@ extension Store {
             }
             if current == "owner" { try Store.keepAnOwner(connection, organizationID: organizationID, leaving: userID) }
             try connection.query("DELETE FROM organization_members WHERE organization_id = \(organizationID) AND user_id = \(userID)")
+            let email = try connection.query("SELECT email FROM users WHERE id = \(userID)").first?.decode("email", as: String.self) ?? ""
+            try Audit.record(connection, AuditActor(caller), userID == me ? .memberLeave : .memberRemove, organization: organizationID,
+                             object: AuditObject("user", userID, email), old: [("role", current)])
         }
     }
 
@@ -84,7 +91,7 @@ extension Store {
     /// Adds an organization member to a team (organization owners and admins).
     package func addTeamMember(_ caller: Caller, teamID: UUID, userID: UUID?, email: String?) throws -> MemberRecord {
         try caller.requireWrite()
-        _ = try team(caller, id: teamID)
+        let teamName = try team(caller, id: teamID).name
         guard let team = try database.query("""
             SELECT t.organization_id FROM teams t WHERE t.id = \(teamID) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
             """).first else { throw AppError.forbidden("Only an owner or admin of the organization can change team members.") }
@@ -97,28 +104,38 @@ extension Store {
             throw AppError.invalid(email == nil ? "user_id" : "email", "That person is not a member of the organization; add them there first.")
         }
         let memberID: UUID = try member.decode("id")
-        let inserted = try database.query("""
-            INSERT INTO team_members (organization_id, team_id, user_id) VALUES (\(organizationID), \(teamID), \(memberID))
-            ON CONFLICT DO NOTHING RETURNING user_id
-            """).rowCount
-        if inserted == 0 { throw AppError.conflict("Already a member of this team.", field: "user_id") }
-        let row = try database.query("""
-            SELECT u.id AS user_id, u.email, u.name, tm.created_at FROM team_members tm JOIN users u ON u.id = tm.user_id
-            WHERE tm.team_id = \(teamID) AND tm.user_id = \(memberID)
-            """).first!
-        return try MemberRecord(row)
+        return try database.transaction { connection in
+            let inserted = try connection.query("""
+                INSERT INTO team_members (organization_id, team_id, user_id) VALUES (\(organizationID), \(teamID), \(memberID))
+                ON CONFLICT DO NOTHING RETURNING user_id
+                """).rowCount
+            if inserted == 0 { throw AppError.conflict("Already a member of this team.", field: "user_id") }
+            let added = try MemberRecord(try connection.query("""
+                SELECT u.id AS user_id, u.email, u.name, tm.created_at FROM team_members tm JOIN users u ON u.id = tm.user_id
+                WHERE tm.team_id = \(teamID) AND tm.user_id = \(memberID)
+                """).first!)
+            try Audit.record(connection, AuditActor(caller), .teamMemberAdd, organization: organizationID,
+                             object: AuditObject("user", memberID, added.email), new: [("team", teamName), ("team_id", teamID.lowercaseText)])
+            return added
+        }
     }
 
     package func removeTeamMember(_ caller: Caller, teamID: UUID, userID: UUID) throws {
         try caller.requireWrite()
-        _ = try team(caller, id: teamID)
+        let teamName = try team(caller, id: teamID).name
         let allowed = try database.query("""
             SELECT 1 FROM teams t WHERE t.id = \(teamID) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
             """).rowCount > 0
         if !allowed && caller.userID != userID {
             throw AppError.forbidden("Only an owner or admin of the organization can change team members.")
         }
-        let deleted = try database.query("DELETE FROM team_members WHERE team_id = \(teamID) AND user_id = \(userID)").affectedRows
-        if deleted == 0 { throw AppError.notFound("No such team member.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                DELETE FROM team_members tm USING users u WHERE tm.team_id = \(teamID) AND tm.user_id = \(userID) AND u.id = tm.user_id
+                RETURNING tm.organization_id, u.email
+                """).first else { throw AppError.notFound("No such team member.") }
+            try Audit.record(connection, AuditActor(caller), .teamMemberRemove, organization: try row.decode("organization_id"),
+                             object: AuditObject("user", userID, try row.decode("email")), old: [("team", teamName), ("team_id", teamID.lowercaseText)])
+        }
     }
 }

@@ -36,10 +36,13 @@ extension Store {
                     INSERT INTO organizations (name, slug, description) VALUES (\(name), \(slug), \(description))
                     RETURNING *, 'owner' AS role
                     """).first!
+                let organization = try OrganizationRecord(row)
                 try connection.query("""
-                    INSERT INTO organization_members (organization_id, user_id, role) VALUES (\(try row.decode("id", as: UUID.self)), \(user), 'owner')
+                    INSERT INTO organization_members (organization_id, user_id, role) VALUES (\(organization.id), \(user), 'owner')
                     """)
-                return try OrganizationRecord(row)
+                try Audit.record(connection, AuditActor(caller), .organizationCreate, organization: organization.id,
+                                 object: AuditObject("organization", organization.id, name), new: [("name", name), ("description", description)])
+                return organization
             }
         }
     }
@@ -48,22 +51,33 @@ extension Store {
         try caller.requireWrite()
         let canSee = try database.query("SELECT 1 FROM organizations o WHERE o.id = \(id) AND \(Access.organizationMember(caller, organizationColumn: "o.id"))").rowCount > 0
         guard canSee else { throw AppError.notFound("No such organization.") }
-        guard let row = try database.query("""
-            UPDATE organizations o SET name = coalesce(\(name), o.name), description = coalesce(\(description), o.description)
-            WHERE o.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "o.id"))
-            RETURNING o.*
-            """).first else { throw AppError.forbidden("Only an owner or admin of the organization can change it.") }
-        return try OrganizationRecord(row)
+        return try database.transaction { connection in
+            guard let before = try connection.query("""
+                SELECT o.* FROM organizations o WHERE o.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "o.id")) FOR UPDATE
+                """).first.map(OrganizationRecord.init) else { throw AppError.forbidden("Only an owner or admin of the organization can change it.") }
+            let after = try OrganizationRecord(try connection.query("""
+                UPDATE organizations o SET name = coalesce(\(name), o.name), description = coalesce(\(description), o.description)
+                WHERE o.id = \(id) RETURNING o.*
+                """).first!)
+            let (old, new) = Audit.changes([("name", before.name, after.name), ("description", before.description, after.description)])
+            if !old.isEmpty {
+                try Audit.record(connection, AuditActor(caller), .organizationUpdate, organization: id,
+                                 object: AuditObject("organization", id, after.name), old: old, new: new)
+            }
+            return after
+        }
     }
 
     package func deleteOrganization(_ caller: Caller, id: UUID) throws {
         try caller.requireWrite()
         let canSee = try database.query("SELECT 1 FROM organizations o WHERE o.id = \(id) AND \(Access.organizationMember(caller, organizationColumn: "o.id"))").rowCount > 0
         guard canSee else { throw AppError.notFound("No such organization.") }
-        let deleted = try database.query("""
-            DELETE FROM organizations o WHERE o.id = \(id) AND \(Access.organizationOwner(caller, organizationColumn: "o.id"))
-            """).affectedRows
-        if deleted == 0 { throw AppError.forbidden("Only an owner can delete the organization.") }
+        try database.transaction { connection in
+            guard let name = try connection.query("""
+                DELETE FROM organizations o WHERE o.id = \(id) AND \(Access.organizationOwner(caller, organizationColumn: "o.id")) RETURNING o.name
+                """).first?.decode("name", as: String.self) else { throw AppError.forbidden("Only an owner can delete the organization.") }
+            try Audit.record(connection, AuditActor(caller), .organizationDelete, organization: id, object: AuditObject("organization", id, name))
+        }
     }
 }
 
@@ -101,10 +115,13 @@ extension Store {
                     INSERT INTO teams (organization_id, name, slug, description) VALUES (\(organizationID), \(name), \(slug), \(description))
                     RETURNING *
                     """).first!
+                let team = try TeamRecord(row)
                 try connection.query("""
-                    INSERT INTO team_members (organization_id, team_id, user_id) VALUES (\(organizationID), \(try row.decode("id", as: UUID.self)), \(user))
+                    INSERT INTO team_members (organization_id, team_id, user_id) VALUES (\(organizationID), \(team.id), \(user))
                     """)
-                return try TeamRecord(row)
+                try Audit.record(connection, AuditActor(caller), .teamCreate, organization: organizationID,
+                                 object: AuditObject("team", team.id, name), new: [("name", name), ("description", description)])
+                return team
             }
         }
     }
@@ -112,20 +129,33 @@ extension Store {
     package func updateTeam(_ caller: Caller, id: UUID, name: String?, description: String?) throws -> TeamRecord {
         try caller.requireWrite()
         _ = try team(caller, id: id)
-        guard let row = try database.query("""
-            UPDATE teams t SET name = coalesce(\(name), t.name), description = coalesce(\(description), t.description)
-            WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
-            RETURNING t.*
-            """).first else { throw AppError.forbidden("Only an owner or admin of the organization can change a team.") }
-        return try TeamRecord(row)
+        return try database.transaction { connection in
+            guard let before = try connection.query("""
+                SELECT t.* FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id")) FOR UPDATE
+                """).first.map(TeamRecord.init) else { throw AppError.forbidden("Only an owner or admin of the organization can change a team.") }
+            let after = try TeamRecord(try connection.query("""
+                UPDATE teams t SET name = coalesce(\(name), t.name), description = coalesce(\(description), t.description)
+                WHERE t.id = \(id) RETURNING t.*
+                """).first!)
+            let (old, new) = Audit.changes([("name", before.name, after.name), ("description", before.description, after.description)])
+            if !old.isEmpty {
+                try Audit.record(connection, AuditActor(caller), .teamUpdate, organization: after.organizationID,
+                                 object: AuditObject("team", id, after.name), old: old, new: new)
+            }
+            return after
+        }
     }
 
     package func deleteTeam(_ caller: Caller, id: UUID) throws {
         try caller.requireWrite()
         _ = try team(caller, id: id)
-        let deleted = try database.query("""
-            DELETE FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
-            """).affectedRows
-        if deleted == 0 { throw AppError.forbidden("Only an owner or admin of the organization can delete a team.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                DELETE FROM teams t WHERE t.id = \(id) AND \(Access.organizationAdmin(caller, organizationColumn: "t.organization_id"))
+                RETURNING t.organization_id, t.name
+                """).first else { throw AppError.forbidden("Only an owner or admin of the organization can delete a team.") }
+            try Audit.record(connection, AuditActor(caller), .teamDelete, organization: try row.decode("organization_id"),
+                             object: AuditObject("team", id, try row.decode("name")))
+        }
     }
 }

@@ -33,35 +33,56 @@ extension Store {
             """).first else { throw AppError.notFound("No such team.") }
         let organizationID: UUID = try team.decode("organization_id")
         return try Store.withUniqueSlug(name) { slug in
-            let row = try database.query("""
-                INSERT INTO projects (organization_id, team_id, name, slug, description)
-                VALUES (\(organizationID), \(teamID), \(name), \(slug), \(description)) RETURNING *
-                """).first!
-            return try ProjectRecord(row)
+            try database.transaction { connection in
+                let project = try ProjectRecord(try connection.query("""
+                    INSERT INTO projects (organization_id, team_id, name, slug, description)
+                    VALUES (\(organizationID), \(teamID), \(name), \(slug), \(description)) RETURNING *
+                    """).first!)
+                try Audit.record(connection, AuditActor(caller), .projectCreate, organization: organizationID,
+                                 object: AuditObject("project", project.id, name), new: [("name", name), ("description", description)])
+                return project
+            }
         }
     }
 
+    /// Changes a project; switching `isPublic` on or off is recorded as the public link's action.
     package func updateProject(_ caller: Caller, id: UUID, name: String?, description: String?, isPublic: Bool?) throws -> ProjectRecord {
         _ = try project(caller, id: id)
         try caller.requireWrite()
         _ = try caller.requireUser()
         let newSlug = Crypto.randomToken(bytes: 18)
-        guard let row = try database.query("""
-            UPDATE projects p SET name = coalesce(\(name), p.name), description = coalesce(\(description), p.description),
-                is_public = coalesce(\(isPublic), p.is_public),
-                public_slug = CASE WHEN coalesce(\(isPublic), p.is_public) THEN coalesce(p.public_slug, \(newSlug)) ELSE NULL END
-            WHERE p.id = \(id) AND \(Store.projectAccess(caller))
-            RETURNING p.*
-            """).first else { throw AppError.notFound("No such project.") }
-        return try ProjectRecord(row)
+        return try database.transaction { connection in
+            guard let before = try connection.query("""
+                SELECT p.* FROM projects p WHERE p.id = \(id) AND \(Store.projectAccess(caller)) FOR UPDATE
+                """).first.map(ProjectRecord.init) else { throw AppError.notFound("No such project.") }
+            let after = try ProjectRecord(try connection.query("""
+                UPDATE projects p SET name = coalesce(\(name), p.name), description = coalesce(\(description), p.description),
+                    is_public = coalesce(\(isPublic), p.is_public),
+                    public_slug = CASE WHEN coalesce(\(isPublic), p.is_public) THEN coalesce(p.public_slug, \(newSlug)) ELSE NULL END
+                WHERE p.id = \(id) RETURNING p.*
+                """).first!)
+            let (old, new) = Audit.changes([("name", before.name, after.name), ("description", before.description, after.description),
+                                            ("public", String(before.isPublic), String(after.isPublic))])
+            if !old.isEmpty {
+                let action: Audit.Action = before.isPublic == after.isPublic ? .projectUpdate : (after.isPublic ? .publicLinkOn : .publicLinkOff)
+                try Audit.record(connection, AuditActor(caller), action, organization: after.organizationID,
+                                 object: AuditObject("project", id, after.name), old: old, new: new)
+            }
+            return after
+        }
     }
 
     package func deleteProject(_ caller: Caller, id: UUID) throws {
         _ = try project(caller, id: id)
         try caller.requireWrite()
         _ = try caller.requireUser()
-        let deleted = try database.query("DELETE FROM projects p WHERE p.id = \(id) AND \(Store.projectAccess(caller))").affectedRows
-        if deleted == 0 { throw AppError.notFound("No such project.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                DELETE FROM projects p WHERE p.id = \(id) AND \(Store.projectAccess(caller)) RETURNING p.organization_id, p.name
+                """).first else { throw AppError.notFound("No such project.") }
+            try Audit.record(connection, AuditActor(caller), .projectDelete, organization: try row.decode("organization_id"),
+                             object: AuditObject("project", id, try row.decode("name")))
+        }
     }
 }
 
@@ -107,16 +128,20 @@ extension Store {
         guard let project = try database.query("""
             SELECT p.organization_id, p.team_id FROM projects p WHERE p.id = \(projectID) AND \(Store.projectAccess(caller))
             """).first else { throw AppError.notFound("No such project.") }
-        let row = try database.query("""
-            INSERT INTO experiments (organization_id, team_id, project_id, name, description, "timestamp", country_name,
-                                     country_iso_code, region, on_cloud, cloud_provider, cloud_region)
-            VALUES (\(try project.decode("organization_id", as: UUID.self)), \(try project.decode("team_id", as: UUID.self)),
-                    \(projectID), \(fields.name ?? "Default"), \(fields.description ?? ""), coalesce(\(fields.timestamp), now()),
-                    \(fields.countryName), \(fields.countryISOCode), \(fields.region), \(fields.onCloud ?? false),
-                    \(fields.cloudProvider), \(fields.cloudRegion))
-            RETURNING *
-            """).first!
-        return try ExperimentRecord(row)
+        return try database.transaction { connection in
+            let experiment = try ExperimentRecord(try connection.query("""
+                INSERT INTO experiments (organization_id, team_id, project_id, name, description, "timestamp", country_name,
+                                         country_iso_code, region, on_cloud, cloud_provider, cloud_region)
+                VALUES (\(try project.decode("organization_id", as: UUID.self)), \(try project.decode("team_id", as: UUID.self)),
+                        \(projectID), \(fields.name ?? "Default"), \(fields.description ?? ""), coalesce(\(fields.timestamp), now()),
+                        \(fields.countryName), \(fields.countryISOCode), \(fields.region), \(fields.onCloud ?? false),
+                        \(fields.cloudProvider), \(fields.cloudRegion))
+                RETURNING *
+                """).first!)
+            try Audit.record(connection, AuditActor(caller), .experimentCreate, organization: experiment.organizationID,
+                             object: AuditObject("experiment", experiment.id, experiment.name), new: [("project_id", projectID.lowercaseText)])
+            return experiment
+        }
     }
 
     package func updateExperiment(_ caller: Caller, id: UUID, fields: ExperimentFields) throws -> ExperimentRecord {
@@ -124,27 +149,45 @@ extension Store {
         try caller.requireWrite()
         // A project token creates experiments and posts runs; changing what exists is for people.
         _ = try caller.requireUser()
-        guard let row = try database.query("""
-            UPDATE experiments e SET name = coalesce(\(fields.name), e.name), description = coalesce(\(fields.description), e.description),
-                country_name = coalesce(\(fields.countryName), e.country_name),
-                country_iso_code = coalesce(\(fields.countryISOCode), e.country_iso_code),
-                region = coalesce(\(fields.region), e.region), on_cloud = coalesce(\(fields.onCloud), e.on_cloud),
-                cloud_provider = coalesce(\(fields.cloudProvider), e.cloud_provider),
-                cloud_region = coalesce(\(fields.cloudRegion), e.cloud_region)
-            WHERE e.id = \(id) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
-            RETURNING e.*
-            """).first else { throw AppError.notFound("No such experiment.") }
-        return try ExperimentRecord(row)
+        return try database.transaction { connection in
+            guard let before = try connection.query("""
+                SELECT e.* FROM experiments e WHERE e.id = \(id) AND \(Store.projectAccess(caller, "e", idColumn: "project_id")) FOR UPDATE
+                """).first.map(ExperimentRecord.init) else { throw AppError.notFound("No such experiment.") }
+            let after = try ExperimentRecord(try connection.query("""
+                UPDATE experiments e SET name = coalesce(\(fields.name), e.name), description = coalesce(\(fields.description), e.description),
+                    country_name = coalesce(\(fields.countryName), e.country_name),
+                    country_iso_code = coalesce(\(fields.countryISOCode), e.country_iso_code),
+                    region = coalesce(\(fields.region), e.region), on_cloud = coalesce(\(fields.onCloud), e.on_cloud),
+                    cloud_provider = coalesce(\(fields.cloudProvider), e.cloud_provider),
+                    cloud_region = coalesce(\(fields.cloudRegion), e.cloud_region)
+                WHERE e.id = \(id) RETURNING e.*
+                """).first!)
+            let (old, new) = Audit.changes([
+                ("name", before.name, after.name), ("description", before.description, after.description),
+                ("country_name", before.countryName, after.countryName), ("country_iso_code", before.countryISOCode, after.countryISOCode),
+                ("region", before.region, after.region), ("on_cloud", String(before.onCloud), String(after.onCloud)),
+                ("cloud_provider", before.cloudProvider, after.cloudProvider), ("cloud_region", before.cloudRegion, after.cloudRegion),
+            ])
+            if !old.isEmpty {
+                try Audit.record(connection, AuditActor(caller), .experimentUpdate, organization: after.organizationID,
+                                 object: AuditObject("experiment", id, after.name), old: old, new: new)
+            }
+            return after
+        }
     }
 
     package func deleteExperiment(_ caller: Caller, id: UUID) throws {
         _ = try experiment(caller, id: id)
         try caller.requireWrite()
         _ = try caller.requireUser()
-        let deleted = try database.query("""
-            DELETE FROM experiments e WHERE e.id = \(id) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
-            """).affectedRows
-        if deleted == 0 { throw AppError.notFound("No such experiment.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                DELETE FROM experiments e WHERE e.id = \(id) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
+                RETURNING e.organization_id, e.name
+                """).first else { throw AppError.notFound("No such experiment.") }
+            try Audit.record(connection, AuditActor(caller), .experimentDelete, organization: try row.decode("organization_id"),
+                             object: AuditObject("experiment", id, try row.decode("name")))
+        }
     }
 }
 
@@ -174,10 +217,13 @@ extension Store {
         _ = try caller.requireUser()
         try database.transaction { connection in
             guard let row = try connection.query("""
-                SELECT r.experiment_id FROM runs r
+                SELECT r.experiment_id, r.organization_id, r.started_at, r.emissions_kg FROM runs r
                 WHERE r.id = \(id) AND \(Store.projectAccess(caller, "r", idColumn: "project_id")) FOR UPDATE
                 """).first else { throw AppError.notFound("No such run.") }
             let experimentID: UUID = try row.decode("experiment_id")
+            try Audit.record(connection, AuditActor(caller), .runDelete, organization: try row.decode("organization_id"),
+                             object: AuditObject("run", id, String(id.lowercaseText.prefix(8))),
+                             old: [("started_at", row["started_at"]), ("emissions_kg", row["emissions_kg"])])
             let days = try connection.query("""
                 SELECT DISTINCT ("timestamp" AT TIME ZONE 'UTC')::date::text AS day FROM emission_samples WHERE run_id = \(id)
                 """).rows.map { try $0.decode("day", as: String.self) }

@@ -38,20 +38,29 @@ extension Store {
     package func createPersonalToken(_ caller: Caller, name: String, scope: String, expiresInDays: Int?) throws -> (TokenRecord, String) {
         let user = try caller.requireUser()
         try caller.requireWrite()
-        return try database.withConnection { connection in
-            try Store.insertToken(connection, kind: .personal, name: name, scope: scope, userID: user, organizationID: nil,
-                                  projectID: nil, createdBy: user, expiresInDays: expiresInDays)
+        return try database.transaction { connection in
+            let (record, token) = try Store.insertToken(connection, kind: .personal, name: name, scope: scope, userID: user, organizationID: nil,
+                                                        projectID: nil, createdBy: user, expiresInDays: expiresInDays)
+            try Audit.record(connection, AuditActor(caller), .tokenCreate, organization: nil,
+                             object: AuditObject("personal_token", record.id, "\(name) (\(record.prefix)…)"),
+                             new: [("scope", scope), ("expires_in_days", expiresInDays.map(String.init))])
+            return (record, token)
         }
     }
 
     package func revokePersonalToken(_ caller: Caller, id: UUID) throws {
         let user = try caller.requireUser()
         try caller.requireWrite()
-        let changed = try database.query("""
-            UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
-            WHERE id = \(id) AND kind = 'personal' AND user_id = \(user)
-            """).affectedRows
-        if changed == 0 { throw AppError.notFound("No such token.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                SELECT name, prefix, revoked_at IS NOT NULL AS revoked FROM api_tokens WHERE id = \(id) AND kind = 'personal' AND user_id = \(user) FOR UPDATE
+                """).first else { throw AppError.notFound("No such token.") }
+            // Revoking a revoked token changes nothing and leaves no entry.
+            guard try !row.decode("revoked", as: Bool.self) else { return }
+            try connection.query("UPDATE api_tokens SET revoked_at = now() WHERE id = \(id)")
+            try Audit.record(connection, AuditActor(caller), .tokenRevoke, organization: nil,
+                             object: AuditObject("personal_token", id, "\(try row.decode("name", as: String.self)) (\(try row.decode("prefix", as: String.self))…)"))
+        }
     }
 
     package func listProjectTokens(_ caller: Caller, projectID: UUID, page: Page) throws -> Paged<TokenRecord> {
@@ -73,9 +82,14 @@ extension Store {
             SELECT p.organization_id FROM projects p WHERE p.id = \(projectID) AND \(Store.projectAccess(caller))
             """).first else { throw AppError.notFound("No such project.") }
         let organizationID: UUID = try project.decode("organization_id")
-        return try database.withConnection { connection in
-            try Store.insertToken(connection, kind: .project, name: name, scope: scope, userID: nil, organizationID: organizationID,
-                                  projectID: projectID, createdBy: user, expiresInDays: expiresInDays)
+        return try database.transaction { connection in
+            let (record, token) = try Store.insertToken(connection, kind: .project, name: name, scope: scope, userID: nil,
+                                                        organizationID: organizationID, projectID: projectID, createdBy: user,
+                                                        expiresInDays: expiresInDays)
+            try Audit.record(connection, AuditActor(caller), .tokenCreate, organization: organizationID,
+                             object: AuditObject("project_token", record.id, "\(name) (\(record.prefix)…)"),
+                             new: [("project_id", projectID.lowercaseText), ("scope", scope), ("expires_in_days", expiresInDays.map(String.init))])
+            return (record, token)
         }
     }
 
@@ -83,11 +97,17 @@ extension Store {
         _ = try project(caller, id: projectID)
         _ = try caller.requireUser()
         try caller.requireWrite()
-        let changed = try database.query("""
-            UPDATE api_tokens t SET revoked_at = coalesce(t.revoked_at, now())
-            WHERE t.id = \(tokenID) AND t.kind = 'project' AND t.project_id = \(projectID)
-            """).affectedRows
-        if changed == 0 { throw AppError.notFound("No such token.") }
+        try database.transaction { connection in
+            guard let row = try connection.query("""
+                SELECT t.name, t.prefix, t.organization_id, t.revoked_at IS NOT NULL AS revoked FROM api_tokens t
+                WHERE t.id = \(tokenID) AND t.kind = 'project' AND t.project_id = \(projectID) FOR UPDATE
+                """).first else { throw AppError.notFound("No such token.") }
+            guard try !row.decode("revoked", as: Bool.self) else { return }
+            try connection.query("UPDATE api_tokens SET revoked_at = now() WHERE id = \(tokenID)")
+            try Audit.record(connection, AuditActor(caller), .tokenRevoke, organization: try row.decode("organization_id", as: UUID?.self),
+                             object: AuditObject("project_token", tokenID, "\(try row.decode("name", as: String.self)) (\(try row.decode("prefix", as: String.self))…)"),
+                             old: [("project_id", projectID.lowercaseText)])
+        }
     }
 
     package func me(_ caller: Caller) throws -> UserRecord {

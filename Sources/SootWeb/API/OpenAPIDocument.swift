@@ -113,7 +113,10 @@ enum OpenAPIDocument {
         case "by": return ["type": "string", "enum": ["team", "project", "experiment"]]
         case "valid_only": return ["type": "boolean", "default": false]
         case "experiment_id": return ["type": "string", "format": "uuid"]
-        case "from", "to": return ["type": "string", "description": "A date (2026-11-01) or ISO 8601 timestamp; to is exclusive"]
+        case "from", "to":
+            return ["type": "string", "description": "A day (2026-11-01): on reports and the audit trail both days are included; run lists also take an ISO 8601 timestamp, and there to is exclusive"]
+        case "user": return ["type": "string", "format": "uuid", "description": "Entries of this person only"]
+        case "kind": return ["type": "string", "enum": .array(Audit.kinds.map { .string($0) }), "description": "The first word of the actions"]
         default: return ["type": "string"]
         }
     }
@@ -195,6 +198,16 @@ enum OpenAPIDocument {
         "TeamMemberInput": object(["user_id": uuid, "email": text]),
         "Member": object(["user_id": uuid, "email": text, "name": text, "role": text, "created_at": time]),
         "MemberList": list("Member"),
+        "AuditEntry": object([
+            "id": ["type": "integer"], "at": time, "organization_id": uuidOrNull,
+            "actor": object(["kind": ["type": "string", "enum": ["user", "personal_token", "project_token", "operator", "anonymous"]],
+                             "user_id": uuidOrNull, "token_id": uuidOrNull, "name": text]),
+            "action": text, "object": object(["kind": text, "id": uuidOrNull, "name": text]),
+            "address": textOrNull, "request_id": textOrNull,
+            "old": ["type": "object", "nullable": true, "additionalProperties": textOrNull],
+            "new": ["type": "object", "nullable": true, "additionalProperties": textOrNull],
+        ]),
+        "AuditEntryList": list("AuditEntry"),
         "TokenInput": object(["name": name, "scope": ["type": "string", "enum": ["read", "write"], "default": "write"],
                               "expires_in_days": ["type": "integer", "minimum": 1, "maximum": 3650]], required: ["name"]),
         "Token": object([

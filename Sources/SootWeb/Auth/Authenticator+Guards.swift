@@ -1,3 +1,4 @@
+import Foundation
 import SootStore
 import HTTPServer
 
@@ -15,7 +16,31 @@ extension Authenticator {
                 error.challenge = "Bearer realm=\"soot\""
                 throw error
             }
-            return try body(request, caller)
+            var response = try body(request, caller)
+            response.note(caller)
+            return response
         }
+    }
+}
+
+extension Caller {
+    /// How the caller proved who they are, as the access log names it.
+    var logKind: String {
+        switch credential {
+        case .none: identity == .anonymous ? "anonymous" : "operator"
+        case .session: "session"
+        case .personalToken: "personal_token"
+        case .projectToken: "project_token"
+        }
+    }
+}
+
+extension Response {
+    /// Adds who asked (`caller`) and, when known, the organization (`organization_id`) to the access log's line.
+    mutating func note(_ caller: Caller, organization: UUID? = nil) {
+        logFields.append((name: "caller", value: caller.logKind))
+        var tenant = organization
+        if tenant == nil, case .project(_, let organizationID, _) = caller.identity { tenant = organizationID }
+        if let tenant { logFields.append((name: "organization_id", value: tenant.idText)) }
     }
 }

@@ -12,11 +12,26 @@ struct Authenticator: Sendable {
     /// Verified project tokens for a few seconds, so the ingest hot path does not query for every post. Revocation
     /// through this instance clears it at once; another instance's cache forgets within `TokenCache.lifetime`.
     let tokenCache = TokenCache()
+    /// Whose `X-Forwarded-For` names the client (the address the audit trail records).
+    var proxies = TrustedProxies.none
 
     /// The caller, without the CSRF check: for reading (GET pages), and for the one form whose CSRF token travels
     /// inside a multipart body (the import upload checks it itself). Anonymous when no credential was sent; a
     /// credential that is sent but invalid is a 401. Anything that changes state uses `authenticate`.
     func identify(_ request: Request) throws -> Caller {
+        withOrigin(try credentialCaller(request), request)
+    }
+
+    /// `caller` with the request's client address and id (for the audit trail).
+    func withOrigin(_ caller: Caller, _ request: Request) -> Caller {
+        var caller = caller
+        caller.address = proxies.clientAddress(request)
+        caller.requestID = request.id
+        return caller
+    }
+
+    /// The caller a request's credential names, before its origin is added.
+    private func credentialCaller(_ request: Request) throws -> Caller {
         if let authorization = request.headers["Authorization"] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {

@@ -22,7 +22,8 @@ extension AppError: HTTPResponseError {
     }
 
     package func response(for request: Request) -> Response {
-        var response = ErrorPages.render(status: httpStatus, code: code, message: message, field: field, head: request.head)
+        var response = ErrorPages.render(status: httpStatus, code: code, message: message, field: field, head: request.head,
+                                         requestID: request.id)
         if let retryAfter { response.headers.set("Retry-After", "\(retryAfter)") }
         if let challenge { response.headers.set("WWW-Authenticate", challenge) }
         return response
@@ -48,7 +49,9 @@ package enum ErrorPages {
     }
 
     /// JSON for API clients, CodeCarbon's `detail` shape on its paths, HTML for people.
-    package static func render(status: HTTPStatus, code: String, message: String, field: String?, head: RequestHead?) -> Response {
+    /// An HTML page shows the request's id, for a person to quote (API clients have the `X-Request-Id` header).
+    package static func render(status: HTTPStatus, code: String, message: String, field: String?, head: RequestHead?,
+                               requestID: String = "") -> Response {
         let path = head?.path ?? "/"
         if isCodeCarbonPath(path) {
             var body: [String: Any] = ["detail": message]
@@ -61,11 +64,11 @@ package enum ErrorPages {
             if let field { error["field"] = field }
             return .json(bytes: JSON.bytes(["error": error]), status: status)
         }
-        return .html(HTMLPage.error(status: status, message: message), status: status)
+        return .html(HTMLPage.error(status: status, message: message, requestID: requestID), status: status)
     }
 
     /// The server's own errors (parse errors, 404, 405, 413, 500) in the same shapes.
-    package static let responder: ErrorResponder = { status, message, head in
+    package static let responder: ErrorResponder = { status, message, head, requestID in
         let code: String
         switch status.code {
         case 400: code = "bad_request"
@@ -79,7 +82,7 @@ package enum ErrorPages {
         case 503: code = "unavailable"
         default: code = status.code >= 500 ? "internal" : "error"
         }
-        return render(status: status, code: code, message: message, field: nil, head: head)
+        return render(status: status, code: code, message: message, field: nil, head: head, requestID: requestID)
     }
 }
 

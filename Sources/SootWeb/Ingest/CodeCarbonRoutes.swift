@@ -21,7 +21,9 @@ struct CodeCarbonRoutes {
                 error.challenge = "Bearer realm=\"soot\""
                 throw error
             }
-            return try body(request, caller)
+            var response = try body(request, caller)
+            response.note(caller)
+            return response
         }
         router.on(method, path, options: options, handler)
         router.on(method, "/api" + path, options: options, handler)
@@ -63,7 +65,7 @@ struct CodeCarbonRoutes {
             } else {
                 placement = try ingest.placement(ofRun: runID, for: caller)
             }
-            return ingest.acceptLater(measure, placement: placement, request: request)
+            return ingest.acceptLater(measure, placement: placement, request: request, caller: caller)
         }
         router.post("/emissions", options: .inline, emissions)
         router.post("/api/emissions", options: .inline, emissions)

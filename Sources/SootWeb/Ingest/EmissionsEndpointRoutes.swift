@@ -13,7 +13,7 @@ struct EmissionsEndpointRoutes {
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let handler: Handler = { [ingest, authenticator] request in
-            let caller = try authenticator.callerForToken(request.parameter("token") ?? "")
+            let caller = authenticator.withOrigin(try authenticator.callerForToken(request.parameter("token") ?? ""), request)
             guard case .project(let projectID, _, _) = caller.identity else {
                 throw AppError.forbidden("This address needs a project ingest token (soot_prj_...).")
             }

@@ -5,15 +5,18 @@ import SootStore
 
 extension IngestService {
     /// One sample through group commit, answered when committed: 201 with the sample's id, or the error.
-    func acceptLater(_ measure: SampleMeasure, placement: RunPlacement, request: Request) -> Response {
+    func acceptLater(_ measure: SampleMeasure, placement: RunPlacement, request: Request, caller: Caller) -> Response {
         // Errors are shaped by the request's head alone; the body is not kept until the commit.
         let head = request.head
         return .later { [self] promise in
             submit(measure, placement: placement) { result in
+                var response: Response
                 switch result {
-                case .success(let id): promise.succeed(Self.created(id))
-                case .failure(let error): promise.succeed(AppError.response(for: error, request: Request(head: head)))
+                case .success(let id): response = Self.created(id)
+                case .failure(let error): response = AppError.response(for: error, request: Request(head: head))
                 }
+                response.note(caller, organization: placement.organizationID)
+                promise.succeed(response)
             }
         }
     }

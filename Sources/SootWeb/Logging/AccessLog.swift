@@ -2,8 +2,9 @@ import HTTPServer
 import Logging
 
 /// The access log at `info`: one line per response, in the same shape as every other log line
-/// (`2026-12-07T19:28:22+0000 info soot.http: bytes=512 method=GET ms=0.210 path=/o/acme peer=10.0.0.7 status=200
-/// [HTTPServer] request`), written straight into the buffered sink: no metadata dictionary, no string per field.
+/// (`2026-12-07T19:28:22+0000 info soot.http: bytes=512 method=GET ms=0.210 path=/o/acme peer=10.0.0.7
+/// request_id=3f09c2e1a7b4d05 status=200 caller=session [HTTPServer] request`; the response's `logFields` follow the
+/// status), written straight into the buffered sink: no metadata dictionary, no string per field.
 /// Paths are redacted (`Redaction.path`) before they are written.
 struct AccessLog: Sendable {
     let sink: LogSink
@@ -37,8 +38,16 @@ struct AccessLog: Sendable {
         line.append(contentsOf: (response.path.map(Redaction.path) ?? "-").utf8)
         line.append(contentsOf: Self.peerKey)
         line.append(contentsOf: response.peer.utf8)
+        line.append(contentsOf: Self.requestKey)
+        line.append(contentsOf: response.requestID.utf8)
         line.append(contentsOf: Self.statusKey)
         Self.decimal(response.status, &line)
+        for field in response.fields {
+            line.append(0x20)
+            line.append(contentsOf: field.name.utf8)
+            line.append(0x3D)
+            line.append(contentsOf: field.value.utf8)
+        }
         line.append(contentsOf: Self.suffix)
         sink.write(line, urgent: false)
     }
@@ -50,7 +59,9 @@ struct AccessLog: Sendable {
         line += ",\"method\":\(JSONText.quote(response.method?.rawValue ?? "-")),\"path\":\(JSONText.quote(response.path.map(Redaction.path) ?? "-"))"
         line += ",\"route\":\(JSONText.quote(response.route ?? "-")),\"status\":\(response.status),\"bytes\":\(response.bytes)"
         line += ",\"ms\":\(micros / 1000).\(String(repeating: "0", count: 3 - String(micros % 1000).count))\(micros % 1000)"
-        line += ",\"peer\":\(JSONText.quote(response.peer))}\n"
+        line += ",\"peer\":\(JSONText.quote(response.peer)),\"request_id\":\(JSONText.quote(response.requestID))"
+        for field in response.fields { line += ",\(JSONText.quote(field.name)):\(JSONText.quote(field.value))" }
+        line += "}\n"
         sink.write(Array(line.utf8), urgent: false)
     }
 
@@ -59,6 +70,7 @@ struct AccessLog: Sendable {
     private static let milliseconds = Array(" ms=".utf8)
     private static let pathKey = Array(" path=".utf8)
     private static let peerKey = Array(" peer=".utf8)
+    private static let requestKey = Array(" request_id=".utf8)
     private static let statusKey = Array(" status=".utf8)
     private static let suffix = Array(" [HTTPServer] request\n".utf8)
 

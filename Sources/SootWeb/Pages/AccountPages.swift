@@ -30,7 +30,8 @@ struct AccountPages {
         let tokens = try store.listPersonalTokens(caller, page: Page(limit: 200, offset: 0)).items
         let feedback = FormFeedback.read(request)
         var response = Response.html(Layout.page(title: "Your account", body: AccountViews.page(
-            email: me.email, mustChangePassword: caller.mustChangePassword, tokens: tokens, csrf: csrf, feedback: feedback),
+            email: me.email, mustChangePassword: caller.mustChangePassword, tokens: tokens, csrf: csrf, feedback: feedback,
+            activity: try store.accountActivity(caller)),
             csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "private, no-store")
         response.clearFeedback(request, secure: secure(request))
@@ -106,7 +107,8 @@ struct AccountPages {
 
 /// The account page's view: pure, testable without a server.
 enum AccountViews {
-    static func page(email: String, mustChangePassword: Bool, tokens: [TokenRecord], csrf: String, feedback: FormFeedback?) -> HTML {
+    static func page(email: String, mustChangePassword: Bool, tokens: [TokenRecord], csrf: String, feedback: FormFeedback?,
+                     activity: [AuditEntryRecord] = []) -> HTML {
         let hidden: HTML = "<input type=\"hidden\" name=\"csrf_token\" value=\"\(csrf)\">"
         let current = FieldState(form: "current_password", feedback), new = FieldState(form: "new_password", feedback)
         let again = FieldState(form: "new_password_again", feedback), tokenName = FieldState(form: "personal-token-name", feedback)
@@ -154,6 +156,7 @@ enum AccountViews {
             <label for="personal-token-days">Expires after (days; empty for never)</label>
             <input id="personal-token-days" name="expires_in_days" inputmode="numeric" pattern="[0-9]*" maxlength="4">
             <button type="submit">Create token</button></form>
+            \(AuditViews.accountActivity(activity))
             """
     }
 }

@@ -108,15 +108,17 @@ struct InvitationPages {
             response.headers.set("Retry-After", "\(wait)")
             return response
         }
+        var origin = Caller.anonymous
+        (origin.address, origin.requestID) = (login.proxies.clientAddress(request), request.id)
         let created: (userID: UUID, organization: (id: UUID, slug: String))
         do {
-            created = try store.acceptInvitationWithNewAccount(secret: secret(request), password: password)
+            created = try store.acceptInvitationWithNewAccount(secret: secret(request), password: password, from: origin)
         } catch let error as AppError where error.status == .unprocessableContent || error.status == .conflict {
             return try show(request, error: error.message, status: error.httpStatus)
         }
         try login.throttle.succeeded(keys)
         let (cookie, _) = try sessions.create(userID: created.userID, remoteAddress: login.proxies.clientAddress(request),
-                                              userAgent: request.headers["User-Agent"])
+                                              userAgent: request.headers["User-Agent"], origin: origin)
         var response = Response.redirect(to: "/o/" + FormDecoding.encode(created.organization.slug))
         response.headers.add("Set-Cookie", Cookies.make(SessionStore.cookieName, cookie, maxAge: Int(sessions.lifetime), secure: login.secure(request)))
         response.headers.add("Set-Cookie", Cookies.expire(LoginRoutes.loginCSRFCookie, secure: login.secure(request)))

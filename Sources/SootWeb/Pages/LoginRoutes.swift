@@ -83,7 +83,9 @@ struct LoginRoutes {
             response.headers.set("Retry-After", "\(wait)")
             return response
         }
-        guard let userID = try store.signIn(email: email, password: password) else {
+        var origin = Caller.anonymous
+        (origin.address, origin.requestID) = (client, request.id)
+        guard let userID = try store.signIn(email: email, password: password, from: origin) else {
             return try loginForm(request, error: "That email and password do not match.", status: .unauthorized, email: email)
         }
         try throttle.succeeded(keys)
@@ -91,7 +93,7 @@ struct LoginRoutes {
         if let old = Cookies.value(SessionStore.cookieName, in: request) {
             try sessions.delete(id: Crypto.sha256Hex(old))
         }
-        let (cookie, _) = try sessions.create(userID: userID, remoteAddress: client, userAgent: request.headers["User-Agent"])
+        let (cookie, _) = try sessions.create(userID: userID, remoteAddress: client, userAgent: request.headers["User-Agent"], origin: origin)
         var response = Response.redirect(to: LoginRoutes.safeNext(request.formField("next")))
         response.headers.add("Set-Cookie", Cookies.make(SessionStore.cookieName, cookie, maxAge: Int(sessions.lifetime), secure: secure(request)))
         response.headers.add("Set-Cookie", Cookies.expire(LoginRoutes.loginCSRFCookie, secure: secure(request)))
@@ -112,8 +114,7 @@ struct LoginRoutes {
         guard case .session = caller.credential else {
             throw AppError.forbidden("Sign out everywhere from a signed-in browser.")
         }
-        let user = try caller.requireUser()
-        let ended = try store.endCredentials(userID: user)
+        let ended = try store.endCredentials(caller)
         let body: HTML = """
             <section class="card narrow">
             <h1>Signed out everywhere</h1>

@@ -57,6 +57,7 @@ enum ManagementViews {
                 <input id="member-email" name="email" type="email" required\(invite.attributes())>\(invite.message)<label for="member-role">Role</label>
                 <select id="member-role" name="role"><option>member</option><option>admin</option><option>owner</option></select><button type="submit">Invite</button>
                 <p class="muted">They get a link to accept; nobody joins without saying yes.</p></form>
+                <p><a href="\(path)/-/audit">Audit trail</a>: who changed what in this organization, and when.</p>
                 """
         case .team(let admin, let members):
             guard admin else { return create(path + "/projects", "Project", "e.g. Detector") }
