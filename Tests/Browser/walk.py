@@ -146,6 +146,11 @@ try:
                 if follow(f"main table a[href^='{team[len(base):]}/']", "project"):
                     if follow("main table a[href*='/experiments/']", "experiment"):
                         follow("main table a[href^='/run/']", "run")
+            # The organization's audit trail (its owner signed in), from the link on its page.
+            driver.get(organization)
+            follow("main a[href$='/-/audit']", "audit")
+        driver.get(base + "/account")
+        check("account-activity")
         driver.get(base + "/methodology")
         check("methodology")
 finally:

@@ -59,10 +59,10 @@ enum AuditViews {
         let exportQuery = encoded([("organization", organizationID.idText)] + query)
         let form: HTML = """
             <form method="get" action="\(path)/-/audit" class="card filters">
-            <label for="audit-user">Person</label><select id="audit-user" name="user">\(personOptions)</select>
-            <label for="audit-kind">Kind</label><select id="audit-kind" name="kind">\(kindOptions)</select>
-            <label for="audit-from">From</label><input id="audit-from" name="from" type="date" value="\(filter.from ?? "")">
-            <label for="audit-to">To</label><input id="audit-to" name="to" type="date" value="\(filter.to ?? "")">
+            <div><label for="audit-user">Person</label><select id="audit-user" name="user">\(personOptions)</select></div>
+            <div><label for="audit-kind">Kind</label><select id="audit-kind" name="kind">\(kindOptions)</select></div>
+            <div><label for="audit-from">From</label><input id="audit-from" name="from" type="date" value="\(filter.from ?? "")"></div>
+            <div><label for="audit-to">To</label><input id="audit-to" name="to" type="date" value="\(filter.to ?? "")"></div>
             <button type="submit">Show</button>
             <p class="muted">Days are UTC, both included. Download what this shows, oldest first:
             <a href="/api/v1/reports/audit.csv?\(exportQuery)">CSV</a> · <a href="/api/v1/reports/audit.json?\(exportQuery)">JSON</a></p>
