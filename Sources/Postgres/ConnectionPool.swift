@@ -28,7 +28,25 @@ public final class ConnectionPool: Sendable {
         var waiters = 0
         var lastConnectFailure: Date?
         var closed = false
+        var statistics = Statistics()
     }
+
+    /// What the pool has done since it was made, for metrics.
+    public struct Statistics: Sendable, Equatable {
+        /// Checkouts that found no free connection and waited, and the seconds they waited in all.
+        public var waits: UInt64 = 0
+        public var waitSeconds: Double = 0
+        /// Waits that ended without a connection (`.poolTimeout`).
+        public var timeouts: UInt64 = 0
+        /// Connections opened, and connects that failed.
+        public var connects: UInt64 = 0
+        public var connectFailures: UInt64 = 0
+        /// Connections found broken (at checkout or checkin) and dropped, to be replaced by a new one.
+        public var dropped: UInt64 = 0
+    }
+
+    /// The pool's counters so far.
+    public var statistics: Statistics { state.withLock { $0.statistics } }
 
     public let url: String
     public let configuration: Configuration
@@ -86,6 +104,16 @@ public final class ConnectionPool: Sendable {
 
     func checkout() throws(DatabaseError) -> DatabaseConnection {
         let deadline = Date().addingTimeInterval(configuration.acquireTimeout)
+        var waitStarted: Date?
+        defer {
+            if let waitStarted {
+                let waited = Date().timeIntervalSince(waitStarted)
+                state.withLock {
+                    $0.statistics.waits += 1
+                    $0.statistics.waitSeconds += waited
+                }
+            }
+        }
         while true {
             let step = state.withLock { state -> Step in
                 if state.closed { return .fail(DatabaseError(.unavailable, message: "the pool is closed")) }
@@ -107,12 +135,16 @@ public final class ConnectionPool: Sendable {
             case .connect:
                 do {
                     let connection = try DatabaseConnection(url: url)
-                    state.withLock { $0.lastConnectFailure = nil }
+                    state.withLock {
+                        $0.lastConnectFailure = nil
+                        $0.statistics.connects += 1
+                    }
                     return connection
                 } catch {
                     state.withLock {
                         $0.open -= 1
                         $0.lastConnectFailure = Date()
+                        $0.statistics.connectFailures += 1
                     }
                     available.broadcast()
                     RepeatingLog.database.log(logger, .warning, "database connect failed", key: "connect",
@@ -120,10 +152,12 @@ public final class ConnectionPool: Sendable {
                     throw error
                 }
             case .wait:
+                if waitStarted == nil { waitStarted = Date() }
                 available.lock()
                 let timedOut = !available.wait(until: deadline)
                 available.unlock()
                 if timedOut && Date() >= deadline {
+                    state.withLock { $0.statistics.timeouts += 1 }
                     throw DatabaseError(.poolTimeout, message: "no database connection became free in time")
                 }
             case .fail(let error):
@@ -166,7 +200,10 @@ public final class ConnectionPool: Sendable {
 
     private func discard(_ connection: DatabaseConnection) {
         connection.close()
-        state.withLock { $0.open -= 1 }
+        state.withLock {
+            $0.open -= 1
+            if !$0.closed { $0.statistics.dropped += 1 }
+        }
         available.lock()
         available.signal()
         available.unlock()

@@ -21,6 +21,8 @@ package struct AppConfiguration: Sendable {
     package var benchmarkRoutes = false
     /// Days the audit trail keeps its entries (pruned at start and every hour); nil keeps them for ever. Default 365.
     package var auditRetentionDays: Int? = 365
+    /// Label the ingested energy and emissions counters by project as well as team (one series per project).
+    package var metricsProjectLabels = false
 
     package init(
         publicDirectory: URL = URL(fileURLWithPath: "Public"),

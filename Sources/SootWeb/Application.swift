@@ -24,7 +24,7 @@ package final class Application: Sendable {
     let auditRetention: AuditRetention?
 
     package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
-        let metrics = SootMetrics()
+        let metrics = SootMetrics(projectLabels: configuration.metricsProjectLabels)
         var store = store
         store.metrics = metrics.ingest
         self.configuration = configuration

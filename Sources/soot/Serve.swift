@@ -74,6 +74,10 @@ struct Serve: ParsableCommand {
         "Days the audit trail keeps its entries, 1 to 36500, or forever (env SOOT_AUDIT_RETENTION; default 365).", valueName: "days|forever"))
     var auditRetention: String?
 
+    @Flag(name: .customLong("metrics-project-labels"), help: ArgumentHelp(
+        "Label soot_ingested_energy_kwh_total and soot_ingested_emissions_kg_total by project too: one series per project that sends (env SOOT_METRICS_PROJECT_LABELS=1)."))
+    var metricsProjectLabels = false
+
     @Flag(name: .customLong("benchmark-routes"), help: "Serve GET /bench/hello and POST /bench/emissions for Benchmarks/http.sh.")
     var benchmarkRoutes = false
 
@@ -133,6 +137,7 @@ struct Serve: ParsableCommand {
             }
         }
         appConfiguration.benchmarkRoutes = benchmarkRoutes
+        appConfiguration.metricsProjectLabels = metricsProjectLabels || environment["SOOT_METRICS_PROJECT_LABELS"] == "1"
         if let text = auditRetention ?? environment["SOOT_AUDIT_RETENTION"] {
             if text.lowercased() == "forever" {
                 appConfiguration.auditRetentionDays = nil
@@ -148,6 +153,7 @@ struct Serve: ParsableCommand {
             appConfiguration.ingest.writers = count
         }
         let application = Application(configuration: appConfiguration, store: Store(database: pool), logger: logger)
+        if let supervisor { application.metrics.countClusterRestarts { supervisor.restarts.load(ordering: .relaxed) } }
 
         var httpConfiguration = Configuration(
             host: host ?? environment["HOST"] ?? "127.0.0.1",

@@ -22,9 +22,9 @@ import Testing
     }
 
     /// Starts `soot serve` and waits until it says where it serves; nil port when it exited instead.
-    static func serve(_ folder: Folder, port: UInt16 = 0) throws -> (Shell.Child, UInt16?) {
+    static func serve(_ folder: Folder, port: UInt16 = 0, _ extra: [String] = []) throws -> (Shell.Child, UInt16?) {
         let child = try Shell.start(binary, ["serve", "--port", "\(port)", "--grace-period", "2",
-                                             "--public-dir", TestDatabase.repositoryRoot.appendingPathComponent("Public").path],
+                                             "--public-dir", TestDatabase.repositoryRoot.appendingPathComponent("Public").path] + extra,
                                     environment: folder.environment)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -99,8 +99,11 @@ import Testing
         let made = try #require(JSONValue.parse(Array(boot.output.utf8)))
         let token = try #require(made["project_token"]?.stringValue)
         let experiment = try #require(made["experiment_id"]?.stringValue)
-        let (server, serverPort) = try Self.serve(folder)
+        let (server, serverPort) = try Self.serve(folder, ["--metrics-listen", "127.0.0.1:0"])
         let port = try #require(serverPort, "serve did not start: \(server.errors)")
+        let metricsPort = try #require(server.output.range(of: "Metrics on http://127.0.0.1:").map {
+            UInt16(server.output[$0.upperBound...].prefix { $0.isNumber })
+        } ?? nil, "\(server.output)")
         func post(_ path: String, _ body: JSONValue) -> (Int, JSONValue) {
             guard let connection = try? RawConnection(port: port) else { return (-1, .null) }
             let bytes = body.bytes
@@ -140,6 +143,23 @@ import Testing
         #expect(Self.status(port, "/readyz") == 200)
         #expect(folder.cluster.isRunning())
         #expect(folder.cluster.postmasterPID() != postmaster)
+        // The metrics tell the operator what happened: one restart, and why the 503s were answered.
+        // (The supervisor counts the restart once `pg_ctl start` has returned, which can be after the first 201.)
+        var metrics = ""
+        let scrapeDeadline = Date().addingTimeInterval(15)
+        while Date() < scrapeDeadline {
+            let scrape = try RawConnection(port: metricsPort)
+            try scrape.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            metrics = try scrape.readResponse(timeout: 5).text
+            if metrics.contains("soot_postgres_restarts_total 1\n") { break }
+            usleep(200_000)
+        }
+        #expect(metrics.contains("soot_postgres_restarts_total 1\n"), "\(metrics)")
+        if afterKill.contains(503) {
+            #expect(metrics.contains("soot_http_unavailable_total{reason=\"database_unavailable\"}")
+                    || metrics.contains("soot_http_unavailable_total{reason=\"pool_timeout\"}"), "\(metrics)")
+        }
+        #expect(metrics.contains("soot_db_connections_dropped_total") && metrics.contains("soot_db_connects_total{result=\"failed\"}"))
         server.signal()
         #expect(server.wait() == 0)
         let log = server.errors + server.output

@@ -138,4 +138,44 @@ import Testing
          "emissions_rate": 0.0002, "cpu_power": 40, "gpu_power": 0, "ram_power": 5, "cpu_energy": 0.0001, "gpu_energy": 0,
          "ram_energy": 0.00001, "energy_consumed": 0.00011]
     }
+
+    /// Every connection of the pool held: a request waits, times out, and is answered 503; the metrics count the
+    /// wait, the timeout and the 503 with its reason.
+    @Test func aPoolTimeoutIsCountedWithItsReason() throws {
+        try withApp { app in
+            let (_, token) = try makeUser(app.pool, email: "lead@example.com")
+            let metrics = app.application.makeMetricsServer(host: "127.0.0.1", port: 0)
+            try metrics.start()
+            defer { metrics.shutdown(gracePeriod: 1) }
+            var status = 0
+            func hold(_ left: Int) throws {
+                if left == 0 {
+                    status = try app.api("GET", "/api/v1/me", token: token).status
+                    return
+                }
+                try app.pool.withConnection { _ in try hold(left - 1) }
+            }
+            try hold(app.pool.configuration.maximumConnections)
+            #expect(status == 503)
+            let body = try scrape(metrics).text
+            #expect(body.contains("soot_http_unavailable_total{reason=\"pool_timeout\"} 1\n"), "\(body)")
+            #expect(body.contains("soot_db_pool_timeouts_total 1\n") && body.contains("soot_db_pool_waits_total 1\n"))
+            let waited = body.split(separator: "\n").first { $0.hasPrefix("soot_db_pool_wait_seconds_total ") }.flatMap { Double($0.split(separator: " ")[1]) }
+            #expect((waited ?? 0) >= 1.4, "\(String(describing: waited))")
+        }
+    }
+
+    /// `--metrics-project-labels`: energy and emissions by project too.
+    @Test func projectLabelsAreAFlag() throws {
+        try withApp(configure: { $0.metricsProjectLabels = true }) { app in
+            let agent = try Agent(app)
+            #expect(try app.api("POST", "/emissions", token: nil, json: emission(agent, try run(app, agent)), headers: agent.header).status == 201)
+            let metrics = app.application.makeMetricsServer(host: "127.0.0.1", port: 0)
+            try metrics.start()
+            defer { metrics.shutdown(gracePeriod: 1) }
+            let body = try scrape(metrics).text
+            #expect(body.contains("soot_ingested_emissions_kg_total{organization_id=\"\(agent.organizationID)\",team_id=\""))
+            #expect(body.contains(",project_id=\"\(agent.projectID)\"} 0.002\n"), "\(body)")
+        }
+    }
 }

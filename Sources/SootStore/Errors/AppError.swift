@@ -18,6 +18,9 @@ package struct AppError: Error, CustomStringConvertible, Sendable, Equatable {
     package var retryAfter: Int?
     /// The authentication scheme to offer (`WWW-Authenticate`), for 401.
     package var challenge: String?
+    /// Why a 503 happened, as the metrics count it (`pool_timeout`, `database_unavailable`, `read_only`,
+    /// `database_refused`, `reports_busy`, ...).
+    package var reason: String?
 
     package init(_ status: Kind, code: String, _ message: String, field: String? = nil) {
         self.status = status
@@ -52,6 +55,7 @@ package struct AppError: Error, CustomStringConvertible, Sendable, Equatable {
     package static func unavailable(_ message: String = "The database is unavailable; try again shortly.", retryAfter: Int = 1) -> AppError {
         var error = AppError(.serviceUnavailable, code: "unavailable", message)
         error.retryAfter = retryAfter
+        error.reason = "database_unavailable"
         return error
     }
     package static func tooManyRequests(_ message: String, retryAfter: Int) -> AppError {

@@ -17,11 +17,17 @@ extension DatabaseError {
         if isServerTrouble {
             RepeatingLog.database.log(Logger(label: "soot.db"), .error, "database refused: server trouble", key: "trouble:\(sqlState ?? "")",
                                       metadata: ["sqlstate": "\(sqlState ?? "")", "error": "\(message)"])
-            return AppError.unavailable(sqlState == "25006"
+            var error = AppError.unavailable(sqlState == "25006"
                 ? "The database is read-only right now; try again shortly."
                 : "The database cannot take this right now; try again shortly.", retryAfter: 5)
+            error.reason = sqlState == "25006" ? "read_only" : "database_refused"
+            return error
         }
-        if isUnavailable { return AppError.unavailable() }
+        if isUnavailable {
+            var error = AppError.unavailable()
+            if kind == .poolTimeout { error.reason = "pool_timeout" }
+            return error
+        }
         switch sqlState {
         case "23505":
             switch conflictField {

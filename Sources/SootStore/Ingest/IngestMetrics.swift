@@ -5,17 +5,17 @@ import Metrics
 /// and team (so `rate()` gives live emissions per team), the group commit's batches, its latency and its queue.
 ///
 /// Cardinality: the energy and emissions counters have one series per team that ever sent a sample since the
-/// process started (two series per team); every other family has a fixed, small number of series.
+/// process started (two series per team), or per project with `projectLabels`; every other family has a fixed,
+/// small number of series.
 package final class IngestMetrics: Sendable {
+    /// Whether energy and emissions are labelled by project too (`--metrics-project-labels`).
+    package let projectLabels: Bool
+
     package let samples = CounterFamily("soot_ingest_samples_total",
                                         help: "Samples committed to PostgreSQL (duplicates of a retried post are not counted), by path.",
                                         labels: ["path"])
-    package let energy = CounterFamily("soot_ingested_energy_kwh_total",
-                                       help: "Energy carried by committed samples, in kWh, by organization and team id.",
-                                       labels: ["organization_id", "team_id"])
-    package let emissions = CounterFamily("soot_ingested_emissions_kg_total",
-                                          help: "Emissions carried by committed samples, in kg CO2e, by organization and team id.",
-                                          labels: ["organization_id", "team_id"])
+    package let energy: CounterFamily
+    package let emissions: CounterFamily
     package let batchSamples = HistogramFamily("soot_ingest_batch_samples",
                                                help: "Samples per group-commit batch.",
                                                buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])
@@ -25,7 +25,14 @@ package final class IngestMetrics: Sendable {
     package let failedBatches = CounterFamily("soot_ingest_failed_batches_total",
                                               help: "Group-commit batches that failed (their requests were answered with an error).")
 
-    package init() {}
+    package init(projectLabels: Bool = false) {
+        self.projectLabels = projectLabels
+        let labels = projectLabels ? ["organization_id", "team_id", "project_id"] : ["organization_id", "team_id"]
+        let by = projectLabels ? "organization, team and project id" : "organization and team id"
+        energy = CounterFamily("soot_ingested_energy_kwh_total", help: "Energy carried by committed samples, in kWh, by \(by).", labels: labels)
+        emissions = CounterFamily("soot_ingested_emissions_kg_total", help: "Emissions carried by committed samples, in kg CO2e, by \(by).",
+                                  labels: labels)
+    }
 
     package func register(in registry: MetricsRegistry, queued: @escaping @Sendable () -> Int) {
         registry.register(samples)
@@ -43,7 +50,9 @@ package final class IngestMetrics: Sendable {
         var byTeam: [[String]: (energy: Double, emissions: Double)] = [:]
         for (record, isNew) in zip(records, written) where isNew {
             fresh += 1
-            let key = [record.placement.organizationID.idText, record.placement.teamID.idText]
+            let key = projectLabels
+                ? [record.placement.organizationID.idText, record.placement.teamID.idText, record.placement.projectID.idText]
+                : [record.placement.organizationID.idText, record.placement.teamID.idText]
             byTeam[key, default: (0, 0)].energy += record.measure.energyKWh
             byTeam[key, default: (0, 0)].emissions += record.measure.emissionsKg
         }

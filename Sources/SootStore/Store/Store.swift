@@ -18,6 +18,13 @@ package struct Store: Sendable {
         return (usage.inUse, database.openConnections - usage.inUse, usage.waiting)
     }
 
+    /// What the main pool has done so far (waits, timeouts, connects, dropped connections), for metrics.
+    package var poolStatistics: (waits: UInt64, waitSeconds: Double, timeouts: UInt64, connects: UInt64, connectFailures: UInt64,
+                                 dropped: UInt64) {
+        let s = database.statistics
+        return (s.waits, s.waitSeconds, s.timeouts, s.connects, s.connectFailures, s.dropped)
+    }
+
     /// Parses an id from a URL; anything that is not a UUID cannot exist (404).
     package static func id(_ text: String?) throws -> UUID {
         guard let text, let id = UUID(uuidString: text) else { throw AppError.notFound() }

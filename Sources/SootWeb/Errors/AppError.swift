@@ -26,6 +26,7 @@ extension AppError: HTTPResponseError {
                                          requestID: request.id)
         if let retryAfter { response.headers.set("Retry-After", "\(retryAfter)") }
         if let challenge { response.headers.set("WWW-Authenticate", challenge) }
+        if status == .serviceUnavailable { response.logFields.append((name: "reason", value: reason ?? code)) }
         return response
     }
 

@@ -9,7 +9,7 @@ import Synchronization
 /// by route pattern (a fixed set), never by raw path. The ingest families are `IngestMetrics`'s.
 package final class SootMetrics: Sendable {
     package let registry = MetricsRegistry()
-    package let ingest = IngestMetrics()
+    package let ingest: IngestMetrics
     let startedAt = Date().timeIntervalSince1970
     private let server = Mutex<Server?>(nil)
 
@@ -29,12 +29,16 @@ package final class SootMetrics: Sendable {
         var durationSum = 0.0
         var count: UInt64 = 0
         var bytes: UInt64 = 0
+        /// 503s by the reason the application gave (`server` when the server itself answered).
+        var unavailable: [String: UInt64] = [:]
     }
 
     static let durationBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
     private let http = Mutex(HTTPTally())
 
-    package init() {
+    /// `projectLabels`: label ingested energy and emissions by project too (one series per project).
+    package init(projectLabels: Bool = false) {
+        ingest = IngestMetrics(projectLabels: projectLabels)
         registry.register(CustomFamily("soot_http_requests_total", help: "HTTP responses, by route pattern, method and status class.",
                                        kind: .counter) { [unowned self] in
             http.withLock { $0.requests }.sorted { ($0.key.route, $0.key.method, $0.key.codeClass) < ($1.key.route, $1.key.method, $1.key.codeClass) }
@@ -50,6 +54,12 @@ package final class SootMetrics: Sendable {
         registry.register(CustomFamily("soot_http_response_bytes_total", help: "Bytes of HTTP responses written.", kind: .counter,
                                        unit: "bytes") { [unowned self] in
             [MetricSample("soot_http_response_bytes_total", [], Double(http.withLock { $0.bytes }))]
+        })
+        registry.register(CustomFamily("soot_http_unavailable_total",
+                                       help: "503 answers, by reason: pool_timeout, database_unavailable, database_refused, read_only, reports_busy, reports_per_caller, not_ready, server.",
+                                       kind: .counter) { [unowned self] in
+            http.withLock { $0.unavailable }.sorted { $0.key < $1.key }
+                .map { MetricSample("soot_http_unavailable_total", [("reason", $0.key)], Double($0.value)) }
         })
     }
 
@@ -67,6 +77,10 @@ package final class SootMetrics: Sendable {
             tally.durationSum += response.seconds
             tally.count += 1
             tally.bytes += UInt64(max(0, response.bytes))
+            if response.status == 503 {
+                let reason = response.fields.first { $0.name == "reason" }?.value ?? "server"
+                tally.unavailable[reason, default: 0] += 1
+            }
         }
     }
 
@@ -87,6 +101,36 @@ package final class SootMetrics: Sendable {
         registry.register(GaugeFamily("soot_db_pool_waiting", help: "Requests waiting for a connection of the main pool.") {
             Double(store.poolUsage.waiting)
         })
+        let pool = CustomFamily("soot_db_pool_waits_total", help: "Checkouts of the main pool that found no free connection and waited.",
+                                kind: .counter) {
+            [MetricSample("soot_db_pool_waits_total", [], Double(store.poolStatistics.waits))]
+        }
+        registry.register(pool)
+        registry.register(CustomFamily("soot_db_pool_wait_seconds_total", help: "Seconds spent waiting for a connection of the main pool.",
+                                       kind: .counter, unit: "seconds") {
+            [MetricSample("soot_db_pool_wait_seconds_total", [], store.poolStatistics.waitSeconds)]
+        })
+        registry.register(CustomFamily("soot_db_pool_timeouts_total",
+                                       help: "Waits for a connection of the main pool that ended without one (answered 503, reason pool_timeout).",
+                                       kind: .counter) {
+            [MetricSample("soot_db_pool_timeouts_total", [], Double(store.poolStatistics.timeouts))]
+        })
+        registry.register(CustomFamily("soot_db_connects_total", help: "Connections the main pool opened to PostgreSQL, by result.",
+                                       kind: .counter) {
+            let statistics = store.poolStatistics
+            return [MetricSample("soot_db_connects_total", [("result", "ok")], Double(statistics.connects)),
+                    MetricSample("soot_db_connects_total", [("result", "failed")], Double(statistics.connectFailures))]
+        })
+        registry.register(CustomFamily("soot_db_connections_dropped_total",
+                                       help: "Connections of the main pool found broken or refused and closed, to be replaced by new ones (reconnects).",
+                                       kind: .counter) {
+            [MetricSample("soot_db_connections_dropped_total", [], Double(store.poolStatistics.dropped))]
+        })
+        registry.register(CustomFamily("soot_postgres_restarts_total",
+                                       help: "Times the embedded PostgreSQL cluster was found down and started again (0 with DATABASE_URL).",
+                                       kind: .counter) { [self] in
+            [MetricSample("soot_postgres_restarts_total", [], Double(clusterRestarts.withLock { $0 }?() ?? 0))]
+        })
         registry.register(GaugeFamily("soot_reports_running", help: "Exports and imports running now.") { Double(reports.runningCount) })
         registry.register(GaugeFamily("process_resident_memory_bytes", help: "Resident memory of the Soot process.", unit: "bytes") {
             ProcessFacts.residentBytes()
@@ -99,6 +143,13 @@ package final class SootMetrics: Sendable {
             [([("version", version), ("commit", commit)], 1)]
         })
     }
+
+    /// Where the embedded cluster's restarts are read (`soot serve` without DATABASE_URL); 0 with a database of
+    /// one's own.
+    private let clusterRestarts = Mutex<(@Sendable () -> Int)?>(nil)
+
+    /// Counts the restarts of the embedded PostgreSQL cluster by its supervisor.
+    package func countClusterRestarts(_ restarts: @escaping @Sendable () -> Int) { clusterRestarts.withLock { $0 = restarts } }
 
     /// The `/metrics` answer: OpenMetrics when the scraper asks for it, the Prometheus text format otherwise.
     package func response(for request: Request) -> Response {

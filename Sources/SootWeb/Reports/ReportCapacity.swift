@@ -74,6 +74,7 @@ package final class ReportCapacity: Sendable {
             var error = AppError(.serviceUnavailable, code: "busy",
                                  "You already have \(limit) exports or imports running; try again when one has finished.")
             error.retryAfter = 5
+            error.reason = "reports_per_caller"
             throw error
         }
         let releaseCaller: @Sendable () -> Void = { [weak self] in
@@ -94,6 +95,7 @@ package final class ReportCapacity: Sendable {
             releaseCaller()
             var error = AppError(.serviceUnavailable, code: "busy", "Every export and import slot is in use; try again shortly.")
             error.retryAfter = 5
+            error.reason = "reports_busy"
             throw error
         }
         return Lease { [weak self] in

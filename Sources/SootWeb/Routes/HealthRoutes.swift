@@ -18,6 +18,7 @@ struct HealthRoutes {
                 var response = Response.json(bytes: Array(#"{"database":"unavailable","status":"not ready"}"#.utf8),
                                              status: .serviceUnavailable)
                 response.headers.set("Retry-After", "1")
+                response.logFields.append((name: "reason", value: "not_ready"))
                 return response
             }
         }
