@@ -1,10 +1,10 @@
 # Shared by the benchmark scripts; sourced, not run. Run from the repository's root.
 
 # soot_workspace NAME: a throwaway folder in $work (or the kept one in $REUSE) that the postgres user can traverse,
-# SOOT_DATA_DIR inside it, the access log off, and a port in $port.
+# SOOT_DATA_DIR inside it, the access log off (BENCH_LOG_LEVEL=info turns it on), and a port in $port.
 soot_workspace() {
   work="${REUSE:-$(mktemp -d "/tmp/soot-$1-XXXXXX")}"; chmod 755 "$work"
-  export SOOT_DATA_DIR="$work/data" LOG_LEVEL=warning
+  export SOOT_DATA_DIR="$work/data" LOG_LEVEL="${BENCH_LOG_LEVEL:-warning}"
   port=$((20000 + RANDOM % 20000))
 }
 

@@ -5,6 +5,8 @@
 #   POST /bench/emissions   a ~650-byte CodeCarbon-shaped JSON sample, decoded and validated, answered 201 + small JSON
 # Prints a Markdown table (median of the repeats: req/s, p50, p99, errors, server RSS) and the Soot/peer ratios.
 # Usage: Benchmarks/http.sh [seconds per run, default 10] [repeats, default 3] [connections..., default "64 256 1024"]
+# BENCH_SOOT_VARIANTS="info:on warning:on warning:off" runs one Soot per log level:metrics pair side by side (wrk
+# alternates between them and the peers), to measure what the access log and the metrics observer cost.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; root="$(cd "$here/.." && pwd)"
 duration="${1:-10}"; repeats="${2:-3}"; shift 2 || shift $# || true
@@ -22,10 +24,22 @@ trap cleanup EXIT
 wait_up() { for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$1/bench/hello" >/dev/null && return 0; sleep 0.2; done; echo "port $1 did not answer" >&2; exit 1; }
 
 soot_port=$((20000 + RANDOM % 10000)); hb_port=$((soot_port + 1)); nginx_port=$((soot_port + 2))
-.build/release/soot serve --port "$soot_port" --benchmark-routes > "$work/soot.log" 2>&1 & pids+=($!); soot_pid=$!
-Benchmarks/.build/release/HummingbirdPeer "$hb_port" > "$work/hb.log" 2>&1 & pids+=($!); hb_pid=$!
-declare -A pid_of=([soot]=$soot_pid [hummingbird]=$hb_pid)
-peers="soot hummingbird"
+declare -A pid_of port_by
+peers=""
+if [ -z "${BENCH_SOOT_VARIANTS:-}" ]; then
+  .build/release/soot serve --port "$soot_port" --benchmark-routes > "$work/soot.log" 2>&1 & pids+=($!)
+  pid_of[soot]=$!; port_by[soot]=$soot_port; peers="soot"
+else
+  next=$((nginx_port + 1))
+  for variant in $BENCH_SOOT_VARIANTS; do
+    level="${variant%%:*}"; metrics="${variant##*:}"; name="soot-$level-metrics-$metrics"
+    listen=off; [ "$metrics" = on ] && listen=127.0.0.1:0
+    LOG_LEVEL="$level" SOOT_METRICS_LISTEN="$listen" .build/release/soot serve --port "$next" --benchmark-routes > "$work/$name.log" 2>&1 &
+    pids+=($!); pid_of[$name]=$!; port_by[$name]=$next; peers="$peers $name"; next=$((next + 1))
+  done
+fi
+Benchmarks/.build/release/HummingbirdPeer "$hb_port" > "$work/hb.log" 2>&1 & pids+=($!); pid_of[hummingbird]=$!; port_by[hummingbird]=$hb_port
+peers="$peers hummingbird"
 if command -v nginx >/dev/null; then
   mkdir -p "$work/nginx/logs"
   cat > "$work/nginx/nginx.conf" <<CONF
@@ -43,10 +57,10 @@ http {
   }
 }
 CONF
-  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null & pids+=($!); pid_of[nginx]=$!
+  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null & pids+=($!); pid_of[nginx]=$!; port_by[nginx]=$nginx_port
   peers="$peers nginx"
 fi
-port_of() { case "$1" in soot) echo "$soot_port";; hummingbird) echo "$hb_port";; nginx) echo "$nginx_port";; esac; }
+port_of() { echo "${port_by[$1]}"; }
 for peer in $peers; do wait_up "$(port_of "$peer")"; done
 rss_mb() { # resident memory of a server and its children (nginx workers), in MB
   local total=0; for p in "$1" $(pgrep -P "$1" || true); do total=$((total + $(awk '/^VmRSS/{print $2}' /proc/$p/status))); done
@@ -89,17 +103,29 @@ for peer, path, c, rps, p50, p99, errors, rss in rows:
     groups.setdefault((path, int(c), peer), []).append((float(rps), float(p50), float(p99), int(errors), int(rss)))
 print("| route | connections | server | req/s (median) | p50 ms | p99 ms | errors | RSS MB |")
 print("|---|---|---|---|---|---|---|---|")
-order = {"soot": 0, "hummingbird": 1, "nginx": 2}
-for (path, c, peer), runs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "/bench/hello", kv[0][1], order[kv[0][2]])):
+order = {"hummingbird": 1, "nginx": 2}
+for (path, c, peer), runs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "/bench/hello", kv[0][1], order.get(kv[0][2], 0), kv[0][2])):
     median = sorted(runs)[len(runs) // 2]
     label = "GET /bench/hello" if path == "/bench/hello" else "POST /bench/emissions"
     print(f"| {label} | {c} | {peer} | {median[0]:,.0f} | {median[1]:.2f} | {median[2]:.2f} | {sum(r[3] for r in runs)} | {max(r[4] for r in runs)} |")
 print()
+def median(path, c, peer): return sorted(groups[(path, c, peer)])[len(groups[(path, c, peer)]) // 2][0]
+soots = sorted({peer for (_, _, peer) in groups if peer.startswith("soot")})
 for (path, c, peer), runs in sorted(groups.items()):
-    if peer != "soot": continue
-    soot = sorted(runs)[len(runs) // 2][0]
+    if not peer.startswith("soot"): continue
+    name = "Soot" if peer == "soot" else peer
     for other in ("hummingbird", "nginx"):
         if (path, c, other) in groups:
-            theirs = sorted(groups[(path, c, other)])[len(groups[(path, c, other)]) // 2][0]
-            print(f"- {path} at {c} connections: Soot/{other} = {soot / theirs:.2f}")
+            print(f"- {path} at {c} connections: {name}/{other} = {median(path, c, peer) / median(path, c, other):.2f}")
+# Variants against the last one (the quietest, e.g. warning:off): what each costs, in % of its req/s.
+if len(soots) > 1:
+    base = soots[-1] if "soot-warning-metrics-off" not in soots else "soot-warning-metrics-off"
+    for (path, c, peer) in sorted(groups):
+        if peer.startswith("soot") and peer != base:
+            cost = 1 - median(path, c, peer) / median(path, c, base)
+            print(f"- {path} at {c} connections: {peer} costs {cost * 100:.1f} % against {base}")
+    for (path, c, peer) in sorted(groups):
+        if peer == "soot-info-metrics-on" and (path, c, "soot-warning-metrics-on") in groups:
+            cost = 1 - median(path, c, peer) / median(path, c, "soot-warning-metrics-on")
+            print(f"- {path} at {c} connections: the access log (info against warning, metrics on in both) costs {cost * 100:.1f} %")
 PY

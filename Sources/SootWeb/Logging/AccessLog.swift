@@ -18,9 +18,14 @@ struct AccessLog: Sendable {
     func write(_ response: CompletedResponse) {
         guard enabled else { return }
         if sink.writesJSON { return writeJSON(response) }
-        var line: [UInt8] = []
-        line.reserveCapacity(160)
-        line.append(contentsOf: sink.timestamp().utf8)
+        let path = response.path.map(Redaction.path) ?? "-"
+        sink.appendLine(reserve: 200 + path.utf8.count) { line in
+            Self.text(response, path: path, into: &line)
+        }
+    }
+
+    /// The text line after its timestamp, appended to `line`.
+    static func text(_ response: CompletedResponse, path: String, into line: inout [UInt8]) {
         line.append(contentsOf: Self.prefix)
         Self.decimal(response.bytes, &line)
         line.append(contentsOf: Self.method)
@@ -35,7 +40,7 @@ struct AccessLog: Sendable {
         if fraction < 10 { line.append(0x30) }
         Self.decimal(fraction, &line)
         line.append(contentsOf: Self.pathKey)
-        line.append(contentsOf: (response.path.map(Redaction.path) ?? "-").utf8)
+        line.append(contentsOf: path.utf8)
         line.append(contentsOf: Self.peerKey)
         line.append(contentsOf: response.peer.utf8)
         line.append(contentsOf: Self.requestKey)
@@ -49,7 +54,6 @@ struct AccessLog: Sendable {
             line.append(contentsOf: field.value.utf8)
         }
         line.append(contentsOf: Self.suffix)
-        sink.write(line, urgent: false)
     }
 
     /// The same fields as one JSON object, with the route pattern too.

@@ -93,6 +93,9 @@ package final class LogSink: Sendable {
     private struct Pending {
         var bytes: [UInt8] = []
         var dropped = 0
+        /// The timestamp of `second`, as bytes, for lines appended under this lock (`append`).
+        var second = -1
+        var stamp: [UInt8] = []
     }
 
     private let descriptor: Int32
@@ -105,14 +108,34 @@ package final class LogSink: Sendable {
 
     package func setJSON(_ on: Bool) { json.store(on, ordering: .relaxed) }
     private let pending = Mutex(Pending())
-    /// Held while taking and writing a chunk, so chunks reach the descriptor in the order they were taken.
-    private let writing = Mutex(())
+    /// Held while taking and writing a chunk, so chunks reach the descriptor in the order they were taken; it keeps
+    /// the buffer written last, emptied with its capacity, to swap in as the next pending one (no regrowth per flush).
+    private let writing = Mutex<[UInt8]>([])
     private let clock = Mutex<(second: Int, text: String)>((-1, ""))
     static let maximumPending = 4 * 1024 * 1024
 
     package init(descriptor: Int32, interval: Double = 0.05) {
         self.descriptor = descriptor
         BackgroundFlusher(sink: self, interval: interval).start()
+    }
+
+    /// Queues a line that starts with the local time and goes on with what `build` appends (about `reserve` bytes),
+    /// straight into the pending buffer: no array, string or second lock per line. `build` runs under the sink's
+    /// lock: it must only append.
+    package func appendLine(reserve: Int, _ build: (inout [UInt8]) -> Void) {
+        let now = Int(time(nil))
+        pending.withLock { state in
+            if state.bytes.count + reserve > LogSink.maximumPending {
+                state.dropped += 1
+                return
+            }
+            if state.second != now {
+                state.second = now
+                state.stamp = Array(timestamp().utf8)
+            }
+            state.bytes.append(contentsOf: state.stamp)
+            build(&state.bytes)
+        }
     }
 
     /// Queues `line`; with `urgent`, writes it and everything queued before it now.
@@ -129,10 +152,16 @@ package final class LogSink: Sendable {
 
     /// Writes everything queued. Lines the descriptor refuses are counted as dropped and reported by the next flush.
     package func flush() {
-        writing.withLock { _ in
-            var (chunk, dropped) = pending.withLock { state -> ([UInt8], Int) in
-                defer { state = Pending() }
-                return (state.bytes, state.dropped)
+        writing.withLock { spare in
+            var chunk = spare
+            let dropped = pending.withLock { state -> Int in
+                swap(&chunk, &state.bytes)
+                defer { state.dropped = 0 }
+                return state.dropped
+            }
+            defer {
+                chunk.removeAll(keepingCapacity: chunk.capacity <= 1 << 20)
+                spare = chunk
             }
             if dropped > 0 {
                 chunk += Array("\(timestamp()) warning soot: [Logging] \(dropped) log lines dropped: the log output was not being read\n".utf8)
