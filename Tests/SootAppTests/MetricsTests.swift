@@ -178,4 +178,34 @@ import Testing
             #expect(body.contains(",project_id=\"\(agent.projectID)\"} 0.002\n"), "\(body)")
         }
     }
+
+    /// A keep-alive connection between requests is idle; the bytes clients sent are counted.
+    @Test func idleConnectionsAndBytesReadAreCounted() throws {
+        try withApp { app in
+            let metrics = app.application.makeMetricsServer(host: "127.0.0.1", port: 0)
+            try metrics.start()
+            defer { metrics.shutdown(gracePeriod: 1) }
+            func value(_ name: String) throws -> Double? {
+                try scrape(metrics).text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+            }
+            let before = try #require(try value("soot_http_request_bytes_total"))
+            let request = "GET /healthz HTTP/1.1\r\nHost: soot.test\r\n\r\n"
+            let connections = try (0..<3).map { _ in try RawConnection(port: app.port) }
+            for connection in connections {
+                try connection.send(Array(request.utf8))
+                #expect(try connection.readResponse(timeout: 5).status == 200)
+            }
+            #expect(try value("soot_http_idle_connections") == 3)
+            #expect(try #require(try value("soot_http_request_bytes_total")) - before == Double(3 * request.utf8.count))
+            // A connection that sent half a head is not idle.
+            try connections[0].send(Array("GET /heal".utf8))
+            var idle: Double?
+            for _ in 0..<50 {
+                idle = try value("soot_http_idle_connections")
+                if idle == 2 { break }
+                usleep(20_000)
+            }
+            #expect(idle == 2)
+        }
+    }
 }

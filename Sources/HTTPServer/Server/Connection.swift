@@ -64,8 +64,21 @@ final class Connection: @unchecked Sendable {
 
     private var pendingOutput: Int { output.count - outputSent }
 
+    /// Whether this connection is counted in its loop's idle connections (waiting for a next request).
+    private var countedIdle = false
+
+    /// Arms the timers for `kind`, keeping the loop's count of idle keep-alive connections.
+    private func arm(_ kind: ConnectionTimers.Kind, now: UInt64) {
+        timers.arm(kind, now: now)
+        let idle = kind == .idle
+        if idle != countedIdle {
+            countedIdle = idle
+            loop.idleConnections.add(idle ? 1 : -1, ordering: .relaxed)
+        }
+    }
+
     func start() {
-        timers.arm(.header, now: MonotonicClock.now())
+        arm(.header, now: MonotonicClock.now())
         drive()
     }
 
@@ -99,7 +112,8 @@ final class Connection: @unchecked Sendable {
             let result = SocketIO.read(fd, into: scratch)
             switch result {
             case .bytes(let count):
-                if timers.kind == .idle { timers.arm(.header, now: MonotonicClock.now()) }
+                loop.bytesRead.add(UInt64(count), ordering: .relaxed)
+                if timers.kind == .idle { arm(.header, now: MonotonicClock.now()) }
                 if phase == .body { timers.bodyProgressed(now: MonotonicClock.now()) }
                 process(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
                 if count < scratch.count { readable = false }
@@ -201,7 +215,7 @@ final class Connection: @unchecked Sendable {
                 flush()
             }
             phase = .body
-            timers.arm(.body, now: now)
+            arm(.body, now: now)
             timers.bodyProgressed(now: now)
         case .noBody(let limit):
             // The parser's next event is the empty body, which dispatches the request.
@@ -226,7 +240,7 @@ final class Connection: @unchecked Sendable {
             _ = try? parser.parse(UnsafeRawBufferPointer(start: nil, count: 0))  // the (empty) body: the next head follows
             stream.finish()
             phase = .handling
-            timers.arm(.none, now: MonotonicClock.now())
+            arm(.none, now: MonotonicClock.now())
         } else {
             parser.streamsBody = true
             bodyStream = stream
@@ -234,7 +248,7 @@ final class Connection: @unchecked Sendable {
             phase = .body
             // No whole-body deadline: a large upload may take long while the handler writes what it read. A body
             // that stops arriving while the handler keeps up still gets 408 (`bodyStallTimeout`).
-            timers.arm(.none, now: MonotonicClock.now())
+            arm(.none, now: MonotonicClock.now())
             timers.bodyProgressed(now: now)
         }
         let core = self.core
@@ -271,7 +285,7 @@ final class Connection: @unchecked Sendable {
         bodyStream = nil
         bodyPaused = false
         phase = .handling
-        timers.arm(.none, now: MonotonicClock.now())
+        arm(.none, now: MonotonicClock.now())
     }
 
     /// The handler took a part: read again once it has caught up.
@@ -310,7 +324,7 @@ final class Connection: @unchecked Sendable {
         let head = current.head
         var request = Request(head: head, body: body, remoteAddress: peer, receivedAt: current.startedAt)
         request.id = current.requestID
-        timers.arm(.none, now: MonotonicClock.now())
+        arm(.none, now: MonotonicClock.now())
         switch Dispatch.request(head, match: current.match) {
         case .run(let route, let parameters):
             request.parameters = parameters
@@ -419,9 +433,9 @@ final class Connection: @unchecked Sendable {
         phase = .head
         if keepAlive {
             if pending.count == pendingStart {
-                timers.arm(.idle, now: MonotonicClock.now())
+                arm(.idle, now: MonotonicClock.now())
             } else {
-                timers.arm(.header, now: MonotonicClock.now())
+                arm(.header, now: MonotonicClock.now())
             }
         } else {
             beginLinger()
@@ -433,7 +447,7 @@ final class Connection: @unchecked Sendable {
     private func beginLinger() {
         closeAfterFlush = true
         phase = .lingering
-        timers.arm(.linger, now: MonotonicClock.now())
+        arm(.linger, now: MonotonicClock.now())
     }
 
     /// A server error response for `refusal`, with its `Allow`.
@@ -533,9 +547,9 @@ final class Connection: @unchecked Sendable {
         } else {
             phase = .head
             if pending.count == pendingStart {
-                timers.arm(.idle, now: MonotonicClock.now())
+                arm(.idle, now: MonotonicClock.now())
             } else {
-                timers.arm(.header, now: MonotonicClock.now())
+                arm(.header, now: MonotonicClock.now())
             }
             resumeAfterResponse()
         }
@@ -631,6 +645,10 @@ final class Connection: @unchecked Sendable {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        if countedIdle {
+            countedIdle = false
+            loop.idleConnections.add(-1, ordering: .relaxed)
+        }
         bodyStream?.fail("the connection closed")
         bodyStream = nil
         stream?.channel.cancel()

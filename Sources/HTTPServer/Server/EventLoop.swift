@@ -13,6 +13,10 @@ final class EventLoop: @unchecked Sendable {
     let poll: EventPoll
     let wake: WakeSignal
     private let inbox = Mutex<[@Sendable () -> Void]>([])
+    /// This loop's keep-alive connections waiting for a next request, and the bytes it has read: written only by
+    /// the loop (no contention), read by `Server` for metrics.
+    let idleConnections = Atomic<Int>(0)
+    let bytesRead = Atomic<UInt64>(0)
     private let listener: ListeningSocket
     private var listening = true
 

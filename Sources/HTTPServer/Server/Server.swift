@@ -50,6 +50,22 @@ public final class Server: Sendable {
         }
     }
 
+    /// Keep-alive connections waiting for their next request now.
+    public var idleConnections: Int {
+        state.withLock { state in
+            guard case .running(let loops, _, _, _) = state else { return 0 }
+            return loops.reduce(0) { $0 + $1.idleConnections.load(ordering: .relaxed) }
+        }
+    }
+
+    /// Bytes read from clients since the start (heads and bodies).
+    public var bytesRead: UInt64 {
+        state.withLock { state in
+            guard case .running(let loops, _, _, _) = state else { return 0 }
+            return loops.reduce(0) { $0 + $1.bytesRead.load(ordering: .relaxed) }
+        }
+    }
+
     /// The bound port (after `start()`; the real one when configured with port 0).
     public var port: UInt16 { UInt16(boundPort.load(ordering: .acquiring)) }
 

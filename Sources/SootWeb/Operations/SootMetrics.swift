@@ -91,6 +91,13 @@ package final class SootMetrics: Sendable {
         registry.register(GaugeFamily("soot_http_open_connections", help: "Client connections open now.") { [self] in
             Double(server.withLock { $0 }?.openConnections ?? 0)
         })
+        registry.register(GaugeFamily("soot_http_idle_connections", help: "Keep-alive client connections waiting for their next request now.") {
+            [self] in Double(server.withLock { $0 }?.idleConnections ?? 0)
+        })
+        registry.register(CustomFamily("soot_http_request_bytes_total", help: "Bytes read from HTTP clients (heads and bodies).",
+                                       kind: .counter, unit: "bytes") { [self] in
+            [MetricSample("soot_http_request_bytes_total", [], Double(server.withLock { $0 }?.bytesRead ?? 0))]
+        })
         registry.register(GaugeFamily("soot_db_pool_connections", help: "Connections of the main PostgreSQL pool, by state.") {
             let usage = store.poolUsage
             return [([("state", "in_use")], Double(usage.inUse)), ([("state", "idle")], Double(usage.idle))]
