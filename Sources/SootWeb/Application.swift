@@ -130,18 +130,27 @@ package final class Application: Sendable {
         let codeCarbonDocument = CodeCarbonOpenAPI.build().bytes
         router.get("/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
         router.get("/api/openapi.json") { _ in .json(bytes: codeCarbonDocument) }
-        MethodologyRoutes(store: store).register(&router)
-        DashboardRoutes(store: store, authenticator: authenticator, proxies: configuration.trustedProxies).register(&router)
-        ProjectSettingsRoutes(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&router)
+        // The pages: their access lines name the credential sent (session, token or none).
+        var pages = Router()
+        MethodologyRoutes(store: store).register(&pages)
+        DashboardRoutes(store: store, authenticator: authenticator, proxies: configuration.trustedProxies).register(&pages)
+        ProjectSettingsRoutes(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&pages)
         ManagementPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies)
-            .register(&router)
-        AccountPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&router)
-        AuditPages(authenticator: authenticator, store: store).register(&router)
+            .register(&pages)
+        AccountPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&pages)
+        AuditPages(authenticator: authenticator, store: store).register(&pages)
         let login = LoginRoutes(sessions: sessions, authenticator: authenticator,
                                 throttle: store.loginThrottle, secureCookies: configuration.secureCookies,
                                 proxies: configuration.trustedProxies, store: store)
-        login.register(&router)
-        InvitationPages(store: store, authenticator: authenticator, sessions: sessions, login: login).register(&router)
+        login.register(&pages)
+        InvitationPages(store: store, authenticator: authenticator, sessions: sessions, login: login).register(&pages)
+        router.add(pages) { handler in
+            { request in
+                var response = try handler(request)
+                response.logFields.append((name: "caller", value: Authenticator.credentialKind(request)))
+                return response
+            }
+        }
         let files = StaticFiles(root: configuration.publicDirectory)
         router.get("/static/*path", files.handler { request in
             AppError.notFound("There is no such file.").response(for: request)

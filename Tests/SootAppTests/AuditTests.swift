@@ -398,6 +398,17 @@ extension RequestIDTests {
             let access = try #require(line, "\(child.errors)")
             #expect(access["route"] == "/emissions" && access["status"] == 201)
             #expect(access["caller"] == "project_token" && access["organization_id"]?.stringValue == agent.organizationID)
+            // A page's line names the credential it was sent with.
+            let page = try RawConnection(port: served)
+            try page.send("GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let login = try page.readResponse(timeout: 10)
+            let loginID = try #require(login.header("X-Request-Id"))
+            var pageLine: JSONValue?
+            while pageLine == nil && Date() < deadline {
+                pageLine = child.errors.split(separator: "\n").compactMap { JSONValue.parse(Array($0.utf8)) }.first { $0["request_id"]?.stringValue == loginID }
+                if pageLine == nil { usleep(100_000) }
+            }
+            #expect(pageLine?["caller"] == "anonymous" && pageLine?["route"] == "/login")
         }
     }
 }

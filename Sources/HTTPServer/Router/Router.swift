@@ -39,6 +39,13 @@ public struct Router: Sendable {
 
     public init() {}
 
+    /// Adds every route of `other`, each handler passed through `wrap` (to add what a group of routes shares).
+    public mutating func add(_ other: Router, wrapping wrap: (@escaping Handler) -> Handler) {
+        for route in other.routes {
+            routes.append(Route(method: route.method, pattern: route.pattern, options: route.options, handler: wrap(route.handler)))
+        }
+    }
+
     /// Adds a route for `method` and `pattern`.
     public mutating func on(_ method: HTTPMethod, _ pattern: String, options: RouteOptions = .default, _ handler: @escaping Handler) {
         routes.append(Route(method: method, pattern: pattern, options: options, handler: handler))

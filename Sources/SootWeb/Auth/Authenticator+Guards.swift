@@ -23,6 +23,20 @@ extension Authenticator {
     }
 }
 
+extension Authenticator {
+    /// The kind of credential a request carries, from its headers alone (no lookup): what a page's access line
+    /// names as its caller.
+    static func credentialKind(_ request: Request) -> String {
+        if let authorization = request.headers["Authorization"] {
+            let token = authorization.split(separator: " ", maxSplits: 1).last.map(String.init) ?? ""
+            return TokenFormat.kind(of: token) == .project ? "project_token" : "personal_token"
+        }
+        if request.headers["x-api-token"] != nil { return "project_token" }
+        if Cookies.value(SessionStore.cookieName, in: request) != nil { return "session" }
+        return "anonymous"
+    }
+}
+
 extension Caller {
     /// How the caller proved who they are, as the access log names it.
     var logKind: String {
