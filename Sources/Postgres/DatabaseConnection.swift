@@ -1,6 +1,25 @@
 import CLibPQ
 import Foundation
 import Logging
+import Synchronization
+
+/// How connections reach PostgreSQL. `session`: directly, or through a pooler that gives each client a server
+/// connection for the whole session; statements run often are prepared once per connection and reused.
+/// `transaction`: through a pooler that may hand every transaction to another server connection (pgbouncer's
+/// `pool_mode = transaction`); nothing a connection leaves behind may outlive its transaction, so every statement
+/// is sent unnamed (parse, bind and execute in one round trip) and no session setting is made but the time zone and
+/// date style, which pgbouncer carries from server connection to server connection itself.
+public enum DatabasePooling: String, Sendable, CaseIterable {
+    case session, transaction
+
+    private static let current = Atomic<Bool>(false)
+
+    /// The mode of this process's connections; set once at start, before the first connection opens.
+    public static var mode: DatabasePooling {
+        get { current.load(ordering: .relaxed) ? .transaction : .session }
+        set { current.store(newValue == .transaction, ordering: .relaxed) }
+    }
+}
 
 /// One libpq connection. It owns its `PGconn` and frees it exactly once; it is used by one thread at a time
 /// (the pool hands it out exclusively).
@@ -12,6 +31,8 @@ public final class DatabaseConnection: @unchecked Sendable {
     /// a String with the one it was made from is a pointer check, where the dictionary would hash all its text.
     private var lastPrepared: (sql: String, name: String)?
     private var nextStatement = 0
+    /// False through a transaction-mode pooler: every statement is sent unnamed.
+    private let namesStatements = DatabasePooling.mode == .session
     private var transactionDepth = 0
     public let url: String
     /// When the pool last handed this connection back (seconds since the epoch).
@@ -88,7 +109,7 @@ public final class DatabaseConnection: @unchecked Sendable {
             result = Self.withParameters(query.binds) { count, values, lengths, formats in
                 PQexecPrepared(handle, name, count, values, lengths, formats, 0)
             }
-        } else if prepared.count < 512 {
+        } else if namesStatements && prepared.count < 512 {
             nextStatement += 1
             let name = "s\(nextStatement)"
             let preparation = PQprepare(handle, name, query.sql, Int32(query.binds.count), nil)

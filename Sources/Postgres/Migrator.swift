@@ -18,7 +18,7 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Arbitrary constant key for `pg_advisory_lock` ("soot" in ASCII).
+    /// Arbitrary constant key for the migrations' advisory lock ("soot" in ASCII).
     public static let lockKey: Int64 = 0x736F_6F74
 
     public let migrations: [Migration]
@@ -54,17 +54,22 @@ public struct Migrator: Sendable {
 
     /// Applies what is missing; returns the versions applied now.
     @discardableResult
+    ///
+    /// Instances starting together take turns through a transaction-level advisory lock, taken again in each
+    /// migration's transaction (so it works through a transaction-mode pooler too, where a session lock could be
+    /// taken on one server connection and released on another): whoever gets it second finds the migration applied.
     public func migrate(_ connection: DatabaseConnection) throws -> [Int] {
-        try connection.query("SELECT pg_advisory_lock(\(Migrator.lockKey))")
-        defer { _ = try? connection.query("SELECT pg_advisory_unlock(\(Migrator.lockKey))") }
-        try connection.execute("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """)
+        try connection.transaction { connection in
+            try connection.query("SELECT pg_advisory_xact_lock(\(Migrator.lockKey))")
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+        }
         var applied: [Int: (name: String, checksum: String)] = [:]
         for row in try connection.query("SELECT version, name, checksum FROM schema_migrations").rows {
             applied[try row.decode("version")] = (try row.decode("name"), try row.decode("checksum"))
@@ -74,19 +79,30 @@ public struct Migrator: Sendable {
             let checksum: String = try connection.query(
                 "SELECT encode(sha256(convert_to(\(migration.sql), 'UTF8')), 'hex') AS sum"
             ).first!.decode("sum")
-            if let existing = applied[migration.version] {
-                if existing.checksum != checksum {
+            func check(_ existing: String) throws {
+                if existing != checksum {
                     throw DatabaseError(.migration, message:
                         "migration \(migration.version)_\(migration.name) was changed after it was applied; add a new migration instead")
                 }
+            }
+            if let existing = applied[migration.version] {
+                try check(existing.checksum)
                 continue
             }
-            try connection.transaction { connection in
+            let appliedHere = try connection.transaction { connection -> Bool in
+                try connection.query("SELECT pg_advisory_xact_lock(\(Migrator.lockKey))")
+                // Another instance may have applied it while this one waited for the lock.
+                if let row = try connection.query("SELECT checksum FROM schema_migrations WHERE version = \(migration.version)").first {
+                    try check(try row.decode("checksum"))
+                    return false
+                }
                 try connection.execute(migration.sql)
                 try connection.query("""
                     INSERT INTO schema_migrations (version, name, checksum) VALUES (\(migration.version), \(migration.name), \(checksum))
                     """)
+                return true
             }
+            guard appliedHere else { continue }
             logger.info("migration applied", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             done.append(migration.version)
         }

@@ -22,6 +22,11 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "path"))
     var migrationsDirectory: String?
 
+    @Option(name: .customLong("database-pooling"), help: ArgumentHelp(
+        "session (default), or transaction when DATABASE_URL is a pooler in transaction mode such as pgbouncer's pool_mode = transaction: statements are sent unnamed and nothing outlives a transaction (env SOOT_DATABASE_POOLING).",
+        valueName: "session|transaction"))
+    var databasePooling: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp(
         "trace, debug, info, notice, warning, error or critical (env LOG_LEVEL; default info).", valueName: "level"))
     var logLevel: String?
@@ -66,6 +71,11 @@ struct DatabaseOptions: ParsableArguments {
     /// as one of its users. Give `use` back with `cluster.release(use)`: the cluster is stopped only when no other
     /// Soot process uses it.
     func open(logger: Logger) throws -> (url: String, cluster: EmbeddedPostgres?, use: EmbeddedPostgres.Use?) {
+        let pooling = (databasePooling ?? Self.environment["SOOT_DATABASE_POOLING"] ?? "session").lowercased()
+        guard let mode = DatabasePooling(rawValue: pooling) else {
+            throw ValidationError("--database-pooling must be session or transaction.")
+        }
+        DatabasePooling.mode = mode
         if let url = databaseURL ?? Self.environment["DATABASE_URL"], !url.isEmpty {
             return (url, nil, nil)
         }

@@ -159,7 +159,8 @@ package final class SampleBatcher: @unchecked Sendable {
                     // Every row these statements touch is addressed by its key. Costing a small `runs` table by its
                     // page count, the planner would rather scan it whole on every batch, and under ingest that table
                     // is full of dead row versions (each batch updates its runs): 5-10 % of PostgreSQL's time.
-                    try connection!.execute("SET enable_seqscan = off")
+                    // (Not through a transaction-mode pooler: the setting would stay on a server connection others use.)
+                    if DatabasePooling.mode == .session { try connection!.execute("SET enable_seqscan = off") }
                 }
                 let started = Date().timeIntervalSince1970
                 let results = try commit(batch, on: connection!, shard: me)
