@@ -3,7 +3,7 @@
 # durable (201 only after COMMIT), next to PostgreSQL's own insert rate on the same machine and table shape,
 # measured in the same run. Prints a Markdown table.
 #
-# Usage: [ROUNDS=3] Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
+# Usage: [ROUNDS=3] [BENCH_PGBOUNCER=1|direct-writers] Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-10}"; shift || true
@@ -19,7 +19,42 @@ soot_workspace ingest
 soot=.build/release/soot
 
 soot_ingest_project
-trap soot_stop EXIT
+extra=()
+cleanup() {
+  kill -INT "${server:-}" 2>/dev/null || true; wait "${server:-}" 2>/dev/null || true
+  # pgbouncer under runuser: signal pgbouncer itself (runuser does not pass signals on).
+  [ -f "$work/pgbouncer/pgbouncer.pid" ] && kill -TERM "$(cat "$work/pgbouncer/pgbouncer.pid")" 2>/dev/null || true
+  for pid in "${extra[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  soot_stop
+}
+trap cleanup EXIT
+# BENCH_PGBOUNCER=1: Soot through pgbouncer in transaction mode (SOOT_DATABASE_POOLING=transaction) in front of the same
+# cluster; BENCH_PGBOUNCER=direct-writers: the same, with the group-commit writers straight to PostgreSQL
+# (SOOT_INGEST_DATABASE_URL). An idle Soot on the embedded cluster keeps it running meanwhile.
+if [ -n "${BENCH_PGBOUNCER:-}" ]; then
+  .build/release/soot serve --port $((port + 1)) --metrics-listen off > "$work/holder.log" 2>&1 & extra+=($!)
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 1))/readyz" >/dev/null && break; sleep 0.2; done
+  mkdir -p "$work/pgbouncer"; chmod 777 "$work/pgbouncer"
+  cat > "$work/pgbouncer/pgbouncer.ini" <<INI
+[databases]
+* = host=$SOOT_DATA_DIR/run user=soot
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $((port + 2))
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = 20
+max_client_conn = 500
+logfile = $work/pgbouncer/pgbouncer.log
+pidfile = $work/pgbouncer/pgbouncer.pid
+INI
+  chmod 644 "$work/pgbouncer/pgbouncer.ini"
+  if [ "$(id -u)" = 0 ]; then /usr/sbin/runuser -u postgres -- /usr/sbin/pgbouncer "$work/pgbouncer/pgbouncer.ini" & else /usr/sbin/pgbouncer "$work/pgbouncer/pgbouncer.ini" & fi
+  extra+=($!); sleep 1
+  export DATABASE_URL="host=127.0.0.1 port=$((port + 2)) dbname=soot user=soot" SOOT_DATABASE_POOLING=transaction
+  [ "$BENCH_PGBOUNCER" = direct-writers ] && export SOOT_INGEST_DATABASE_URL="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
+fi
 soot_serve --database-connections 8
 psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
 

@@ -31,16 +31,19 @@ public final class DatabaseConnection: @unchecked Sendable {
     /// a String with the one it was made from is a pointer check, where the dictionary would hash all its text.
     private var lastPrepared: (sql: String, name: String)?
     private var nextStatement = 0
-    /// False through a transaction-mode pooler: every statement is sent unnamed.
-    private let namesStatements = DatabasePooling.mode == .session
+    /// How this connection reaches PostgreSQL (`transaction`: every statement is sent unnamed).
+    public let pooling: DatabasePooling
+    private var namesStatements: Bool { pooling == .session }
     private var transactionDepth = 0
     public let url: String
     /// When the pool last handed this connection back (seconds since the epoch).
     var idleSince: Double = 0
 
     /// Connects with a libpq connection string or URL (`postgresql://user@host/db`, `host=/tmp dbname=x`).
-    public init(url: String) throws(DatabaseError) {
+    /// `pooling`: how it reaches PostgreSQL (the process's mode unless said otherwise).
+    public init(url: String, pooling: DatabasePooling = DatabasePooling.mode) throws(DatabaseError) {
         self.url = url
+        self.pooling = pooling
         guard let connection = PQconnectdb(url) else {
             throw DatabaseError(.unavailable, message: "could not allocate a connection")
         }

@@ -36,6 +36,11 @@ struct Serve: ParsableCommand {
         valueName: "n"))
     var ingestWriters: Int?
 
+    @Option(name: .customLong("ingest-database-url"), help: ArgumentHelp(
+        "Where the group-commit writers connect, when DATABASE_URL is a transaction-mode pooler: straight to PostgreSQL, so they keep their prepared statements (env SOOT_INGEST_DATABASE_URL; default DATABASE_URL).",
+        valueName: "url"))
+    var ingestDatabaseURL: String?
+
     @Option(name: .customLong("database-connections"), help: ArgumentHelp(
         "Most PostgreSQL connections in the pool (env SOOT_DATABASE_CONNECTIONS; default 16).", valueName: "n"))
     var databaseConnections: Int?
@@ -137,6 +142,9 @@ struct Serve: ParsableCommand {
             }
         }
         appConfiguration.benchmarkRoutes = benchmarkRoutes
+        if let direct = ingestDatabaseURL ?? environment["SOOT_INGEST_DATABASE_URL"], !direct.isEmpty {
+            appConfiguration.ingest.directURL = direct
+        }
         appConfiguration.metricsProjectLabels = metricsProjectLabels || environment["SOOT_METRICS_PROJECT_LABELS"] == "1"
         if let text = auditRetention ?? environment["SOOT_AUDIT_RETENTION"] {
             if text.lowercased() == "forever" {

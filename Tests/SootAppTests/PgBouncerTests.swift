@@ -55,7 +55,12 @@ import Testing
         func url(database: String) -> String { "host=127.0.0.1 port=\(port) dbname=\(database) user=soot" }
 
         func stop() {
-            process.signal(SIGINT)
+            // Under runuser, pgbouncer itself is signalled (runuser does not pass signals on).
+            if let text = try? String(contentsOf: folder.appendingPathComponent("pgbouncer.pid"), encoding: .utf8),
+               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGTERM)
+            }
+            process.signal(SIGTERM)
             _ = process.wait(timeout: 10)
             try? FileManager.default.removeItem(at: folder)
         }
@@ -141,6 +146,47 @@ import Testing
         #expect(export.status == 200 && export.text.split(whereSeparator: \.isNewline).count == 5, "\(export.text)")
         let audit = try send("GET", "/api/v1/organizations/\(organization)/audit?kind=team", auth)
         #expect(JSONValue.parse(audit.body)?["pagination"]?["total"] == 1)
+    }
+
+    /// The group-commit writers straight to PostgreSQL (`SOOT_INGEST_DATABASE_URL`), keeping their prepared
+    /// statements, while everything else goes through the pooler.
+    @Test func theWritersMayConnectStraightToPostgreSQL() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build the soot executable first (swift build)")
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/sbin/pgbouncer"), "install pgbouncer (make test-deps)")
+        let bouncer = try Bouncer()
+        defer { bouncer.stop() }
+        let database = try emptyDatabase()
+        let direct = TestDatabase.cluster.connectionURL(database: database)
+        let environment = ["DATABASE_URL": bouncer.url(database: database), "LOG_LEVEL": "error", "SOOT_DATABASE_POOLING": "transaction",
+                           "SOOT_INGEST_DATABASE_URL": direct]
+        let boot = try Shell.run(Self.binary, ["bootstrap", "--organization", "Acme", "--team", "ML", "--project", "Vision",
+                                               "--email", "ops@acme.test"], environment: environment)
+        #expect(boot.status == 0, "\(boot.errors)")
+        let made = try #require(JSONValue.parse(Array(boot.output.utf8)))
+        let token = try #require(made["project_token"]?.stringValue)
+        let server = try Shell.start(Self.binary, ["serve", "--port", "0", "--metrics-listen", "off"], environment: environment)
+        defer { server.signal(); _ = server.wait() }
+        var port: UInt16?
+        let deadline = Date().addingTimeInterval(60)
+        while port == nil && Date() < deadline && server.isRunning {
+            if let range = server.output.range(of: "serving on http://127.0.0.1:") { port = UInt16(server.output[range.upperBound...].prefix { $0.isNumber }) }
+            usleep(50_000)
+        }
+        let served = try #require(port, "\(server.errors)")
+        func post(_ path: String, _ body: JSONValue) throws -> RawResponse {
+            let connection = try RawConnection(port: served)
+            let bytes = body.bytes
+            try connection.send(Array("POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-api-token: \(token)\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\n\r\n".utf8) + bytes)
+            return try connection.readResponse(timeout: 15)
+        }
+        let run = try post("/runs", runCreate(try #require(made["experiment_id"]?.stringValue)))
+        let runID = try #require(JSONValue.parse(run.body)?["id"]?.stringValue)
+        for index in 0..<10 {
+            #expect(try post("/emissions", emission(runID, energy: 0.001, emissions: 0.0002, timestamp: Date().addingTimeInterval(Double(index - 20)))).status == 201)
+        }
+        let connection = try DatabaseConnection(url: direct)
+        defer { connection.close() }
+        #expect(try connection.query("SELECT sample_count FROM runs").first?.decode("sample_count", as: Int.self) == 10)
     }
 
     /// Without the setting, the same bootstrap through the same pooler fails on named statements (what the issue

@@ -19,6 +19,10 @@ package final class SampleBatcher: @unchecked Sendable {
         /// Longest a request waits for its commit before it is answered 503. Default 1.8 s (CodeCarbon's client
         /// gives up after 2 s).
         package var commitTimeout: Double
+        /// Where the writers connect when not where the pool does: straight to PostgreSQL while the pool goes
+        /// through a transaction-mode pooler, so that the writers keep their prepared statements (each connection is
+        /// their own for its whole life). Nil: the pool's database, in the process's pooling mode.
+        package var directURL: String?
 
         package init(writers: Int = 2, maximumBatch: Int = 1000, commitTimeout: Double = 1.8) {
             self.writers = writers
@@ -155,12 +159,13 @@ package final class SampleBatcher: @unchecked Sendable {
             do {
                 if connection == nil || !(connection!.isHealthy) {
                     connection?.close()
-                    connection = try DatabaseConnection(url: url)
+                    connection = try DatabaseConnection(url: configuration.directURL ?? url,
+                                                        pooling: configuration.directURL == nil ? DatabasePooling.mode : .session)
                     // Every row these statements touch is addressed by its key. Costing a small `runs` table by its
                     // page count, the planner would rather scan it whole on every batch, and under ingest that table
                     // is full of dead row versions (each batch updates its runs): 5-10 % of PostgreSQL's time.
                     // (Not through a transaction-mode pooler: the setting would stay on a server connection others use.)
-                    if DatabasePooling.mode == .session { try connection!.execute("SET enable_seqscan = off") }
+                    if connection!.pooling == .session { try connection!.execute("SET enable_seqscan = off") }
                 }
                 let started = Date().timeIntervalSince1970
                 let results = try commit(batch, on: connection!, shard: me)
