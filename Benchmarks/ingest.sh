@@ -33,7 +33,8 @@ trap cleanup EXIT
 # (SOOT_INGEST_DATABASE_URL). An idle Soot on the embedded cluster keeps it running meanwhile.
 if [ -n "${BENCH_PGBOUNCER:-}" ]; then
   .build/release/soot serve --port $((port + 1)) --metrics-listen off > "$work/holder.log" 2>&1 & extra+=($!)
-  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 1))/readyz" >/dev/null && break; sleep 0.2; done
+  held=""; for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 1))/readyz" >/dev/null && { held=1; break; }; sleep 0.2; done
+  [ -n "$held" ] || { echo "the Soot holding the embedded cluster did not become ready; see $work/holder.log" >&2; exit 1; }
   mkdir -p "$work/pgbouncer"; chmod 777 "$work/pgbouncer"
   cat > "$work/pgbouncer/pgbouncer.ini" <<INI
 [databases]

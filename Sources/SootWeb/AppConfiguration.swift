@@ -23,6 +23,9 @@ package struct AppConfiguration: Sendable {
     package var auditRetentionDays: Int? = 365
     /// Label the ingested energy and emissions counters by project as well as team (one series per project).
     package var metricsProjectLabels = false
+    /// A streaming replica for dashboards and exports (`DATABASE_READ_URL`), and the most it may lag, in seconds.
+    package var readURL: String?
+    package var replicaMaximumLag: Double = 10
 
     package init(
         publicDirectory: URL = URL(fileURLWithPath: "Public"),

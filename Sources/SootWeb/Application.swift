@@ -27,6 +27,13 @@ package final class Application: Sendable {
         let metrics = SootMetrics(projectLabels: configuration.metricsProjectLabels)
         var store = store
         store.metrics = metrics.ingest
+        if let url = configuration.readURL {
+            let replica = ReadReplica(url: url, primary: store.database, reportConnections: configuration.reports.connections,
+                                      maximumLag: configuration.replicaMaximumLag)
+            replica.check()
+            replica.start()
+            store.replica = replica
+        }
         self.configuration = configuration
         self.store = store
         self.logger = logger
@@ -34,6 +41,7 @@ package final class Application: Sendable {
         batcher = store.makeBatcher(configuration: configuration.ingest, logger: Logger(label: "soot.ingest"), metrics: metrics.ingest)
         let reports = ReportCapacity(store: store, configuration: configuration.reports)
         self.reports = reports
+        if let replica = store.replica { metrics.registerReplica(replica) }
         metrics.registerGauges(store: store, batcher: batcher, reports: reports, version: Application.version,
                                commit: ProcessInfo.processInfo.environment["SOOT_BUILD_COMMIT"] ?? "unknown")
         var router = Router()
@@ -46,6 +54,7 @@ package final class Application: Sendable {
 
     /// Stops background work (the ingest writers) after the HTTP server has drained.
     package func shutdown() {
+        store.replica?.stop()
         auditRetention?.stop()
         batcher.stop()
         reports.store.close()
@@ -116,13 +125,14 @@ package final class Application: Sendable {
         let sessions = store.sessions(lifetime: configuration.sessionLifetime)
         var authenticator = Authenticator(store: store, sessions: sessions)
         authenticator.proxies = configuration.trustedProxies
+        authenticator.secureCookies = configuration.secureCookies
         var api = APIRegistry()
         ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
         let ingest = IngestService(store: store, batcher: batcher, metrics: metrics)
         ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
         CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)
         EmissionsEndpointRoutes(ingest: ingest, authenticator: authenticator).register(&router, &api)
-        ExportRoutes(reports: reports.store.reports, capacity: reports, authenticator: authenticator).register(&router, &api)
+        ExportRoutes(reports: reports.store.reports, store: store, capacity: reports, authenticator: authenticator).register(&router, &api)
         ImportRoutes(store: reports.store, capacity: reports, authenticator: authenticator).register(&router, &api)
         AuditRoutes(store: store, reports: reports.store.reports, capacity: reports, authenticator: authenticator).register(&router, &api)
         let document = OpenAPIDocument.build(api.operations).bytes
@@ -144,10 +154,12 @@ package final class Application: Sendable {
                                 proxies: configuration.trustedProxies, store: store)
         login.register(&pages)
         InvitationPages(store: store, authenticator: authenticator, sessions: sessions, login: login).register(&pages)
+        let pageAuthenticator = authenticator
         router.add(pages) { handler in
             { request in
                 var response = try handler(request)
                 response.logFields.append((name: "caller", value: Authenticator.credentialKind(request)))
+                pageAuthenticator.markWrite(request, &response)
                 return response
             }
         }

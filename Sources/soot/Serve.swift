@@ -36,6 +36,15 @@ struct Serve: ParsableCommand {
         valueName: "n"))
     var ingestWriters: Int?
 
+    @Option(name: .customLong("database-read-url"), help: ArgumentHelp(
+        "A streaming replica that dashboards and exports read when it is fresh; writes, sign-in and what a person has just changed read the primary (env DATABASE_READ_URL).",
+        valueName: "url"))
+    var databaseReadURL: String?
+
+    @Option(name: .customLong("replica-max-lag"), help: ArgumentHelp(
+        "Seconds the read replica may lag before reads go to the primary (env SOOT_REPLICA_MAX_LAG; default 10).", valueName: "seconds"))
+    var replicaMaxLag: Double?
+
     @Option(name: .customLong("ingest-database-url"), help: ArgumentHelp(
         "Where the group-commit writers connect, when DATABASE_URL is a transaction-mode pooler: straight to PostgreSQL, so they keep their prepared statements (env SOOT_INGEST_DATABASE_URL; default DATABASE_URL).",
         valueName: "url"))
@@ -142,6 +151,11 @@ struct Serve: ParsableCommand {
             }
         }
         appConfiguration.benchmarkRoutes = benchmarkRoutes
+        if let read = databaseReadURL ?? environment["DATABASE_READ_URL"], !read.isEmpty { appConfiguration.readURL = read }
+        if let lag = replicaMaxLag ?? environment["SOOT_REPLICA_MAX_LAG"].flatMap(Double.init) {
+            guard lag >= 0.5, lag <= 3600 else { throw ValidationError("--replica-max-lag must be from 0.5 to 3600 seconds.") }
+            appConfiguration.replicaMaximumLag = lag
+        }
         if let direct = ingestDatabaseURL ?? environment["SOOT_INGEST_DATABASE_URL"], !direct.isEmpty {
             appConfiguration.ingest.directURL = direct
         }

@@ -27,6 +27,9 @@ package struct Caller: Sendable {
     /// the audit trail.
     package var address: String?
     package var requestID: String?
+    /// The primary's WAL position after this caller's last write (from the `soot_lsn` cookie or `Soot-LSN` header):
+    /// their reads go to a replica only once it has replayed that far.
+    package var minimumLSN: UInt64?
 
     package init(identity: Identity, credential: Credential, canWrite: Bool) {
         (self.identity, self.credential, self.canWrite) = (identity, credential, canWrite)

@@ -5,9 +5,12 @@ import Postgres
 /// The application's queries. Every read of a row by id carries the caller's access predicate in the same
 /// statement, so "not found" and "not yours" are the same answer (404).
 package struct Store: Sendable {
-    package let database: ConnectionPool
+    package internal(set) var database: ConnectionPool
 
     package init(database: ConnectionPool) { self.database = database }
+
+    /// A streaming replica dashboards and exports read when it is fresh (`reading(_:)`); nil without one.
+    package var replica: ReadReplica?
 
     /// Counts what imports commit (the web sets it; `soot import` runs without).
     package var metrics: IngestMetrics?

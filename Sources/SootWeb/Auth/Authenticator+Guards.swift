@@ -18,6 +18,7 @@ extension Authenticator {
             }
             var response = try body(request, caller)
             response.note(caller)
+            markWrite(request, &response)
             return response
         }
     }

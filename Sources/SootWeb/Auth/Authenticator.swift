@@ -27,7 +27,26 @@ struct Authenticator: Sendable {
         var caller = caller
         caller.address = proxies.clientAddress(request)
         caller.requestID = request.id
+        if store.replica != nil {
+            caller.minimumLSN = (request.headers["Soot-LSN"] ?? Cookies.value(Authenticator.positionCookie, in: request)).flatMap(ReadReplica.parse)
+        }
         return caller
+    }
+
+    /// The cookie that carries the primary's position after a person's last write (read-your-writes on a replica).
+    static let positionCookie = "soot_lsn"
+    /// Whether cookies are `Secure` (set from the application's configuration).
+    var secureCookies = false
+
+    /// After a write that succeeded, with a replica: the primary's position now, as a cookie (browsers) and a
+    /// `Soot-LSN` header (API clients may send it back), so that the caller's next reads see their write.
+    func markWrite(_ request: Request, _ response: inout Response) {
+        guard store.replica != nil, ![HTTPMethod.get, .head, .options].contains(request.method), response.status.code < 400,
+              let position = try? store.primaryPosition() else { return }
+        let text = ReadReplica.format(position)
+        response.headers.set("Soot-LSN", text)
+        response.headers.add("Set-Cookie", Cookies.make(Authenticator.positionCookie, text, maxAge: 300,
+                                                        secure: secureCookies || proxies.isHTTPS(request)))
     }
 
     /// The caller a request's credential names, before its origin is added.

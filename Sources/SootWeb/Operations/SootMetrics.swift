@@ -151,6 +151,24 @@ package final class SootMetrics: Sendable {
         })
     }
 
+    /// The read replica: whether it answers, its lag, and the reads sent to each side.
+    package func registerReplica(_ replica: ReadReplica) {
+        registry.register(GaugeFamily("soot_db_replica_up", help: "1 when the read replica answered at its last check and is in recovery.") {
+            replica.status.up ? 1 : 0
+        })
+        registry.register(GaugeFamily("soot_db_replica_lag_seconds", help: "How far behind the primary the read replica is (-1 when it does not answer).",
+                                      unit: "seconds") {
+            let status = replica.status
+            return status.up ? status.lag : -1
+        })
+        registry.register(CustomFamily("soot_db_reads_total", help: "Page and export reads, by where they went (replica or primary).",
+                                       kind: .counter) {
+            let status = replica.status
+            return [MetricSample("soot_db_reads_total", [("target", "replica")], Double(status.readsOnReplica)),
+                    MetricSample("soot_db_reads_total", [("target", "primary")], Double(status.readsOnPrimary))]
+        })
+    }
+
     /// Where the embedded cluster's restarts are read (`soot serve` without DATABASE_URL); 0 with a database of
     /// one's own.
     private let clusterRestarts = Mutex<(@Sendable () -> Int)?>(nil)

@@ -8,7 +8,7 @@ import SootStore
 /// projects and experiments where the same energy would have emitted less. Every figure comes from the daily
 /// rollups and run totals, never from the samples.
 struct DashboardRoutes {
-    let store: Store
+    var store: Store
     let authenticator: Authenticator
     let proxies: TrustedProxies
 
@@ -45,13 +45,13 @@ struct DashboardRoutes {
 
     func register(_ router: inout Router) {
         let routes = self
-        router.get("/o/:org") { request in try routes.page(request) { caller in try routes.organization(request, caller) } }
-        router.get("/o/:org/:team") { request in try routes.page(request) { caller in try routes.team(request, caller) } }
-        router.get("/o/:org/:team/:project") { request in try routes.page(request) { caller in try routes.project(request, caller) } }
+        router.get("/o/:org") { request in try routes.page(request) { routes, caller in try routes.organization(request, caller) } }
+        router.get("/o/:org/:team") { request in try routes.page(request) { routes, caller in try routes.team(request, caller) } }
+        router.get("/o/:org/:team/:project") { request in try routes.page(request) { routes, caller in try routes.project(request, caller) } }
         router.get("/o/:org/:team/:project/experiments/:experiment") { request in
-            try routes.page(request) { caller in try routes.experiment(request, caller) }
+            try routes.page(request) { routes, caller in try routes.experiment(request, caller) }
         }
-        router.get("/run/:run") { request in try routes.page(request) { caller in try routes.run(request, caller) } }
+        router.get("/run/:run") { request in try routes.page(request) { routes, caller in try routes.run(request, caller) } }
         // A project's read-only public link, when its owners turned it on.
         router.get("/p/:slug") { request in
             let slug = request.parameter("slug") ?? ""
@@ -85,8 +85,9 @@ struct DashboardRoutes {
         }
     }
 
-    /// Signed-in pages: anonymous visitors go to the login page and come back.
-    func page(_ request: Request, _ body: (Caller) throws -> (String, HTML)) throws -> Response {
+    /// Signed-in pages: anonymous visitors go to the login page and come back. The page reads the replica when it
+    /// is fresh and has what this caller last wrote (`Store.reading`), the primary otherwise.
+    func page(_ request: Request, _ body: (DashboardRoutes, Caller) throws -> (String, HTML)) throws -> Response {
         let caller = try authenticator.identify(request)
         guard case .user = caller.identity else {
             return .redirect(to: "/login?next=" + FormDecoding.encode(request.head.target))
@@ -94,7 +95,9 @@ struct DashboardRoutes {
         if caller.mustChangePassword { return .redirect(to: "/account#password") }
         var csrf: String?
         if case .session(_, let token) = caller.credential { csrf = token }
-        let (title, html) = try body(caller)
+        var reading = self
+        reading.store = store.reading(caller)
+        let (title, html) = try body(reading, caller)
         var response = Response.html(Layout.page(title: title, body: html, csrfToken: csrf, signedIn: true))
         response.headers.set("Cache-Control", "private, no-store")
         // Shown once: a reload shows the page as it is.

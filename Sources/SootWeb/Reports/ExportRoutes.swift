@@ -14,6 +14,8 @@ import SootStore
 /// project. The range is the dashboard's (`range=7d|30d|90d|year|all`, or `from`/`to` days, UTC).
 struct ExportRoutes {
     let reports: Reports
+    /// The main store, which knows the replica.
+    let store: Store
     let capacity: ReportCapacity
     let authenticator: Authenticator
 
@@ -26,7 +28,7 @@ struct ExportRoutes {
                     summary: "One row per run of an organization, team, project or experiment over a date range (\(format.rawValue), streamed)",
                     tag: "Reports", query: scopeQuery, handler: authed { request, caller in
                         try routes.capacity.limited(caller, request) {
-                            let stream = try routes.reports.runs(caller, scope: try routes.scope(request, caller), range: try DashboardRange(request),
+                            let stream = try routes.reading(caller).runs(caller, scope: try routes.scope(request, caller), range: try DashboardRange(request),
                                                                  format: format)
                             return ExportRoutes.response(stream)
                         }
@@ -42,7 +44,7 @@ struct ExportRoutes {
                                 }
                                 return level
                             }
-                            let file = try routes.reports.summary(caller, scope: scope, by: by,
+                            let file = try routes.reading(caller).summary(caller, scope: scope, by: by,
                                                                   range: try DashboardRange(request), format: format)
                             var response = Response(contentType: file.format.contentType, bytes: file.bytes)
                             ExportRoutes.attach(&response, fileName: file.fileName)
@@ -52,11 +54,14 @@ struct ExportRoutes {
             api.add(&router, .get, "/api/v1/runs/:run_id/samples.\(format.rawValue)",
                     summary: "Every sample of a run (\(format.rawValue), streamed)", tag: "Reports", handler: authed { request, caller in
                         try routes.capacity.limited(caller, request) {
-                            ExportRoutes.response(try routes.reports.samples(caller, runID: try Store.id(request.parameter("run_id")), format: format))
+                            ExportRoutes.response(try routes.reading(caller).samples(caller, runID: try Store.id(request.parameter("run_id")), format: format))
                         }
                     })
         }
     }
+
+    /// The report queries for `caller`: the replica's report connections when it may serve them.
+    func reading(_ caller: Caller) -> Reports { store.reportsReading(caller, primary: reports) }
 
     /// The one of `organization`, `team`, `project` or `experiment` the query names, resolved for the caller.
     func scope(_ request: Request, _ caller: Caller) throws -> ReportScope {

@@ -13,7 +13,11 @@ struct HealthRoutes {
         router.get("/readyz") { [store] _ in
             do {
                 try store.ping()
-                return .json(bytes: Array(#"{"database":"ok","status":"ready"}"#.utf8))
+                guard let replica = store.replica else { return .json(bytes: Array(#"{"database":"ok","status":"ready"}"#.utf8)) }
+                // The primary answers: ready. The replica's state is said, not required (reads fall back to the primary).
+                let status = replica.status
+                let state = !status.up ? "down" : (status.lag <= replica.maximumLag ? "ok" : "lagging")
+                return .json(bytes: Array(#"{"database":"ok","replica":"\#(state)","status":"ready"}"#.utf8))
             } catch {
                 var response = Response.json(bytes: Array(#"{"database":"unavailable","status":"not ready"}"#.utf8),
                                              status: .serviceUnavailable)
