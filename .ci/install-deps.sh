@@ -3,10 +3,10 @@
 # libpq-dev and libssl-dev (linked), pkg-config (finds them), postgresql (initdb/pg_ctl for the embedded
 # cluster and the tests); with --test also what the tests use: python3-venv (the codecarbon client, schemathesis,
 # Selenium), chromium and chromium-driver (the browser test), prometheus (promtool and a real Prometheus) and pgbouncer
-# (transaction pooling).
+# (transaction pooling), nginx (the topology test).
 set -euo pipefail
 packages=(libpq-dev libssl-dev pkg-config postgresql)
-[ "${1:-}" = "--test" ] && packages+=(python3-venv chromium chromium-driver prometheus pgbouncer)
+[ "${1:-}" = "--test" ] && packages+=(python3-venv chromium chromium-driver prometheus pgbouncer nginx)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
