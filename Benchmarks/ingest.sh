@@ -3,7 +3,7 @@
 # durable (201 only after COMMIT), next to PostgreSQL's own insert rate on the same machine and table shape,
 # measured in the same run. Prints a Markdown table.
 #
-# Usage: [ROUNDS=3] [BENCH_PGBOUNCER=1|direct-writers] Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
+# Usage: [ROUNDS=3] [BENCH_PGBOUNCER=1|direct-writers] [BENCH_NGINX=1|2] Benchmarks/ingest.sh [seconds per point, default 10] [connections..., default "64 256"]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-10}"; shift || true
@@ -18,7 +18,6 @@ swift build -c release --product soot >/dev/null
 soot_workspace ingest
 soot=.build/release/soot
 
-soot_ingest_project
 extra=()
 cleanup() {
   kill -INT "${server:-}" 2>/dev/null || true; wait "${server:-}" 2>/dev/null || true
@@ -32,9 +31,13 @@ trap cleanup EXIT
 # cluster; BENCH_PGBOUNCER=direct-writers: the same, with the group-commit writers straight to PostgreSQL
 # (SOOT_INGEST_DATABASE_URL). An idle Soot on the embedded cluster keeps it running meanwhile.
 if [ -n "${BENCH_PGBOUNCER:-}" ]; then
+  # Started before the bootstrap, so the cluster is never stopped in between.
   .build/release/soot serve --port $((port + 1)) --metrics-listen off > "$work/holder.log" 2>&1 & extra+=($!)
   held=""; for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 1))/readyz" >/dev/null && { held=1; break; }; sleep 0.2; done
-  [ -n "$held" ] || { echo "the Soot holding the embedded cluster did not become ready; see $work/holder.log" >&2; exit 1; }
+  [ -n "$held" ] || { echo "the Soot holding the embedded cluster did not become ready; see $work/holder.log" >&2; cat "$work/holder.log" >&2; exit 1; }
+fi
+soot_ingest_project
+if [ -n "${BENCH_PGBOUNCER:-}" ]; then
   mkdir -p "$work/pgbouncer"; chmod 777 "$work/pgbouncer"
   cat > "$work/pgbouncer/pgbouncer.ini" <<INI
 [databases]
@@ -57,12 +60,43 @@ INI
   [ "$BENCH_PGBOUNCER" = direct-writers ] && export SOOT_INGEST_DATABASE_URL="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
 fi
 soot_serve --database-connections 8
+# BENCH_NGINX=1: the posts go through nginx to this instance; BENCH_NGINX=2: to this one and a second, balanced.
+target=$port; sooted="$server"
+if [ -n "${BENCH_NGINX:-}" ]; then
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "nginx is needed" >&2; exit 1; }
+  upstreams="server 127.0.0.1:$port;"
+  if [ "$BENCH_NGINX" = 2 ]; then
+    .build/release/soot serve --port $((port + 3)) --database-connections 8 --metrics-listen off > "$work/second.log" 2>&1 & extra+=($!)
+    second=$!; sooted="$server $second"
+    for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null && break; sleep 0.2; done
+    upstreams="$upstreams server 127.0.0.1:$((port + 3));"
+  fi
+  mkdir -p "$work/nginx/logs"; chmod -R 777 "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log crit;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
+  upstream soot { $upstreams keepalive 64; }
+  server {
+    listen 127.0.0.1:$((port + 4)) backlog=4096;
+    location / { proxy_pass http://soot; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+  /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' & extra+=($!)
+  target=$((port + 4))
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$target/readyz" >/dev/null && break; sleep 0.1; done
+fi
 psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
 
 # One run per agent, as many agents as connections at most.
 runs="$work/runs.txt"
 for i in $(seq 1 256); do
-  curl -sf -X POST "http://127.0.0.1:$port/runs" -H "x-api-token: $token" -H 'Content-Type: application/json' \
+  curl -sf -X POST "http://127.0.0.1:$target/runs" -H "x-api-token: $token" -H 'Content-Type: application/json' \
     -d "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S+00:00)\",\"experiment_id\":\"$experiment\",\"os\":\"Linux\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >> "$runs"
 done
@@ -93,9 +127,9 @@ for round in $(seq 1 "$rounds"); do
   for c in $connections; do
     settle
     before="$(count)"
-    pg_before="$(ticks $(pg_pids))"; soot_before="$(ticks "$server")"
-    out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$port/emissions")"
-    pg_after="$(ticks $(pg_pids))"; soot_after="$(ticks "$server")"
+    pg_before="$(ticks $(pg_pids))"; soot_before="$(ticks $sooted)"
+    out="$(TOKEN="$token" RUNS_FILE="$runs" wrk -t2 -c"$c" -d"${duration}s" --latency -s Benchmarks/lua/emissions.lua "http://127.0.0.1:$target/emissions")"
+    pg_after="$(ticks $(pg_pids))"; soot_after="$(ticks $sooted)"
     after="$(count)"
     committed=$(( (after - before) / duration ))
     cpu="$(python3 -c "n=max(1, $after - $before); print(f'{($pg_after - $pg_before) / $hz * 1e6 / n:.0f} / {($soot_after - $soot_before) / $hz * 1e6 / n:.0f} µs')")"
