@@ -23,8 +23,26 @@ import Testing
             folder = URL(fileURLWithPath: "/tmp/soot-pgbouncer-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             chmod(folder.path, 0o777)
-            port = UInt16.random(in: 30_000...40_000)
             let socket = TestDatabase.cluster.connectionURL.split(separator: " ").first { $0.hasPrefix("host=") }!.dropFirst(5)
+            // A port below Linux's ephemeral range (32768 and up, where other tests' servers and clients get theirs);
+            // another try on another port if it was taken after all.
+            var attempt = 0
+            while true {
+                attempt += 1
+                let port = UInt16.random(in: 20_000...25_999)
+                let process = try Bouncer.start(folder: folder, port: port, socket: String(socket))
+                let deadline = Date().addingTimeInterval(15)
+                while Date() < deadline, process.isRunning, (try? RawConnection(port: port)) == nil { usleep(50_000) }
+                if (try? RawConnection(port: port)) != nil {
+                    (self.port, self.process) = (port, process)
+                    return
+                }
+                Bouncer.kill(folder: folder, process)
+                if attempt == 5 { throw TopologyTests.ShellFailure("pgbouncer did not start: \(process.errors.suffix(1000))") }
+            }
+        }
+
+        static func start(folder: URL, port: UInt16, socket: String) throws -> Shell.Child {
             let config = """
                 [databases]
                 * = host=\(socket) user=soot
@@ -45,23 +63,26 @@ import Testing
             chmod(file.path, 0o644)
             let executable = "/usr/sbin/pgbouncer"
             // pgbouncer refuses to run as root: as root, it runs as the cluster's own account.
-            process = getuid() == 0
+            return getuid() == 0
                 ? try Shell.start("/usr/sbin/runuser", ["-u", "postgres", "--", executable, file.path])
                 : try Shell.start(executable, [file.path])
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline, (try? RawConnection(port: port)) == nil { usleep(50_000) }
+        }
+
+        /// Stops a pgbouncer (under runuser, pgbouncer itself is signalled: runuser does not pass signals on).
+        static func kill(folder: URL, _ process: Shell.Child) {
+            if let text = try? String(contentsOf: folder.appendingPathComponent("pgbouncer.pid"), encoding: .utf8),
+               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                Glibc.kill(pid, SIGTERM)
+            }
+            process.signal(SIGTERM)
+            _ = process.wait(timeout: 10)
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent("pgbouncer.pid"))
         }
 
         func url(database: String) -> String { "host=127.0.0.1 port=\(port) dbname=\(database) user=soot" }
 
         func stop() {
-            // Under runuser, pgbouncer itself is signalled (runuser does not pass signals on).
-            if let text = try? String(contentsOf: folder.appendingPathComponent("pgbouncer.pid"), encoding: .utf8),
-               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                kill(pid, SIGTERM)
-            }
-            process.signal(SIGTERM)
-            _ = process.wait(timeout: 10)
+            Bouncer.kill(folder: folder, process)
             try? FileManager.default.removeItem(at: folder)
         }
     }

@@ -42,9 +42,22 @@ import Testing
         init(_ description: String) { self.description = description }
     }
 
-    /// nginx on a free port, balancing the instances; returns its port.
+    /// nginx on a free port below the ephemeral range (another try on another port if it was taken), balancing the
+    /// instances; returns its port.
     static func nginx(_ folder: URL, upstreams: [UInt16]) throws -> (Shell.Child, UInt16) {
-        let port = UInt16.random(in: 41_000...49_000)
+        for _ in 0..<5 {
+            let port = UInt16.random(in: 26_000...31_999)
+            let process = try nginx(folder, upstreams: upstreams, port: port)
+            let deadline = Date().addingTimeInterval(15)
+            while Date() < deadline, process.isRunning, (try? RawConnection(port: port)) == nil { usleep(50_000) }
+            if (try? RawConnection(port: port)) != nil { return (process, port) }
+            process.signal(SIGQUIT)
+            _ = process.wait(timeout: 10)
+        }
+        throw ShellFailure("nginx did not start")
+    }
+
+    static func nginx(_ folder: URL, upstreams: [UInt16], port: UInt16) throws -> Shell.Child {
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("logs"), withIntermediateDirectories: true)
         chmod(folder.path, 0o777)
         let servers = upstreams.map { "server 127.0.0.1:\($0) max_fails=1 fail_timeout=2s;" }.joined(separator: " ")
@@ -73,10 +86,7 @@ import Testing
             """
         let file = folder.appendingPathComponent("nginx.conf")
         try config.write(to: file, atomically: true, encoding: .utf8)
-        let process = try Shell.start("/usr/sbin/nginx", ["-p", folder.path, "-c", file.path, "-g", "daemon off;"])
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, (try? RawConnection(port: port)) == nil { usleep(50_000) }
-        return (process, port)
+        return try Shell.start("/usr/sbin/nginx", ["-p", folder.path, "-c", file.path, "-g", "daemon off;"])
     }
 
     /// One request through nginx; cookies kept in `jar`.
