@@ -4,6 +4,7 @@ import Postgres
 @testable import SootStore
 @testable import SootWeb
 import TestSupport
+import Synchronization
 import Testing
 
 /// Dashboards on a real streaming replica (issue 19, item 2): made with `pg_basebackup` from the test cluster.
@@ -13,6 +14,9 @@ import Testing
     /// A streaming replica of the test cluster in a folder of its own, on its own socket.
     struct Replica {
         let cluster: EmbeddedPostgres
+        /// The replication slot that keeps the primary's WAL until the replica has it (other tests write a lot of WAL
+        /// meanwhile: without it, a segment was removed before the copy had streamed it).
+        let slot = "soot_test_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
 
         init() throws {
             let binaries = try #require(EmbeddedPostgres.findBinaries())
@@ -27,24 +31,37 @@ import Testing
             let program = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) })
             let arguments = ["-h", primary.socketFolder.path, "-U", primary.user, "-D", folder.appendingPathComponent("cluster").path,
                              "-R", "-X", "stream", "-c", "fast"]
-            let backup: Shell.Outcome
-            if let account = primary.runAs {
-                // As root the clusters run as an unprivileged account: the copy is made as that account.
-                _ = try Shell.run("/bin/chown", [account, folder.path])
-                backup = try Shell.run("/usr/sbin/runuser", ["-u", account, "--", program] + arguments)
-            } else {
-                backup = try Shell.run(program, arguments)
+            // One copy at a time (two tests make replicas, and each copy's checkpoint recycled WAL the other still
+            // needed), tried again if the primary's WAL moved on under it.
+            var backup: Shell.Outcome?
+            try Replica.copying.withLock { _ in
+                for _ in 0..<3 where backup?.status != 0 {
+                    try? FileManager.default.removeItem(at: folder.appendingPathComponent("cluster"))
+                    if let account = primary.runAs {
+                        // As root the clusters run as an unprivileged account: the copy is made as that account.
+                        _ = try Shell.run("/bin/chown", [account, folder.path])
+                        backup = try Shell.run("/usr/sbin/runuser", ["-u", account, "--", program] + arguments)
+                    } else {
+                        backup = try Shell.run(program, arguments)
+                    }
+                }
             }
-            try #require(backup.status == 0, "pg_basebackup: \(backup.output) \(backup.errors)")
+            try #require(backup?.status == 0, "pg_basebackup: \(backup?.output ?? "") \(backup?.errors ?? "")")
             cluster = try EmbeddedPostgres(folder: folder, database: "postgres", user: primary.user)
             try cluster.start()
         }
+
+        static let copying = Mutex(())
 
         func url(database: String) -> String { cluster.connectionURL(database: database) }
 
         func remove() {
             cluster.kill()
             try? FileManager.default.removeItem(at: cluster.folder)
+            if let primary = try? DatabaseConnection(url: TestDatabase.cluster.connectionURL(database: "postgres")) {
+                _ = try? primary.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(slot)")
+                primary.close()
+            }
         }
     }
 
