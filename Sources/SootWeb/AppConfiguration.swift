@@ -21,6 +21,8 @@ package struct AppConfiguration: Sendable {
     package var benchmarkRoutes = false
     /// Days the audit trail keeps its entries (pruned at start and every hour); nil keeps them for ever. Default 365.
     package var auditRetentionDays: Int? = 365
+    /// Samples older than this many days are folded into one per run and hour (nil: kept as sent).
+    package var sampleRetentionDays: Int? = nil
     /// Label the ingested energy and emissions counters by project as well as team (one series per project).
     package var metricsProjectLabels = false
     /// A streaming replica for dashboards and exports (`DATABASE_READ_URL`), and the most it may lag, in seconds.

@@ -22,6 +22,8 @@ package final class Application: Sendable {
     package static let version = "0.9.0"
     /// Prunes the audit trail past its retention (nil: kept for ever).
     let auditRetention: AuditRetention?
+    /// Creates the samples' month partitions ahead and folds months past their retention.
+    let sampleMaintenance: SampleMaintenance
 
     package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
         let metrics = SootMetrics(projectLabels: configuration.metricsProjectLabels)
@@ -50,12 +52,16 @@ package final class Application: Sendable {
         self.router = router
         auditRetention = configuration.auditRetentionDays.map { AuditRetention(store: store, days: $0, logger: Logger(label: "soot.audit")) }
         auditRetention?.start()
+        sampleMaintenance = SampleMaintenance(store: store, retentionDays: configuration.sampleRetentionDays,
+                                              logger: Logger(label: "soot.samples"))
+        sampleMaintenance.start()
     }
 
     /// Stops background work (the ingest writers) after the HTTP server has drained.
     package func shutdown() {
         store.replica?.stop()
         auditRetention?.stop()
+        sampleMaintenance.stop()
         batcher.stop()
         reports.store.close()
     }

@@ -88,6 +88,11 @@ struct Serve: ParsableCommand {
         "Days the audit trail keeps its entries, 1 to 36500, or forever (env SOOT_AUDIT_RETENTION; default 365).", valueName: "days|forever"))
     var auditRetention: String?
 
+    @Option(name: .customLong("sample-retention"), help: ArgumentHelp(
+        "Days samples are kept as sent, 1 to 36500, or forever (env SOOT_SAMPLE_RETENTION; default forever). Months older are folded into one sample per run and hour; totals do not change.",
+        valueName: "days|forever"))
+    var sampleRetention: String?
+
     @Flag(name: .customLong("metrics-project-labels"), help: ArgumentHelp(
         "Label soot_ingested_energy_kwh_total and soot_ingested_emissions_kg_total by project too: one series per project that sends (env SOOT_METRICS_PROJECT_LABELS=1)."))
     var metricsProjectLabels = false
@@ -169,6 +174,12 @@ struct Serve: ParsableCommand {
                 }
                 appConfiguration.auditRetentionDays = days
             }
+        }
+        if let text = sampleRetention ?? environment["SOOT_SAMPLE_RETENTION"], text.lowercased() != "forever" {
+            guard let days = Int(text), (1...36_500).contains(days) else {
+                throw ValidationError("--sample-retention must be a number of days from 1 to 36500, or forever.")
+            }
+            appConfiguration.sampleRetentionDays = days
         }
         if let count = ingestWriters ?? environment["SOOT_INGEST_WRITERS"].flatMap(Int.init) {
             guard (1...64).contains(count) else { throw ValidationError("--ingest-writers must be from 1 to 64.") }

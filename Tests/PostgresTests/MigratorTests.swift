@@ -98,7 +98,7 @@ extension MigratorTests {
                 """).rows {
                 domains[try row.decode("name")] = try row.decode("domain_name")
             }
-            #expect(domains.count == 31)
+            #expect(domains.count == 32)  // with emission_samples.sample_count (migration 0011)
             #expect(domains["runs.country_iso_code"] == "soot_text_3" && domains["runs.gpu_model"] == "soot_text_1000")
             #expect(domains["runs.source"] == "soot_run_source" && domains["runs.latitude"] == "soot_latitude")
             #expect(domains["emission_samples.energy_kwh"] == "soot_nonnegative" && domains["emission_samples.client_key"] == "soot_text_200")
@@ -150,4 +150,80 @@ final class Results: @unchecked Sendable {
     private var storage: [[Int]] = []
     func append(_ value: [Int]) { lock.lock(); storage.append(value); lock.unlock() }
     var values: [[Int]] { lock.lock(); defer { lock.unlock() }; return storage }
+}
+
+extension MigratorTests {
+    /// Migration 0011 on a populated table: every sample moves into the partition of its UTC month unchanged, the
+    /// client keys move to `sample_keys` with their samples' ids, and the new table's keys are in place.
+    @Test func populatedSamplesMoveIntoMonthPartitionsWithTheirKeys() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            let all = try Migrator(directory: TestDatabase.migrationsFolder)
+            try pool.withConnection { try Migrator(migrations: all.migrations.filter { $0.version <= 10 }).migrate($0) }
+            // 20,000 samples of 50 runs over 2019-2026, one in ten with a client key, two on a month's edges.
+            try pool.query("""
+                INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh,
+                                              cpu_energy_kwh, water_liters, client_key)
+                SELECT gen_random_uuid(), ('00000000-0000-0000-0000-' || lpad((i % 3)::text, 12, '0'))::uuid,
+                       ('00000000-0000-0000-0001-' || lpad((i % 50)::text, 12, '0'))::uuid,
+                       timestamptz '2019-01-01 00:00:00+00' + (i * interval '3 hours 7 minutes 11.123456 seconds'),
+                       15, random() / 7, random() / 3, random() / 5, random(), CASE WHEN i % 10 = 0 THEN 'key-' || i END
+                FROM generate_series(1, 20000) i
+                """)
+            try pool.query("""
+                INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh)
+                VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), '2024-02-29 23:59:59.999999+00', 1, 0.5, 1),
+                       (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), '2024-03-01 00:00:00+00', 1, 0.25, 2)
+                """)
+            let fingerprint: SQLQuery = """
+                SELECT count(*) AS n, md5(string_agg(id::text || organization_id || run_id || "timestamp" || duration_seconds || emissions_kg
+                       || energy_kwh || cpu_energy_kwh || water_liters || coalesce(client_key, '-'), ',' ORDER BY id)) AS digest
+                FROM emission_samples
+                """
+            let before = try pool.query(fingerprint).first!
+            let keyed = try pool.query("""
+                SELECT md5(string_agg(organization_id || '/' || run_id || '/' || client_key || '/' || id, ',' ORDER BY id)) AS digest
+                FROM emission_samples WHERE client_key IS NOT NULL
+                """).first!.decode("digest", as: String.self)
+            let months = try pool.query("""
+                SELECT count(DISTINCT date_trunc('month', "timestamp" AT TIME ZONE 'UTC')) AS n FROM emission_samples
+                """).first!.decode("n", as: Int.self)
+
+            #expect(try pool.withConnection { try all.migrate($0) } == [11])
+
+            let after = try pool.query(fingerprint).first!
+            #expect(try after.decode("n", as: Int.self) == 20_002)
+            #expect(try after.decode("digest", as: String.self) == before.decode("digest", as: String.self))
+            #expect(try pool.query("SELECT sum(sample_count)::int AS n FROM emission_samples").first!.decode("n", as: Int.self) == 20_002)
+            // One partition per month that has samples (and this month's), each holding only its month.
+            let partitions = try pool.query("""
+                SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound,
+                       (SELECT count(*) FROM emission_samples s WHERE s.tableoid = c.oid) AS n
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'emission_samples'::regclass
+                """).rows
+            #expect(partitions.count >= months && partitions.count <= months + 1)
+            let byName = Dictionary(uniqueKeysWithValues: try partitions.map { (try $0.decode("name", as: String.self), $0) })
+            let february = try #require(byName["emission_samples_y2024m02"])
+            #expect(try february.decode("bound", as: String.self)
+                    == "FOR VALUES FROM ('2024-02-01 00:00:00+00') TO ('2024-03-01 00:00:00+00')")
+            #expect(try pool.query("""
+                SELECT count(*) AS n FROM emission_samples_y2024m02 WHERE "timestamp" = '2024-02-29 23:59:59.999999+00'
+                """).first!.decode("n", as: Int.self) == 1)
+            #expect(try pool.query("""
+                SELECT count(*) AS n FROM emission_samples_y2024m03 WHERE "timestamp" = '2024-03-01 00:00:00+00'
+                """).first!.decode("n", as: Int.self) == 1)
+            // The keys, with the ids of their samples.
+            #expect(try pool.query("""
+                SELECT md5(string_agg(organization_id || '/' || run_id || '/' || client_key || '/' || sample_id, ',' ORDER BY sample_id)) AS digest
+                FROM sample_keys
+                """).first!.decode("digest", as: String.self) == keyed)
+            let primaryKey = try pool.query("""
+                SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'emission_samples'::regclass AND contype = 'p'
+                """).first!.decode("def", as: String.self)
+            #expect(primaryKey == "PRIMARY KEY (organization_id, id, \"timestamp\")")
+            // A month without a partition gets one on demand, once.
+            #expect(try pool.query("SELECT soot_sample_partition('2003-05-17 12:00:00+00') AS existed").first!.decode("existed", as: Bool.self) == false)
+            #expect(try pool.query("SELECT soot_sample_partition('2003-05-01 00:00:00+00') AS existed").first!.decode("existed", as: Bool.self) == true)
+            #expect(try pool.query("SELECT to_regclass('emission_samples_y2003m05') IS NOT NULL AS made").first!.decode("made", as: Bool.self))
+        }
+    }
 }

@@ -63,11 +63,18 @@ package enum SampleWriter {
     /// slice of the daily rollup this writer keeps (see migration 0005); concurrent writers use different ones.
     package static func write(_ connection: DatabaseConnection, _ samples: [SampleRecord], shard: Int = 0) throws -> [Bool] {
         guard !samples.isEmpty else { return [] }
-        if samples.allSatisfy({ $0.clientKey == nil }) {
-            try writeUnkeyed(connection, samples, shard: shard)
-            return Array(repeating: true, count: samples.count)
+        try SamplePartitions.ensure(connection, timestamps: samples.lazy.map(\.measure.timestamp))
+        do {
+            if samples.allSatisfy({ $0.clientKey == nil }) {
+                try writeUnkeyed(connection, samples, shard: shard)
+                return Array(repeating: true, count: samples.count)
+            }
+            return try writeKeyed(connection, samples, shard: shard)
+        } catch where SamplePartitions.isMissingPartition(error) {
+            // Remembered months the database no longer has (recreated under the same URL): ask again next time.
+            SamplePartitions.forget(connection)
+            throw error
         }
-        return try writeKeyed(connection, samples, shard: shard)
     }
 
     /// A batch's share of a run's totals or of a daily rollup row: how many samples, and their sums.
@@ -288,9 +295,9 @@ package enum SampleWriter {
                     \(doubles(\.cpuEnergyKWh))::float8[], \(doubles(\.gpuEnergyKWh))::float8[], \(doubles(\.ramEnergyKWh))::float8[],
                     \(doubles(\.energyKWh))::float8[], \(doubles(\.cpuUtilization))::float8[], \(doubles(\.gpuUtilization))::float8[],
                     \(doubles(\.ramUtilization))::float8[], \(doubles(\.waterLiters))::float8[],
-                    \(PostgresBinaryArray.texts(samples.map(\.clientKey)))::text[])
+                    \(PostgresBinaryArray.texts(samples.map(\.clientKey)))::text[]) WITH ORDINALITY
                 AS u(id, run_id, experiment_id, team_id, project_id, ts, duration, emissions, rate, cpu_power, gpu_power,
-                     ram_power, cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key)
+                     ram_power, cpu_energy, gpu_energy, ram_energy, energy, cpu_util, gpu_util, ram_util, water, client_key, position)
             ),
             -- The runs, locked in one order before any sample is written (see migration 0006): a run being deleted
             -- is either waited for and then missing, or waits for this commit and then deletes these samples too.
@@ -301,6 +308,17 @@ package enum SampleWriter {
             missing AS (
                 SELECT soot_run_missing(i.run_id) FROM input i WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.id = i.run_id)
             ),
+            -- A key is claimed in sample_keys (migration 0011); the first sample of the batch with it wins, and a key
+            -- claimed before (committed, or by a concurrent writer, which this waits for) is skipped.
+            keys AS (
+                INSERT INTO sample_keys (organization_id, run_id, client_key, sample_id)
+                SELECT DISTINCT ON (i.run_id, i.client_key) l.organization_id, i.run_id, i.client_key, i.id
+                FROM input i JOIN locked l ON l.id = i.run_id
+                WHERE i.client_key IS NOT NULL
+                ORDER BY i.run_id, i.client_key, i.position
+                ON CONFLICT DO NOTHING
+                RETURNING sample_id
+            ),
             ins AS (
                 INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, emissions_rate,
                     cpu_power_w, gpu_power_w, ram_power_w, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, energy_kwh,
@@ -308,7 +326,7 @@ package enum SampleWriter {
                 SELECT i.id, l.organization_id, i.run_id, i.ts, i.duration, i.emissions, i.rate, i.cpu_power, i.gpu_power, i.ram_power,
                        i.cpu_energy, i.gpu_energy, i.ram_energy, i.energy, i.cpu_util, i.gpu_util, i.ram_util, i.water, i.client_key
                 FROM input i JOIN locked l ON l.id = i.run_id
-                ON CONFLICT (run_id, client_key) WHERE client_key IS NOT NULL DO NOTHING
+                WHERE i.client_key IS NULL OR i.id IN (SELECT sample_id FROM keys)
                 RETURNING id, run_id, "timestamp" AS ts, duration_seconds AS duration, emissions_kg AS emissions, energy_kwh AS energy,
                           cpu_energy_kwh AS cpu_energy, gpu_energy_kwh AS gpu_energy, ram_energy_kwh AS ram_energy, water_liters AS water,
                           cpu_power_w AS cpu_power, gpu_power_w AS gpu_power, ram_power_w AS ram_power, organization_id

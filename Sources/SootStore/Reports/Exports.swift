@@ -169,7 +169,7 @@ package struct Reports: Sendable {
                 WHERE r.first_sample_at IS NULL
                    OR ((b.lo IS NULL OR r.first_sample_at >= b.lo) AND (b.hi IS NULL OR r.last_sample_at < b.hi))
                 UNION ALL
-                SELECT count(*), coalesce(sum(s.duration_seconds), 0), coalesce(sum(s.energy_kwh), 0), coalesce(sum(s.cpu_energy_kwh), 0),
+                SELECT coalesce(sum(s.sample_count), 0)::bigint, coalesce(sum(s.duration_seconds), 0), coalesce(sum(s.energy_kwh), 0), coalesce(sum(s.cpu_energy_kwh), 0),
                        coalesce(sum(s.gpu_energy_kwh), 0), coalesce(sum(s.ram_energy_kwh), 0), coalesce(sum(s.emissions_kg), 0),
                        coalesce(sum(s.water_liters), 0), true
                 FROM emission_samples s
@@ -252,6 +252,8 @@ package struct Reports: Sendable {
         Column(header: "ram_utilization_percent", sql: "s.ram_utilization_percent", kind: .number),
         Column(header: "water_l", sql: "s.water_liters", kind: .number),
         Column(header: "client_key", sql: "s.client_key", kind: .text),
+        // 1, or how many samples a row folded by retention stands for (--sample-retention).
+        Column(header: "samples", sql: "s.sample_count", kind: .number),
     ]
 
     /// Every sample of a run the caller may read.

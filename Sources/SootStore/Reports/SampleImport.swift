@@ -210,7 +210,8 @@ package struct SampleImport: Sendable {
             }
             let placement = try IngestService.placement(of: run!)
             let known = Set(try connection.query("""
-                SELECT client_key FROM emission_samples WHERE run_id = \(placement.runID) AND client_key LIKE 'csv:%'
+                SELECT client_key FROM sample_keys
+                WHERE organization_id = \(placement.organizationID) AND run_id = \(placement.runID) AND client_key LIKE 'csv:%'
                 """).rows.map { try $0.decode("client_key", as: String.self) })
             // What the run holds already is the base the first new row's figures are measured from; a file that
             // starts with rows imported before measures from those rows instead.

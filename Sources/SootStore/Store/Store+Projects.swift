@@ -243,7 +243,7 @@ package enum RollupMaintenance {
             INSERT INTO experiment_days (organization_id, team_id, project_id, experiment_id, day, sample_count, duration_seconds,
                                          emissions_kg, energy_kwh, cpu_energy_kwh, gpu_energy_kwh, ram_energy_kwh, water_liters)
             SELECT r.organization_id, r.team_id, r.project_id, r.experiment_id, (s."timestamp" AT TIME ZONE 'UTC')::date,
-                   count(*), sum(s.duration_seconds), sum(s.emissions_kg), sum(s.energy_kwh), sum(s.cpu_energy_kwh),
+                   sum(s.sample_count), sum(s.duration_seconds), sum(s.emissions_kg), sum(s.energy_kwh), sum(s.cpu_energy_kwh),
                    sum(s.gpu_energy_kwh), sum(s.ram_energy_kwh), sum(s.water_liters)
             FROM emission_samples s JOIN runs r ON r.id = s.run_id
             WHERE r.experiment_id = \(experimentID) AND (s."timestamp" AT TIME ZONE 'UTC')::date = ANY(\(days)::date[])

@@ -1,0 +1,77 @@
+import Foundation
+import Postgres
+import Synchronization
+
+/// `emission_samples` is partitioned by UTC month of the sample's timestamp (migration 0011). The months ahead are
+/// created by `ensureAhead` at start and every hour; a sample for a month that has no partition yet (an import of
+/// last year's runs, a late sample) gets one from `ensure` just before it is written, in the writer's transaction.
+///
+/// Which months exist is remembered per database, but only once seen committed: a partition created inside a
+/// transaction that then rolled back is gone, so a month is remembered when `soot_sample_partition` finds it
+/// already there. That costs one round trip per month and database the first time, and nothing after.
+package enum SamplePartitions {
+    private static let known = Mutex<[String: Set<Int>]>([:])
+
+    /// Months since 2000-01 (0 is January 2000) of a Unix time, in UTC, as PostgreSQL rounds it.
+    package static func month(of seconds: Double) -> Int {
+        let micros = PostgresBinaryArray.postgresMicroseconds(seconds)
+        let days = Int(micros >= 0 ? micros / 86_400_000_000 : (micros - 86_399_999_999) / 86_400_000_000) + 10_957
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), proleptic Gregorian.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let monthOfYear = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (monthOfYear <= 2 ? 1 : 0)
+        return (year - 2000) * 12 + monthOfYear - 1
+    }
+
+    /// The first instant of a month (as `month(of:)` counts them), in Unix seconds.
+    package static func start(ofMonth month: Int) -> Double {
+        let year = 2000 + Int((Double(month) / 12).rounded(.down))
+        let monthOfYear = month - (year - 2000) * 12 + 1
+        // Days from civil (H. Hinnant's algorithm).
+        let y = monthOfYear <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (monthOfYear > 2 ? monthOfYear - 3 : monthOfYear + 9) + 2) / 5
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return Double(era * 146_097 + dayOfEra - 719_468) * 86_400
+    }
+
+    /// Makes sure the months of `timestamps` have their partitions, on `connection` (inside the caller's
+    /// transaction, if any: a partition it creates commits or rolls back with the samples).
+    package static func ensure(_ connection: DatabaseConnection, timestamps: some Sequence<Double>) throws {
+        var months = Set<Int>()
+        for timestamp in timestamps { months.insert(month(of: timestamp)) }
+        let key = connection.url
+        let missing = known.withLock { known in months.subtracting(known[key] ?? []) }
+        for month in missing.sorted() {
+            let existed = try connection.query("""
+                SELECT soot_sample_partition(to_timestamp(\(start(ofMonth: month)))) AS existed
+                """).first!.decode("existed", as: Bool.self)
+            if existed { known.withLock { _ = $0[key, default: []].insert(month) } }
+        }
+    }
+
+    /// Creates this month's partition and the next `months` ones, each in its own short transaction.
+    package static func ensureAhead(_ connection: DatabaseConnection, months: Int = 2, now: Double = Date().timeIntervalSince1970) throws {
+        let current = month(of: now)
+        for month in current...(current + months) {
+            try connection.query("SELECT soot_sample_partition(to_timestamp(\(start(ofMonth: month))))")
+        }
+    }
+
+    /// Forgets what is known of a database's partitions (after an insert found one missing).
+    package static func forget(_ connection: DatabaseConnection) {
+        _ = known.withLock { $0.removeValue(forKey: connection.url) }
+    }
+
+    /// Whether an error is PostgreSQL's "no partition of relation ... found for row".
+    package static func isMissingPartition(_ error: Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.sqlState == "23514" && error.message.contains("no partition")
+    }
+}
