@@ -343,6 +343,7 @@ import Testing
         try withApp(http: { $0.writeTimeout = 4 }) { app in
             let setup = try HardeningTests.setUp(app)
             let runID = UUID(uuidString: setup.run)!
+            try app.pool.query("SELECT soot_sample_partition(now() - interval '2 days')")  // samples are partitioned by month (0011)
             try app.pool.query("""
                 INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh)
                 SELECT gen_random_uuid(), \(UUID(uuidString: setup.organization)!), \(runID), now() - g * interval '1 second', 1, 0.001, 0.002

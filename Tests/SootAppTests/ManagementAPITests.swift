@@ -95,6 +95,7 @@ import Testing
                         """).first!.decode("id", as: UUID.self)
                 }
             }
+            try app.pool.query("SELECT soot_sample_partition('2026-11-01T12:00:00Z')")  // samples are partitioned by month (0011)
             for (index, run) in runs.enumerated() {
                 try app.pool.query("""
                     INSERT INTO emission_samples (id, organization_id, run_id, "timestamp", duration_seconds, emissions_kg, energy_kwh)

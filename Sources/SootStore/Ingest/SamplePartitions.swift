@@ -64,6 +64,11 @@ package enum SamplePartitions {
         }
     }
 
+    /// `ensureAhead` on a connection of the pool.
+    package static func ensureAhead(_ database: ConnectionPool, months: Int = 2) throws {
+        try database.withConnection { try ensureAhead($0, months: months) }
+    }
+
     /// Forgets what is known of a database's partitions (after an insert found one missing).
     package static func forget(_ connection: DatabaseConnection) {
         _ = known.withLock { $0.removeValue(forKey: connection.url) }

@@ -1,6 +1,5 @@
 import Dispatch
 import Logging
-import Postgres
 import SootStore
 import Synchronization
 
@@ -25,7 +24,7 @@ final class SampleMaintenance: Sendable {
     /// One pass; returns the months folded.
     @discardableResult
     func run() throws -> [SampleRetention.Fold] {
-        try store.database.withConnection { try SamplePartitions.ensureAhead($0) }
+        try SamplePartitions.ensureAhead(store.database)
         guard let days = retentionDays else { return [] }
         let folds = try SampleRetention.fold(store.database, olderThanDays: days)
         for fold in folds {
