@@ -227,3 +227,39 @@ extension MigratorTests {
         }
     }
 }
+
+extension MigratorTests {
+    /// Citus's rules for the tables docs/SCALING.md distributes by `organization_id`, read from the catalog: every
+    /// primary key, unique constraint and unique index includes `organization_id`, and so does every foreign key
+    /// between two such tables, on both sides. The samples and their keys follow them since migration 0011; the
+    /// migration for the other tables (listed in SCALING.md, section 4) is not written yet, which the known issue
+    /// records: when it lands, this test fails until the known issue is removed.
+    @Test func distributedTablesFollowCitussRules() throws {
+        let distributed = ["teams", "projects", "experiments", "runs", "emission_samples", "sample_keys", "experiment_days",
+                           "organization_members", "team_members", "invitations", "settings", "audit_events"]
+        try TestDatabase.withPool(migrated: true) { pool, _ in
+            let violations = try pool.query("""
+                WITH distributed AS (SELECT t::regclass AS rel FROM unnest(\(distributed)::text[]) t),
+                org AS (SELECT attrelid, attnum FROM pg_attribute WHERE attname = 'organization_id' AND NOT attisdropped)
+                SELECT c.conrelid::regclass::text || ': ' || pg_get_constraintdef(c.oid) AS violation
+                FROM pg_constraint c JOIN distributed d ON d.rel = c.conrelid
+                WHERE c.contype IN ('p', 'u', 'f') AND (c.contype <> 'f' OR c.confrelid IN (SELECT rel FROM distributed))
+                  AND (NOT EXISTS (SELECT 1 FROM org o WHERE o.attrelid = c.conrelid AND o.attnum = ANY (c.conkey))
+                       OR (c.contype = 'f' AND NOT EXISTS (SELECT 1 FROM org o WHERE o.attrelid = c.confrelid AND o.attnum = ANY (c.confkey))))
+                UNION ALL
+                SELECT i.indrelid::regclass::text || ': ' || pg_get_indexdef(i.indexrelid)
+                FROM pg_index i JOIN distributed d ON d.rel = i.indrelid
+                WHERE i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+                  AND NOT EXISTS (SELECT 1 FROM org o WHERE o.attrelid = i.indrelid AND o.attnum = ANY (i.indkey::int2[]))
+                ORDER BY 1
+                """).rows.map { try $0.decode("violation", as: String.self) }
+            // The rules are really read: a unique index without the column is caught.
+            #expect(violations.contains { $0.hasPrefix("teams: ") })
+            let samples = violations.filter { $0.hasPrefix("emission_samples:") || $0.hasPrefix("sample_keys:") }
+            #expect(samples.isEmpty, "\(samples)")
+            withKnownIssue("the Citus migration of docs/SCALING.md, section 4, is not written yet") {
+                #expect(violations.isEmpty, "\(violations.joined(separator: "\n"))")
+            }
+        }
+    }
+}

@@ -57,3 +57,65 @@ import Testing
         }
     }
 }
+
+extension OperationsFilesTests {
+    /// The compose file's "scale" profile (no Docker engine runs here, so its wiring is checked instead): Soot's
+    /// instances reach PostgreSQL through the pgbouncer service in transaction mode with the matching setting, their
+    /// writers straight to the primary and their reads to the replica service; every file mounted exists; and the
+    /// balancer's configuration is accepted by a real nginx (`nginx -t`).
+    @Test func theComposeScaleProfileIsWiredAndItsNginxConfigurationIsValid() throws {
+        let root = TestDatabase.repositoryRoot
+        let parsed = try Shell.run("python3", ["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+                                               root.appendingPathComponent("docker-compose.yml").path])
+        try #require(parsed.status == 0, "\(parsed.errors)")
+        let compose = try #require(JSONValue.parse(Array(parsed.output.utf8)))
+        let services = try #require(compose["services"])
+        func environment(_ service: String) -> [String: String] {
+            guard case .object(let fields)? = services[service]?["environment"] else { return [:] }
+            return fields.reduce(into: [:]) { $0[$1.key] = $1.value.stringValue }
+        }
+        func host(_ url: String?) -> String? { url.flatMap { URL(string: $0)?.host } }
+        for name in ["db-replica", "pgbouncer", "soot-scaled", "balancer"] {
+            #expect(services[name]?["profiles"]?.arrayValue.compactMap(\.stringValue) == ["scale"], "\(name)")
+        }
+        let soot = environment("soot-scaled")
+        #expect(host(soot["DATABASE_URL"]) == "pgbouncer" && soot["SOOT_DATABASE_POOLING"] == "transaction")
+        #expect(host(soot["SOOT_INGEST_DATABASE_URL"]) == "db" && host(soot["DATABASE_READ_URL"]) == "db-replica")
+        #expect(environment("pgbouncer")["POOL_MODE"] == "transaction" && host(environment("pgbouncer")["DATABASE_URL"]) == "db")
+        #expect(services["soot-scaled"]?["deploy"]?["replicas"]?.numberValue == 2)
+        // Every file a service mounts from the repository is there.
+        var mounted: [String] = []
+        if case .object(let all) = services {
+            for service in all.values {
+                for volume in service["volumes"]?.arrayValue.compactMap(\.stringValue) ?? [] where volume.hasPrefix("./") {
+                    mounted.append(String(volume.dropFirst(2).prefix { $0 != ":" }))
+                }
+            }
+        }
+        #expect(mounted.contains("docs/operations/compose/nginx.conf") && mounted.contains("docs/operations/compose/replication.sh"))
+        for path in mounted { #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path), "\(path)") }
+
+        // nginx checks the balancer's server block inside a minimal main configuration (the service name resolved
+        // to loopback, as Docker's DNS would resolve it to the instances).
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("soot-nginx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let site = try String(contentsOf: root.appendingPathComponent("docs/operations/compose/nginx.conf"), encoding: .utf8)
+            .replacingOccurrences(of: "server soot-scaled:8080;", with: "server 127.0.0.1:8080;")
+        #expect(site.contains("server 127.0.0.1:8080;"))
+        let main = """
+            pid \(folder.path)/nginx.pid;
+            error_log \(folder.path)/error.log;
+            events {}
+            http {
+                access_log off;
+                client_body_temp_path \(folder.path); proxy_temp_path \(folder.path); fastcgi_temp_path \(folder.path);
+                uwsgi_temp_path \(folder.path); scgi_temp_path \(folder.path);
+                \(site.replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:1;"))
+            }
+            """
+        try main.write(to: folder.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        let checked = try Shell.run("/usr/sbin/nginx", ["-t", "-p", folder.path, "-c", folder.appendingPathComponent("nginx.conf").path])
+        #expect(checked.status == 0, "\(checked.output) \(checked.errors)")
+    }
+}
