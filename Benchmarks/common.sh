@@ -43,3 +43,68 @@ soot_ingest_project() {
   token="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["project_token"])')"
   experiment="$(printf '%s' "$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["experiment_id"])')"
 }
+
+# bench_pgbouncer PORT: pgbouncer in transaction mode on 127.0.0.1:PORT in front of the workspace's embedded cluster
+# (in $work/pgbouncer-PORT; its pid in $extra); sets $pgbouncer_url. Stopped by bench_stop_extras.
+bench_pgbouncer() {
+  local dir="$work/pgbouncer-$1"
+  mkdir -p "$dir"; chmod 777 "$dir"
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=$SOOT_DATA_DIR/run user=soot
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $1
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = 20
+max_client_conn = 2000
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  chmod 644 "$dir/pgbouncer.ini"
+  if [ "$(id -u)" = 0 ]; then /usr/sbin/runuser -u postgres -- /usr/sbin/pgbouncer "$dir/pgbouncer.ini" & else /usr/sbin/pgbouncer "$dir/pgbouncer.ini" & fi
+  extra+=($!); sleep 1
+  pgbouncer_url="host=127.0.0.1 port=$1 dbname=soot user=soot"
+}
+
+# bench_nginx PORT UPSTREAM_PORT...: nginx on 127.0.0.1:PORT balancing the given local ports (keep-alive to them),
+# in $work/nginx-PORT; its pid in $extra. Stopped by bench_stop_extras.
+bench_nginx() {
+  local listen="$1" dir="$work/nginx-$1" upstreams="" p; shift
+  for p in "$@"; do upstreams="$upstreams server 127.0.0.1:$p;"; done
+  mkdir -p "$dir/logs"; chmod -R 777 "$dir"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log crit;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
+  upstream soot { $upstreams keepalive 64; }
+  server {
+    listen 127.0.0.1:$listen backlog=4096;
+    location / { proxy_pass http://soot; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+  /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' & extra+=($!)
+  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$listen/readyz" >/dev/null && return 0; sleep 0.1; done
+  echo "nginx on $listen did not answer; see $dir/logs/error.log" >&2; return 1
+}
+
+# bench_stop_extras: stops what bench_pgbouncer and bench_nginx started, and any other pid in $extra.
+bench_stop_extras() {
+  local pidfile pid
+  # pgbouncer under runuser: signal pgbouncer itself (runuser does not pass signals on).
+  for pidfile in "$work"/pgbouncer*/pgbouncer.pid; do [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null || true; done
+  for pid in "${extra[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+}
+
+# bench_wait_ready PORT [LOG]: waits up to 30 s for a Soot on PORT to answer /readyz.
+bench_wait_ready() {
+  for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.2; done
+  echo "Soot on port $1 did not become ready${2:+; see $2}" >&2; [ -z "${2:-}" ] || cat "$2" >&2; return 1
+}

@@ -21,9 +21,7 @@ soot=.build/release/soot
 extra=()
 cleanup() {
   kill -INT "${server:-}" 2>/dev/null || true; wait "${server:-}" 2>/dev/null || true
-  # pgbouncer under runuser: signal pgbouncer itself (runuser does not pass signals on).
-  [ -f "$work/pgbouncer/pgbouncer.pid" ] && kill -TERM "$(cat "$work/pgbouncer/pgbouncer.pid")" 2>/dev/null || true
-  for pid in "${extra[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  bench_stop_extras
   soot_stop
 }
 trap cleanup EXIT
@@ -33,63 +31,27 @@ trap cleanup EXIT
 if [ -n "${BENCH_PGBOUNCER:-}" ]; then
   # Started before the bootstrap, so the cluster is never stopped in between.
   .build/release/soot serve --port $((port + 1)) --metrics-listen off > "$work/holder.log" 2>&1 & extra+=($!)
-  held=""; for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 1))/readyz" >/dev/null && { held=1; break; }; sleep 0.2; done
-  [ -n "$held" ] || { echo "the Soot holding the embedded cluster did not become ready; see $work/holder.log" >&2; cat "$work/holder.log" >&2; exit 1; }
+  bench_wait_ready $((port + 1)) "$work/holder.log"
 fi
 soot_ingest_project
 if [ -n "${BENCH_PGBOUNCER:-}" ]; then
-  mkdir -p "$work/pgbouncer"; chmod 777 "$work/pgbouncer"
-  cat > "$work/pgbouncer/pgbouncer.ini" <<INI
-[databases]
-* = host=$SOOT_DATA_DIR/run user=soot
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $((port + 2))
-unix_socket_dir =
-auth_type = any
-pool_mode = transaction
-default_pool_size = 20
-max_client_conn = 500
-logfile = $work/pgbouncer/pgbouncer.log
-pidfile = $work/pgbouncer/pgbouncer.pid
-INI
-  chmod 644 "$work/pgbouncer/pgbouncer.ini"
-  if [ "$(id -u)" = 0 ]; then /usr/sbin/runuser -u postgres -- /usr/sbin/pgbouncer "$work/pgbouncer/pgbouncer.ini" & else /usr/sbin/pgbouncer "$work/pgbouncer/pgbouncer.ini" & fi
-  extra+=($!); sleep 1
-  export DATABASE_URL="host=127.0.0.1 port=$((port + 2)) dbname=soot user=soot" SOOT_DATABASE_POOLING=transaction
+  bench_pgbouncer $((port + 2))
+  export DATABASE_URL="$pgbouncer_url" SOOT_DATABASE_POOLING=transaction
   [ "$BENCH_PGBOUNCER" = direct-writers ] && export SOOT_INGEST_DATABASE_URL="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
 fi
 soot_serve --database-connections 8
 # BENCH_NGINX=1: the posts go through nginx to this instance; BENCH_NGINX=2: to this one and a second, balanced.
 target=$port; sooted="$server"
 if [ -n "${BENCH_NGINX:-}" ]; then
-  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { echo "nginx is needed" >&2; exit 1; }
-  upstreams="server 127.0.0.1:$port;"
+  upstreams=("$port")
   if [ "$BENCH_NGINX" = 2 ]; then
     .build/release/soot serve --port $((port + 3)) --database-connections 8 --metrics-listen off > "$work/second.log" 2>&1 & extra+=($!)
-    second=$!; sooted="$server $second"
-    for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null && break; sleep 0.2; done
-    upstreams="$upstreams server 127.0.0.1:$((port + 3));"
+    sooted="$server $!"
+    bench_wait_ready $((port + 3)) "$work/second.log"
+    upstreams+=($((port + 3)))
   fi
-  mkdir -p "$work/nginx/logs"; chmod -R 777 "$work/nginx"
-  cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log crit;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
-  upstream soot { $upstreams keepalive 64; }
-  server {
-    listen 127.0.0.1:$((port + 4)) backlog=4096;
-    location / { proxy_pass http://soot; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-CONF
-  /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' & extra+=($!)
+  bench_nginx $((port + 4)) "${upstreams[@]}"
   target=$((port + 4))
-  for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$target/readyz" >/dev/null && break; sleep 0.1; done
 fi
 psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
 
@@ -110,7 +72,10 @@ hz="$(getconf CLK_TCK)"
 # Soot and pgbench's 100-row INSERT alternate, ROUNDS times (default 3): this machine's speed drifts within a
 # minute, so each round's ratio compares Soot with the pgbench run right after it, and the median is reported.
 rounds="${ROUNDS:-3}"
-psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples; CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL)" >/dev/null 2>&1
+# The same shape as Soot's table: partitioned by month (migration 0011), this month's partition, the same indexes.
+psql "$psql_url" -qc "DROP TABLE IF EXISTS bench_samples" \
+  -c "CREATE TABLE bench_samples (LIKE emission_samples INCLUDING ALL) PARTITION BY RANGE (\"timestamp\")" \
+  -c "CREATE TABLE bench_samples_now PARTITION OF bench_samples FOR VALUES FROM (date_trunc('month', now())) TO (date_trunc('month', now()) + interval '1 month')" >/dev/null
 # Before each measurement, Soot's or pgbench's: the work the one before left behind is done first, so that neither
 # pays for the other's (see the README's Performance notes). Otherwise autovacuum would visit the table the other
 # just filled (every page read, hint bits set, 100 MB and more written) during the next measurement; the buffers it
