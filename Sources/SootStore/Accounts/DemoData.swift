@@ -60,7 +60,7 @@ package enum DemoData {
                     let projectName = "\(projectWords[(teamIndex * 3 + projectIndex) % projectWords.count]) \(projectIndex + 1)"
                     let projectID: UUID = try connection.query("""
                         INSERT INTO projects (organization_id, team_id, name, slug) VALUES (\(organizationID), \(teamID), \(projectName), \(Naming.slug(projectName)))
-                        ON CONFLICT (team_id, (lower(name))) DO UPDATE SET name = projects.name RETURNING id
+                        ON CONFLICT (organization_id, team_id, (lower(name))) DO UPDATE SET name = projects.name RETURNING id
                         """).first!.decode("id")
                     for experimentIndex in 0..<options.experimentsPerProject {
                         let place = Int(random.next() * Double(places.count))
@@ -69,7 +69,7 @@ package enum DemoData {
                             INSERT INTO experiments (organization_id, team_id, project_id, name, country_name, country_iso_code, on_cloud, cloud_provider, cloud_region)
                             VALUES (\(organizationID), \(teamID), \(projectID), \(experimentName), \(places[place].country), \(places[place].iso),
                                     \(places[place].provider != nil), \(places[place].provider), \(places[place].region))
-                            ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name RETURNING id
+                            ON CONFLICT (organization_id, project_id, (lower(name))) DO UPDATE SET name = experiments.name RETURNING id
                             """).first!.decode("id")
                         experiments.append(((organizationID, teamID, projectID), experimentID, place))
                     }

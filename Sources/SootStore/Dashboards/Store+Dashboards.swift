@@ -76,8 +76,10 @@ extension Store {
     /// The project shared at `/p/{slug}`, when its owners turned the public link on.
     package func publicProject(slug: String) throws -> (id: UUID, name: String, organizationID: UUID, organizationName: String)? {
         guard let row = try database.query("""
-            SELECT p.id, p.name, p.organization_id, o.name AS org_name FROM projects p JOIN organizations o ON o.id = p.organization_id
-            WHERE p.is_public AND p.public_slug = \(slug)
+            SELECT p.id, p.name, p.organization_id, o.name AS org_name
+            FROM public_links l JOIN projects p ON p.organization_id = l.organization_id AND p.id = l.project_id
+            JOIN organizations o ON o.id = p.organization_id
+            WHERE l.slug = \(slug) AND p.is_public
             """).first else { return nil }
         return (try row.decode("id"), try row.decode("name"), try row.decode("organization_id"), try row.decode("org_name"))
     }
@@ -193,7 +195,7 @@ extension Store {
             FROM \(children.table) c
             LEFT JOIN experiment_days d ON d.\(children.keyColumn) = c.id AND \(range.containsDay("d.day"))
             WHERE c.\(level.keyColumn) = \(id) AND \(access)
-            GROUP BY c.id, c.name
+            GROUP BY c.organization_id, c.id  -- the primary key (migration 0012)
             """).rows.map { row in
             ChildTotals(name: try row.decode("name"), link: try row.decode("link"), emissions: try row.decode("emissions"),
                         energy: try row.decode("energy"), duration: try row.decode("duration"))

@@ -155,7 +155,7 @@ extension IngestService {
         let made = try connection.query("""
             INSERT INTO experiments (organization_id, team_id, project_id, name)
             VALUES (\(organizationID), \(try project.decode("team_id", as: UUID.self)), \(projectID), \(names.experiment))
-            ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
+            ON CONFLICT (organization_id, project_id, (lower(name))) DO UPDATE SET name = experiments.name
             RETURNING id, xmax = 0 AS inserted
             """).first!
         let id: UUID = try made.decode("id")
@@ -184,7 +184,7 @@ extension IngestService {
                 let made = try connection.query("""
                     INSERT INTO experiments (organization_id, team_id, project_id, name)
                     SELECT organization_id, team_id, id, \(projectName) FROM projects WHERE id = \(projectID)
-                    ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
+                    ON CONFLICT (organization_id, project_id, (lower(name))) DO UPDATE SET name = experiments.name
                     RETURNING id, organization_id, xmax = 0 AS inserted
                     """).first!
                 experimentID = try made.decode("id")

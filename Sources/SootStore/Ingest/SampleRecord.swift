@@ -268,7 +268,7 @@ package enum SampleWriter {
                 WITH ORDINALITY AS u(organization_id, team_id, project_id, experiment_id, day_start, n, duration, emissions, energy,
                                      cpu, gpu, ram, water, position)
             ORDER BY position  -- sorted by (experiment, day): rollup rows locked in one order by every writer
-            ON CONFLICT (experiment_id, day, shard) DO UPDATE SET \(dayTotalsAssignments)
+            ON CONFLICT (organization_id, experiment_id, day, shard) DO UPDATE SET \(dayTotalsAssignments)
         )
         SELECT 1 FROM missing
         """
@@ -354,7 +354,7 @@ package enum SampleWriter {
                 FROM ins i JOIN input u ON u.id = i.id
                 GROUP BY 1, 2, 3, 4, 5
                 ORDER BY 4, 5  -- rollup rows locked in one order by every writer: concurrent upserts wait, never deadlock
-                ON CONFLICT (experiment_id, day, shard) DO UPDATE SET \(unsafeSQL: dayTotalsAssignments)
+                ON CONFLICT (organization_id, experiment_id, day, shard) DO UPDATE SET \(unsafeSQL: dayTotalsAssignments)
                 RETURNING x.experiment_id
             )
             SELECT id FROM ins WHERE NOT EXISTS (SELECT 1 FROM missing)

@@ -255,7 +255,7 @@ package struct SampleImport: Sendable {
         return try connection.query("""
             INSERT INTO experiments (organization_id, team_id, project_id, name)
             VALUES (\(try project.decode("organization_id", as: UUID.self)), \(try project.decode("team_id", as: UUID.self)), \(projectID), \(name))
-            ON CONFLICT (project_id, (lower(name))) DO UPDATE SET name = experiments.name
+            ON CONFLICT (organization_id, project_id, (lower(name))) DO UPDATE SET name = experiments.name
             RETURNING id
             """).first!.decode("id")
     }

@@ -91,7 +91,7 @@ extension Store {
             FROM experiments e
             LEFT JOIN experiment_days d ON d.experiment_id = e.id AND \(range.containsDay("d.day"))
             WHERE e.project_id = \(projectID) AND \(Store.projectAccess(caller, "e", idColumn: "project_id"))
-            GROUP BY e.id ORDER BY e.name
+            GROUP BY e.organization_id, e.id ORDER BY e.name  -- the primary key (migration 0012)
             """).rows.map { (try ExperimentRecord($0), try Sums($0)) }
     }
 

@@ -100,9 +100,10 @@ extension Store {
         guard secret.utf8.count <= 100, let row = try database.query("""
             SELECT i.id, i.organization_id, o.name AS organization_name, o.slug AS organization_slug, i.team_id, t.name AS team_name,
                    i.email, i.role, u.email AS invited_by, i.expires_at
-            FROM invitations i JOIN organizations o ON o.id = i.organization_id
-            LEFT JOIN teams t ON t.id = i.team_id LEFT JOIN users u ON u.id = i.invited_by
-            WHERE i.secret_hash = \(Store.invitationSecretHash(secret)) AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+            FROM invitation_links l JOIN invitations i ON i.organization_id = l.organization_id AND i.id = l.invitation_id
+            JOIN organizations o ON o.id = i.organization_id
+            LEFT JOIN teams t ON t.organization_id = i.organization_id AND t.id = i.team_id LEFT JOIN users u ON u.id = i.invited_by
+            WHERE l.secret_hash = \(Store.invitationSecretHash(secret)) AND i.accepted_at IS NULL AND i.revoked_at IS NULL
               AND i.expires_at > now()
             """).first else { throw AppError.notFound("This invitation is not valid: it was used, withdrawn or has expired.") }
         return Invitation(id: try row.decode("id"), organizationID: try row.decode("organization_id"),
@@ -142,8 +143,10 @@ extension Store {
     private static func accept(_ connection: DatabaseConnection, secret: String, userID: UUID, actor: AuditActor,
                                newAccount: Bool) throws -> (id: UUID, slug: String) {
         guard let row = try connection.query("""
-            SELECT i.id, i.organization_id, i.team_id, i.email, i.role, o.slug FROM invitations i JOIN organizations o ON o.id = i.organization_id
-            WHERE i.secret_hash = \(invitationSecretHash(secret)) AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
+            SELECT i.id, i.organization_id, i.team_id, i.email, i.role, o.slug
+            FROM invitation_links l JOIN invitations i ON i.organization_id = l.organization_id AND i.id = l.invitation_id
+            JOIN organizations o ON o.id = i.organization_id
+            WHERE l.secret_hash = \(invitationSecretHash(secret)) AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
             FOR UPDATE OF i
             """).first else { throw AppError.notFound("This invitation is not valid: it was used, withdrawn or has expired.") }
         let email: String = try row.decode("email")
