@@ -5,8 +5,8 @@
 -- unique, so (organization_id, id) is too), and lookups by id alone keep an index of their own.
 --
 -- Locks: each table's keys are rebuilt under ACCESS EXCLUSIVE, all in this migration's transaction. The large table,
--- emission_samples, is not touched (migration 0011 gave it its key); runs and experiment_days are rebuilt in
--- seconds per million rows.
+-- emission_samples, is not touched (migration 0011 gave it its key); the largest rebuilt here are runs (one row per
+-- run) and experiment_days (one per experiment, day and writer), thousands of times smaller than the samples.
 
 -- The foreign keys that rest on keys replaced below; they come back on the new keys at the end.
 ALTER TABLE projects DROP CONSTRAINT projects_organization_id_team_id_fkey;

@@ -266,3 +266,53 @@ extension MigratorTests {
         }
     }
 }
+
+extension MigratorTests {
+    /// Migration 0012 on a populated database: public slugs and invitation secrets move to their link tables, and
+    /// the new keys hold what the old ones did, and more: an invitation can no longer name another organization's
+    /// team, which the old foreign key to teams (id) allowed.
+    @Test func citusKeysKeepLinksAndTightenTeams() throws {
+        try TestDatabase.withPool(migrated: false) { pool, _ in
+            let all = try Migrator(directory: TestDatabase.migrationsFolder)
+            try pool.withConnection { try Migrator(migrations: all.migrations.filter { $0.version <= 11 }).migrate($0) }
+            let ids = try pool.query("""
+                WITH o AS (INSERT INTO organizations (name, slug) VALUES ('Acme', 'acme'), ('Other', 'other') RETURNING id, slug),
+                t AS (INSERT INTO teams (organization_id, name, slug) SELECT id, 'ML', 'ml' FROM o RETURNING id, organization_id),
+                p AS (INSERT INTO projects (organization_id, team_id, name, slug, is_public, public_slug)
+                      SELECT organization_id, id, 'Vision', 'vision', true, 'pub-' || organization_id FROM t RETURNING id, organization_id, team_id),
+                i AS (INSERT INTO invitations (organization_id, team_id, email, role, secret_hash, expires_at)
+                      SELECT organization_id, team_id, 'x@y.test', 'member', 'hash-' || organization_id, now() + interval '1 day' FROM p
+                      RETURNING id, organization_id, team_id)
+                SELECT i.organization_id, i.team_id, p.id AS project_id, i.id AS invitation_id FROM i JOIN p USING (organization_id)
+                ORDER BY i.organization_id
+                """).rows
+            #expect(ids.count == 2)
+            #expect(try pool.withConnection { try all.migrate($0) } == [12])
+            #expect(try pool.query("SELECT count(*) AS n FROM public_links l JOIN projects p ON p.id = l.project_id AND p.public_slug = l.slug")
+                        .first!.decode("n", as: Int.self) == 2)
+            #expect(try pool.query("""
+                SELECT count(*) AS n FROM invitation_links l JOIN invitations i ON i.id = l.invitation_id AND i.secret_hash = l.secret_hash
+                """).first!.decode("n", as: Int.self) == 2)
+            // An invitation of the first organization naming the second's team: refused now.
+            let first = try ids[0].decode("organization_id", as: UUID.self), otherTeam = try ids[1].decode("team_id", as: UUID.self)
+            let refused = #expect(throws: DatabaseError.self) {
+                try pool.query("""
+                    INSERT INTO invitations (organization_id, team_id, email, role, secret_hash, expires_at)
+                    VALUES (\(first), \(otherTeam), 'z@y.test', 'member', 'hash-new', now() + interval '1 day')
+                    """)
+            }
+            #expect(refused?.isForeignKeyViolation == true)
+            // A second project may not take a public slug in use, in any organization.
+            let taken = #expect(throws: DatabaseError.self) {
+                try pool.query("UPDATE projects SET public_slug = 'pub-' || \(first) WHERE organization_id <> \(first)")
+            }
+            #expect(taken?.isUniqueViolation == true && taken?.constraint == "public_links_slug_key")
+            // Renaming and unsharing move the link; deleting the invitation removes its link.
+            try pool.query("UPDATE projects SET public_slug = 'renamed' WHERE organization_id = \(first)")
+            try pool.query("UPDATE projects SET public_slug = NULL WHERE organization_id <> \(first)")
+            #expect(try pool.query("SELECT string_agg(slug, ',') AS s FROM public_links").first!.decode("s", as: String.self) == "renamed")
+            try pool.query("DELETE FROM invitations WHERE organization_id = \(first)")
+            #expect(try pool.query("SELECT count(*) AS n FROM invitation_links").first!.decode("n", as: Int.self) == 1)
+        }
+    }
+}

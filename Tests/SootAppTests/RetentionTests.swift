@@ -211,3 +211,24 @@ import Testing
         }
     }
 }
+
+/// What migration 0012's triggers keep for the tables that lost foreign keys to distributed ones.
+@Suite struct LinkTablesTests {
+    @Test func aDeletedProjectTakesItsTokensAndItsPublicLinkWithIt() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            let shared = try app.api("PATCH", "/api/v1/projects/\(agent.projectID)", token: agent.personalToken, json: ["is_public": true])
+            let path = try #require(shared.body["public_path"]?.stringValue)
+            #expect(try app.send("GET", path).status == 200)
+            let created = try app.send("POST", "/runs", headers: agent.header + [("Content-Type", "application/json")],
+                                       body: runCreate(agent.experimentID).bytes)
+            #expect(created.status == 201, "\(created.status) \(created.text)")
+            let project = UUID(uuidString: agent.projectID)!
+            #expect(try app.pool.query("SELECT count(*) AS n FROM api_tokens WHERE project_id = \(project)").first!.decode("n", as: Int.self) == 1)
+            #expect(try app.api("DELETE", "/api/v1/projects/\(agent.projectID)", token: agent.personalToken).status == 204)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM api_tokens WHERE project_id = \(project)").first!.decode("n", as: Int.self) == 0)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM public_links").first!.decode("n", as: Int.self) == 0)
+            #expect(try app.send("GET", path).status == 404)
+        }
+    }
+}
