@@ -134,6 +134,7 @@ package final class Application: Sendable {
         authenticator.secureCookies = configuration.secureCookies
         var api = APIRegistry()
         ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
+        BudgetRoutes(store: store, authenticator: authenticator).register(&router, &api)
         let ingest = IngestService(store: store, batcher: batcher, metrics: metrics)
         ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
         CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)

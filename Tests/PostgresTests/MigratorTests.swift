@@ -235,7 +235,7 @@ extension MigratorTests {
     /// or coordinator tables) has a foreign key into them. Migrations 0011 and 0012 made the schema follow them.
     @Test func distributedTablesFollowCitussRules() throws {
         let distributed = ["teams", "projects", "experiments", "runs", "emission_samples", "sample_keys", "experiment_days",
-                           "organization_members", "team_members", "invitations", "settings"]
+                           "organization_members", "team_members", "invitations", "settings", "budgets"]
         try TestDatabase.withPool(migrated: true) { pool, _ in
             func violations() throws -> [String] { try pool.query("""
                 WITH distributed AS (SELECT t::regclass AS rel FROM unnest(\(distributed)::text[]) t),
