@@ -142,3 +142,53 @@ import Testing
         }
     }
 }
+
+/// Budgets on the pages: the team's own as a card with its meter and forecast, its projects' in a table that sorts,
+/// the daily allowance on the chart; nothing on another organization's member's view or on a public page.
+@Suite struct BudgetPageTests {
+    @Test func aTeamPageShowsItsBudgetAndItsProjectsBudgets() throws {
+        try withApp { app in
+            let agent = try Agent(app)
+            let second = try app.api("POST", "/api/v1/teams/\(try app.pool.query("SELECT team_id FROM projects").first!.decode("team_id", as: UUID.self).idText)/projects",
+                                     token: agent.personalToken, json: ["name": "Speech <b>"])
+            try #require(second.status == 201, "\(second.body)")
+            let speech = try #require(second.body["id"]?.stringValue)
+            _ = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                "experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(Date().addingTimeInterval(-60))),
+                "totals": ["energy_kwh": 3, "emissions_kg": 0.6, "duration_seconds": 60],
+            ])
+            let teamID = try app.pool.query("SELECT id FROM teams").first!.decode("id", as: UUID.self)
+            for body: JSONValue in [["team_id": .string(teamID.idText), "period": "month", "limit_kg": 2],
+                                    ["project_id": .string(agent.projectID), "period": "month", "limit_kg": 0.5],
+                                    ["project_id": .string(speech), "period": "quarter", "limit_kg": 10]] {
+                #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken, json: body).status == 201)
+            }
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
+            var browser = Browser(app: app)
+            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            let page = try browser.get("/o/acme/ml")
+            #expect(page.status == 200)
+            let text = page.text
+            #expect(text.contains("id=\"budget-month\"") && text.contains("Monthly budget"))
+            #expect(text.contains("<strong>600 g</strong> of 2.00 kg CO2e (30.0 %)"))
+            #expect(text.contains("<meter min=\"0\" max=\"100\""))
+            #expect(text.contains("class=\"allowance\""))
+            // The projects' budgets, worst first by default: Vision is over (0.6 of 0.5 kg), Speech on track.
+            let table = try #require(text.components(separatedBy: "id=\"child-budgets\"").dropFirst().first)
+            let vision = try #require(table.range(of: "Vision")), speechRow = try #require(table.range(of: "Speech &lt;b&gt;"))
+            #expect(vision.lowerBound < speechRow.lowerBound)
+            #expect(table.contains("<span class=\"badge over\">Over</span>") && table.contains("<span class=\"badge on_track\">On track</span>"))
+            // Sorted by name instead: Speech before Vision.
+            let byName = try browser.get("/o/acme/ml?range=30d&budgets=name").text
+            let sorted = try #require(byName.components(separatedBy: "id=\"child-budgets\"").dropFirst().first)
+            #expect(try #require(sorted.range(of: "Speech")).lowerBound < (try #require(sorted.range(of: "Vision"))).lowerBound)
+            // The project's page has its own card, over.
+            let project = try browser.get("/o/acme/ml/vision").text
+            #expect(project.contains("<span class=\"badge over\">Over</span>") && project.contains("the limit was reached on"))
+            // A public link shows no budget.
+            let shared = try app.api("PATCH", "/api/v1/projects/\(agent.projectID)", token: agent.personalToken, json: ["is_public": true])
+            let publicPage = try app.send("GET", try #require(shared.body["public_path"]?.stringValue))
+            #expect(publicPage.status == 200 && !publicPage.text.contains("budget"))
+        }
+    }
+}

@@ -45,12 +45,14 @@ enum Charts {
     /// Bars per period (day or week) stacked by child, the largest children first and the rest as "Other", with a
     /// legend and a data table (one column per series). Values are kilograms, drawn in `scale`'s unit.
     static func stackedBars(periods: [String], series: [(name: String, values: [Double])], scale: (unit: String, perKilogram: Double),
-                            title: String, periodLabel: String, weekly: Bool) -> HTML {
+                            title: String, periodLabel: String, weekly: Bool,
+                            allowance: (label: String, kilograms: Double)? = nil) -> HTML {
         guard !periods.isEmpty, !series.isEmpty else { return "<p class=\"muted\">No data in this range.</p>" }
         let unit = "\(scale.unit) CO2e"
         let series = series.map { (name: $0.name, values: $0.values.map { $0 * scale.perKilogram }) }
         let totals = periods.indices.map { index in series.reduce(0) { $0 + $1.values[index] } }
-        let axis = ChartScale.axis(maximum: totals.max() ?? 0)
+        let allowed = allowance.map { $0.kilograms * scale.perKilogram }
+        let axis = ChartScale.axis(maximum: max(totals.max() ?? 0, allowed ?? 0))
         let height = 250.0
         let svg = twice { frame in
             let plotHeight = height - frame.top - frame.bottom
@@ -79,15 +81,25 @@ enum Charts {
                 labels += "<line x1=\"\(f(x))\" x2=\"\(f(x))\" y1=\"\(f(frame.top + plotHeight))\" y2=\"\(f(frame.top + plotHeight + 4))\" class=\"grid\"/>"
                 labels += "<text x=\"\(f(x))\" y=\"\(f(height - 8))\" text-anchor=\"middle\" class=\"axis\">\(text)</text>"
             }
+            // The budget's allowance per bar, as a dashed line across the plot.
+            var line: HTML = ""
+            if let allowed, let allowance, allowed > 0 {
+                let y = frame.top + plotHeight - allowed / axis.top * plotHeight
+                line = "<line x1=\"\(f(frame.left))\" x2=\"\(f(frame.left + frame.plotWidth))\" y1=\"\(f(y))\" y2=\"\(f(y))\" class=\"allowance\">"
+                    + "<title>\(allowance.label): \(Formatting.significant(allowed)) \(unit)</title></line>"
+            }
             return """
                 <svg viewBox="0 0 \(f(frame.width)) \(f(height))" class="\(frame.svgClass)" role="img" aria-labelledby="stack-title-\(frame.variant)">\
-                <title id="stack-title-\(frame.variant)">\(title)</title>\(yAxis(axis, frame: frame, height: plotHeight))\(bars)\(labels)\(unitLabel(unit))</svg>
+                <title id="stack-title-\(frame.variant)">\(title)</title>\(yAxis(axis, frame: frame, height: plotHeight))\(bars)\(line)\(labels)\(unitLabel(unit))</svg>
                 """
         }
         var legend: HTML = ""
         for (number, line) in series.enumerated() {
             let total = line.values.reduce(0, +)
             legend += "<li><span class=\"swatch \(colour(line.name, index: number))\"></span>\(line.name) \(Formatting.significant(total)) \(unit)</li>"
+        }
+        if let allowance, let allowed, allowed > 0 {
+            legend += "<li><span class=\"swatch allowance\"></span>\(allowance.label.prefix(1).uppercased() + allowance.label.dropFirst()) \(Formatting.significant(allowed)) \(unit)</li>"
         }
         var header: HTML = "<th scope=\"col\">\(periodLabel)</th>"
         for line in series { header += "<th scope=\"col\" class=\"num\">\(line.name)</th>" }

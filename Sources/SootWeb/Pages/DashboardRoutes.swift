@@ -157,6 +157,19 @@ struct DashboardRoutes {
             html += "\(share.seen == 0 ? "teams you are in: none yet" : "\(share.seen) of its \(share.all) teams you are in").</p>"
         }
         html += stats(totals, before: before.map { ($0, range.days ?? 0) })
+        // Budgets: the scope's own as cards; its teams' and projects' in a table (not on public pages).
+        var dailyBudget: Double?
+        if !scope.isPublic, [Level.organization, .team, .project].contains(scope.level) {
+            let budgets = try store.budgets(caller, level: scope.level, id: scope.id)
+            let own = budgets.filter { $0.scopeID == scope.id }
+            html += BudgetViews.cards(own)
+            html += BudgetViews.table(budgets.filter { $0.scopeID != scope.id }, path: scope.path,
+                                      sort: request.query("budgets") ?? "state", query: range.query)
+            // The shortest period's limit, as a daily allowance drawn on the chart.
+            if let shortest = own.min(by: { $0.period.length < $1.period.length }) {
+                dailyBudget = shortest.limitKg / Double(shortest.period.length)
+            }
+        }
         if scope.level == .organization, !scope.isPublic, totals.runs == 0, try !store.hasRuns(organizationID: scope.id) {
             html += FirstSteps.card(base: proxies.baseURL(request))
         }
@@ -173,7 +186,8 @@ struct DashboardRoutes {
         html += "<h2>Emissions per \(per)\(byChild)</h2>"
         html += Charts.stackedBars(periods: trend.periods, series: series, scale: ChartScale.massUnit(forTotalKilograms: totals.emissions),
                                    title: "Emissions per \(per), \(range.label)", periodLabel: trend.weekly ? "Week from (UTC)" : "Day (UTC)",
-                                   weekly: trend.weekly)
+                                   weekly: trend.weekly,
+                                   allowance: dailyBudget.map { (label: "budget per \(per)", kilograms: $0 * (trend.weekly ? 7 : 1)) })
         html += equivalentsList(totals.emissions, equivalents)
         if scope.level == .project || scope.level == .experiment { html += try whereElse(totals, scope, visibility, range) }
         let children = scope.level.child ?? .run
