@@ -127,6 +127,35 @@ package enum DemoData {
                 progress(written, perRun * options.runs)
             }
         }
+        // Budgets to look at, set from what the demo made: each team a monthly one (the first team's below what it
+        // used this month, so that it is over), each project a quarterly one, the organization a yearly one.
+        try pool.query("""
+            INSERT INTO budgets (organization_id, team_id, project_id, period, limit_kg, created_by)
+            SELECT t.organization_id, t.id, NULL, 'month',
+                   greatest(0.001, coalesce(sum(d.emissions_kg) FILTER (WHERE d.day >= date_trunc('month', current_date)), 0)
+                                   * CASE WHEN t.rank = 1 THEN 0.8 ELSE 1.6 END,
+                            coalesce(sum(d.emissions_kg), 0) / \(max(1, options.days / 30)) * 0.5), \(userID)
+            FROM (SELECT *, row_number() OVER (ORDER BY created_at, id) AS rank FROM teams WHERE organization_id = \(organizationID)) t
+            LEFT JOIN experiment_days d ON d.organization_id = t.organization_id AND d.team_id = t.id
+            GROUP BY t.organization_id, t.id, t.rank
+            ON CONFLICT DO NOTHING
+            """)
+        try pool.query("""
+            INSERT INTO budgets (organization_id, team_id, project_id, period, limit_kg, created_by)
+            SELECT p.organization_id, p.team_id, p.id, 'quarter',
+                   greatest(0.001, coalesce(sum(d.emissions_kg) FILTER (WHERE d.day >= date_trunc('quarter', current_date)), 0) * (0.7 + p.rank * 0.4),
+                            coalesce(sum(d.emissions_kg), 0) / \(max(1, options.days / 91)) * 0.5), \(userID)
+            FROM (SELECT *, row_number() OVER (PARTITION BY team_id ORDER BY name) AS rank FROM projects WHERE organization_id = \(organizationID)) p
+            LEFT JOIN experiment_days d ON d.organization_id = p.organization_id AND d.project_id = p.id
+            GROUP BY p.organization_id, p.team_id, p.id, p.rank
+            ON CONFLICT DO NOTHING
+            """)
+        try pool.query("""
+            INSERT INTO budgets (organization_id, period, limit_kg, created_by)
+            SELECT \(organizationID), 'year', greatest(0.001, coalesce(sum(emissions_kg), 0) * 1.5), \(userID)
+            FROM experiment_days WHERE organization_id = \(organizationID)
+            ON CONFLICT DO NOTHING
+            """)
         return [
             "organization_id": .id(organizationID), "email": .string(options.email), "password": first["password"] ?? .null,
             "teams": .int(options.teams), "experiments": .int(experiments.count), "runs": .int(options.runs), "samples": .int(written),
