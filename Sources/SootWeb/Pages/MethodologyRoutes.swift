@@ -55,6 +55,18 @@ struct MethodologyRoutes {
                 <div class=\"table-scroll\" tabindex=\"0\"><table><thead><tr><th>Equivalent</th><th>Factor</th><th>Source</th><th>Year</th><th>Note</th></tr></thead>
                 <tbody>
                 \(equivalentRows)</tbody></table></div>
+                <h2 id="budgets">Budgets and their forecast</h2>
+                <p>A budget's period is a calendar month, quarter or year in UTC; what it has used is the sum of its scope's daily
+                totals from the period's first day to now. The forecast adds to that a pace for each remaining day (the rest of
+                today counted for the part of it still to come). The pace is the average of the period's last 14 complete days,
+                or of its complete days so far when there are fewer; on a period's first day, today's amount so far scaled to a
+                whole day. Weekdays and weekends (UTC) get a pace each when the window has at least two of each and telling them
+                apart at least halves the squared deviations from the pace. The range shown is a 90 % interval: the day-to-day
+                spread of the window around its pace, over the remaining days, plus the uncertainty of the pace itself; it assumes
+                days vary independently, so a change of habit (a new training job) moves the forecast faster than the range says.
+                The date the limit is reached is the first day on which what is used, or used plus the forecast pace, passes it.
+                A budget is <em>over</em> once used reaches the limit, <em>at risk</em> when the forecast passes it, and <em>on
+                track</em> otherwise.</p>
                 <h2 id="grids">Where could this have run?</h2>
                 <p>The same energy multiplied by the intensity of other grids, compared with what was emitted. One yearly figure
                 per grid: no hourly variation, and data years differ between countries.</p>
