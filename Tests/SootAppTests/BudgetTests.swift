@@ -185,6 +185,21 @@ import Testing
             // The project's page has its own card, over.
             let project = try browser.get("/o/acme/ml/vision").text
             #expect(project.contains("<span class=\"badge over\">Over</span>") && project.contains("the limit was reached on"))
+            // The summary export by project carries each project's budgets, as of now.
+            let summary = try app.send("GET", "/api/v1/reports/summary.csv?team=\(teamID.idText)&by=project&range=all",
+                                       headers: [("Authorization", "Bearer \(agent.personalToken)")])
+            #expect(summary.status == 200)
+            let records = try CSVReader.records(summary.body)
+            let header = try #require(records.first).fields
+            let rows = Dictionary(uniqueKeysWithValues: records.dropFirst().map { record in
+                (record.fields[header.firstIndex(of: "project")!], Dictionary(uniqueKeysWithValues: zip(header, record.fields)))
+            })
+            #expect(rows["Vision"]?["budget_month_limit_kg"] == "0.5" && rows["Vision"]?["budget_month_used_kg"] == "0.6")
+            #expect(rows["Vision"]?["budget_month_state"] == "over" && rows["Vision"]?["budget_quarter_limit_kg"] == "")
+            #expect(rows["Speech <b>"]?["budget_quarter_limit_kg"] == "10" && rows["Speech <b>"]?["budget_quarter_state"] == "on_track")
+            let json = try app.send("GET", "/api/v1/reports/summary.json?team=\(teamID.idText)&by=project&range=all",
+                                    headers: [("Authorization", "Bearer \(agent.personalToken)")])
+            #expect(json.status == 200 && json.text.contains("\"budget_month_state\":\"over\""))
             // A public link shows no budget.
             let shared = try app.api("PATCH", "/api/v1/projects/\(agent.projectID)", token: agent.personalToken, json: ["is_public": true])
             let publicPage = try app.send("GET", try #require(shared.body["public_path"]?.stringValue))

@@ -325,6 +325,23 @@ package struct Reports: Sendable {
         headers += ["runs_started", "samples", "duration_s", "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh",
                     "emissions_kg_co2e", "intensity_g_co2e_per_kwh", "water_l"]
         headers += equivalents.map(\.key)
+        // Teams' and projects' budgets, as of now (whatever the report's range): for each period kind its limit, what
+        // is used, the forecast and the state; empty where the row has no such budget.
+        var budgets: [UUID: [BudgetPeriod.Kind: BudgetRecord]] = [:]
+        if by == .team || by == .project {
+            let ids = try rows.map { try $0.decode("id", as: UUID.self) }
+            let own: SQLQuery = by == .team ? "b.team_id = ANY(\(ids)::uuid[]) AND b.project_id IS NULL" : "b.project_id = ANY(\(ids)::uuid[])"
+            for row in try database.query("""
+                SELECT \(unsafeSQL: Store.budgetColumns) FROM budgets b \(unsafeSQL: Store.budgetJoins)
+                WHERE b.organization_id = \(scope.organizationID) AND \(own)
+                """).rows {
+                let budget = try Store.budgetRecord(database, row, now: Date())
+                budgets[budget.scopeID, default: [:]][budget.period.kind] = budget
+            }
+            for kind in BudgetPeriod.Kind.allCases {
+                headers += ["limit_kg", "used_kg", "forecast_kg", "state"].map { "budget_\(kind.rawValue)_\($0)" }
+            }
+        }
         var encoder = RowEncoder(format: format, headers: headers)
         var bytes = encoder.start()
         for row in rows {
@@ -336,6 +353,16 @@ package struct Reports: Sendable {
             cells.append((energy > 0 ? DecimalText.format(emissions * 1000 / energy) : nil, .number))
             cells.append((row["water"], .number))
             for equivalent in equivalents { cells.append((DecimalText.format(equivalent.units(for: emissions)), .number)) }
+            if by == .team || by == .project {
+                let own = budgets[try row.decode("id", as: UUID.self)] ?? [:]
+                for kind in BudgetPeriod.Kind.allCases {
+                    let budget = own[kind]
+                    cells.append((budget.map { DecimalText.format($0.limitKg) }, .number))
+                    cells.append((budget.map { DecimalText.format($0.emissions.used) }, .number))
+                    cells.append((budget.map { DecimalText.format($0.emissions.forecast) }, .number))
+                    cells.append((budget?.state, .plain))
+                }
+            }
             encoder.row { cell in
                 for (text, kind) in cells {
                     if var text { text.withUTF8 { cell($0, kind) } } else { cell(nil, kind) }
