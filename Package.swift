@@ -36,6 +36,8 @@ let package = Package(
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")]),
         // The domain: levels, totals, equivalents, plausibility. No I/O.
         .target(name: "Emissions"),
+
+        .target(name: "HTTPClient", dependencies: ["COpenSSL"]),
         // Counters, gauges and histograms, and their Prometheus / OpenMetrics text. No I/O.
         .target(name: "Metrics"),
         // Typed records, access rules, every query, the sample writer, imports and report streams. No HTTP.
@@ -45,7 +47,7 @@ let package = Package(
         // Requests to store calls to views: the JSON API, CodeCarbon's API, pages, reports. No SQL: no Postgres.
         .target(
             name: "SootWeb",
-            dependencies: ["HTTPServer", "SootStore", "Emissions", "Metrics", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HTTPServer", "HTTPClient", "SootStore", "Emissions", "Metrics", .product(name: "Logging", package: "swift-log")],
             // Only what SootWeb imports is visible to it, not what those modules import (Postgres's extensions).
             swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         .executableTarget(

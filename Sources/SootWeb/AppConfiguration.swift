@@ -21,6 +21,8 @@ package struct AppConfiguration: Sendable {
     package var benchmarkRoutes = false
     /// Days the audit trail keeps its entries (pruned at start and every hour); nil keeps them for ever. Default 365.
     package var auditRetentionDays: Int? = 365
+    /// Budget alerts and their webhook deliveries.
+    package var alerts = AlertConfiguration()
     /// Samples older than this many days are folded into one per run and hour (nil: kept as sent).
     package var sampleRetentionDays: Int? = nil
     /// Label the ingested energy and emissions counters by project as well as team (one series per project).
@@ -38,4 +40,22 @@ package struct AppConfiguration: Sendable {
         self.secureCookies = secureCookies
         self.sessionLifetime = sessionLifetime
     }
+}
+
+/// How budgets are checked and alerts delivered.
+package struct AlertConfiguration: Sendable {
+    /// Seconds between two checks of every budget against the committed rollups (not per request).
+    package var checkInterval: Double = 15
+    /// Seconds between two looks for due deliveries.
+    package var sendInterval: Double = 1
+    /// The first retry's delay in seconds; each next one doubles, to an hour at most.
+    package var retryBase: Double = 10
+    /// A delivery still failing after this many seconds is given up and its webhook marked failing.
+    package var giveUpAfter: Double = 86_400
+    /// How long one delivery may take, connection to answer.
+    package var timeout: Double = 10
+    /// Soot's address as people reach it (`https://soot.example.com`), for the links in alerts; nil: paths only.
+    package var publicURL: String?
+
+    package init() {}
 }

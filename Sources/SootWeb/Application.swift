@@ -24,6 +24,8 @@ package final class Application: Sendable {
     let auditRetention: AuditRetention?
     /// Creates the samples' month partitions ahead and folds months past their retention.
     let sampleMaintenance: SampleMaintenance
+    /// Checks budgets and delivers their alerts to webhooks.
+    let alerts: AlertWorker
 
     package init(configuration: AppConfiguration, store: Store, logger: Logger = Logger(label: "soot")) {
         let metrics = SootMetrics(projectLabels: configuration.metricsProjectLabels)
@@ -55,6 +57,8 @@ package final class Application: Sendable {
         sampleMaintenance = SampleMaintenance(store: store, retentionDays: configuration.sampleRetentionDays,
                                               logger: Logger(label: "soot.samples"))
         sampleMaintenance.start()
+        alerts = AlertWorker(store: store, configuration: configuration.alerts, logger: Logger(label: "soot.alerts"), metrics: metrics)
+        alerts.start()
     }
 
     /// Stops background work (the ingest writers) after the HTTP server has drained.
@@ -62,6 +66,7 @@ package final class Application: Sendable {
         store.replica?.stop()
         auditRetention?.stop()
         sampleMaintenance.stop()
+        alerts.stop()
         batcher.stop()
         reports.store.close()
     }
@@ -135,6 +140,7 @@ package final class Application: Sendable {
         var api = APIRegistry()
         ManagementRoutes(store: store, authenticator: authenticator).register(&router, &api)
         BudgetRoutes(store: store, authenticator: authenticator).register(&router, &api)
+        BudgetRoutes(store: store, authenticator: authenticator).registerWebhooks(&router, &api, publicURL: configuration.alerts.publicURL)
         let ingest = IngestService(store: store, batcher: batcher, metrics: metrics)
         ReportRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router, &api)
         CodeCarbonRoutes(store: store, ingest: ingest, authenticator: authenticator).register(&router)

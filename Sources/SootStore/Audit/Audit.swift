@@ -69,6 +69,7 @@ package enum Audit {
         case tokenCreate = "token.create", tokenRevoke = "token.revoke"
         case samplesImport = "samples.import"
         case budgetCreate = "budget.create", budgetUpdate = "budget.update", budgetDelete = "budget.delete"
+        case webhookCreate = "webhook.create", webhookDelete = "webhook.delete"
         case signIn = "sign_in", signInFailed = "sign_in.failed", signOutEverywhere = "sign_out.everywhere"
         case passwordChange = "password.change", passwordReset = "password.reset", userCreate = "user.create"
         /// `soot bootstrap`: whatever it found or made (user, organization, team, project, experiment) and two tokens.

@@ -63,6 +63,82 @@ struct BudgetRoutes {
                 })
     }
 
+    func registerWebhooks(_ router: inout Router, _ api: inout APIRegistry, publicURL: String?) {
+        let store = self.store
+        let authed = authenticator.api
+        let base = "/api/v1/organizations/:organization_id/webhooks"
+        api.add(&router, .post, base,
+                summary: "Add a webhook (owners, admins): url (http or https), an optional secret (16 to 200 characters; made and shown once if left out), events (budget.threshold, budget.forecast; both by default) and format (json, slack or teams)",
+                tag: "Alerts", request: "WebhookInput", response: "Webhook", status: 201, handler: authed { request, caller in
+                    let body = try JSONBody(request)
+                    let url = try BudgetRoutes.webhookURL(body)
+                    let secret = try body.string("secret", maxLength: 200)
+                    if let secret, secret.count < 16 { throw AppError.invalid("secret", "secret must have at least 16 characters.") }
+                    var events = Alerts.eventTypes
+                    if let value = body.value("events"), value != .null {
+                        guard case .array(let items) = value, !items.isEmpty, items.count <= 10 else {
+                            throw AppError.invalid("events", "events must be a list of: \(Alerts.eventTypes.joined(separator: ", ")).")
+                        }
+                        events = try items.enumerated().map { index, item in
+                            guard let text = item.stringValue, Alerts.eventTypes.contains(text) else {
+                                throw AppError.invalid("events[\(index)]", "Each event must be one of: \(Alerts.eventTypes.joined(separator: ", ")).")
+                            }
+                            return text
+                        }
+                        events = Array(Set(events)).sorted()
+                    }
+                    let format = try body.choice("format", Alerts.formats) ?? "json"
+                    let (webhook, shown) = try store.createWebhook(caller, organizationID: try Store.id(request.parameter("organization_id")),
+                                                                   url: url, secret: secret, events: events, format: format)
+                    var json = webhook.json
+                    if case .object(var fields) = json { fields["secret"] = .string(shown); json = .object(fields) }
+                    return .json(json, status: .created)
+                })
+        api.add(&router, .get, base, summary: "The organization's webhooks, each with its last deliveries (owners, admins)", tag: "Alerts",
+                response: "WebhookList", handler: authed { request, caller in
+                    let organizationID = try Store.id(request.parameter("organization_id"))
+                    let webhooks = try store.webhooks(caller, organizationID: organizationID)
+                    let deliveries = try store.deliveries(caller, organizationID: organizationID, limit: 100)
+                    return .json(["data": .array(webhooks.map { webhook in
+                        var json = webhook.json
+                        if case .object(var fields) = json {
+                            fields["deliveries"] = .array(deliveries.filter { $0.webhookID == webhook.id }.prefix(10).map(\.json))
+                            json = .object(fields)
+                        }
+                        return json
+                    })])
+                })
+        api.add(&router, .delete, base + "/:webhook_id", summary: "Remove a webhook (owners, admins)", tag: "Alerts", status: 204,
+                handler: authed { request, caller in
+                    try store.deleteWebhook(caller, organizationID: try Store.id(request.parameter("organization_id")),
+                                            id: try Store.id(request.parameter("webhook_id")))
+                    return Response(status: .noContent)
+                })
+        api.add(&router, .post, base + "/:webhook_id/test", summary: "Send a test event to a webhook (owners, admins)", tag: "Alerts",
+                response: "DeliveryQueued", status: 202, handler: authed { request, caller in
+                    let organizationID = try Store.id(request.parameter("organization_id"))
+                    let id = try store.testWebhook(caller, organizationID: organizationID, id: try Store.id(request.parameter("webhook_id")),
+                                                   link: (publicURL ?? "") + "/")
+                    return .json(["delivery_id": .id(id), "status": "pending"], status: .accepted)
+                })
+        api.add(&router, .get, base + "/:webhook_id/deliveries", summary: "A webhook's last deliveries, newest first (owners, admins)",
+                tag: "Alerts", response: "DeliveryList", handler: authed { request, caller in
+                    let deliveries = try store.deliveries(caller, organizationID: try Store.id(request.parameter("organization_id")),
+                                                          webhookID: try Store.id(request.parameter("webhook_id")), limit: 50)
+                    return .json(["data": .array(deliveries.map(\.json))])
+                })
+    }
+
+    /// An http or https URL with a host, at most 2,000 characters.
+    static func webhookURL(_ body: JSONBody) throws -> String {
+        let url = try body.string("url", required: true, maxLength: 2000)!
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = parsed.host, !host.isEmpty, !url.contains(where: { $0.isWhitespace }) else {
+            throw AppError.invalid("url", "url must be an http:// or https:// address.")
+        }
+        return url
+    }
+
     /// A limit: more than 0, at most `maximumLimit`.
     static func limit(_ body: JSONBody, _ key: String, required: Bool = false) throws -> Double? {
         guard let value = try body.double(key, required: required, range: 0...maximumLimit) else { return nil }
@@ -120,5 +196,21 @@ extension BudgetRecord: JSONRepresentable {
             object["forecast_range_kwh"] = .array([.number(energy.low), .number(energy.high)])
         }
         return .object(object)
+    }
+}
+
+extension WebhookRecord: JSONRepresentable {
+    package var json: JSONValue {
+        ["id": .id(id), "organization_id": .id(organizationID), "url": .string(url), "events": .array(events.map { .string($0) }),
+         "format": .string(format), "created_at": .date(createdAt), "failing_since": failingSince.map { .date($0) } ?? .null,
+         "failing": .bool(failingSince != nil)]
+    }
+}
+
+extension DeliveryRecord: JSONRepresentable {
+    package var json: JSONValue {
+        ["id": .id(id), "webhook_id": .id(webhookID), "event_type": .string(eventType), "status": .string(status),
+         "attempts": .int(attempts), "last_status": lastStatus.map { .int($0) } ?? .null, "last_error": lastError.map { .string($0) } ?? .null,
+         "created_at": .date(createdAt), "delivered_at": deliveredAt.map { .date($0) } ?? .null]
     }
 }

@@ -37,8 +37,14 @@ package final class SootMetrics: Sendable {
     private let http = Mutex(HTTPTally())
 
     /// `projectLabels`: label ingested energy and emissions by project too (one series per project).
+    /// Webhook delivery attempts by outcome (delivered, failed_attempt).
+    let deliveries = CounterFamily("soot_webhook_deliveries_total", help: "Webhook delivery attempts, by outcome.", labels: ["result"])
+
+    func countDelivery(_ result: String) { deliveries.add(1, [result]) }
+
     package init(projectLabels: Bool = false) {
         ingest = IngestMetrics(projectLabels: projectLabels)
+        registry.register(deliveries)
         registry.register(CustomFamily("soot_http_requests_total", help: "HTTP responses, by route pattern, method and status class.",
                                        kind: .counter) { [unowned self] in
             http.withLock { $0.requests }.sorted { ($0.key.route, $0.key.method, $0.key.codeClass) < ($1.key.route, $1.key.method, $1.key.codeClass) }

@@ -1,0 +1,229 @@
+import Foundation
+import HTTPServer
+import Postgres
+@testable import SootStore
+@testable import SootWeb
+import Synchronization
+import TestSupport
+import Testing
+
+/// A real HTTP receiver for webhooks (Soot's own server, a route that records what arrives): it answers 204, or
+/// is down (not listening) until started again on the same port.
+final class Receiver: Sendable {
+    struct Hit: Sendable {
+        let body: [UInt8]
+        let event: String?, delivery: String?, signature: String?, contentType: String?
+        var json: JSONValue { JSONValue.parse(body) ?? .null }
+    }
+
+    final class Hits: Sendable {
+        let list = Mutex<[Hit]>([])
+        func append(_ hit: Hit) { list.withLock { $0.append(hit) } }
+        var all: [Hit] { list.withLock { $0 } }
+    }
+
+    let hits = Hits()
+    private let server = Mutex<Server?>(nil)
+    let port: UInt16
+
+    init() throws {
+        var probe = Configuration(port: 0)
+        probe.workerThreads = 2
+        let first = Server(configuration: probe, responder: Receiver.router(hits: hits).build())
+        try first.start()
+        port = first.port
+        server.withLock { $0 = first }
+    }
+
+    static func router(hits: Hits) -> Router {
+        var router = Router()
+        router.post("/hook") { request in
+            let headers = request.headers
+            hits.append(Hit(body: request.body, event: headers["Soot-Event"], delivery: headers["Soot-Delivery"],
+                            signature: headers["Soot-Signature"], contentType: headers["Content-Type"]))
+            return Response(status: .noContent)
+        }
+        return router
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    func stop() { server.withLock { $0?.shutdown(gracePeriod: 1); $0 = nil } }
+
+    func restart() throws {
+        var configuration = Configuration(port: port)
+        configuration.workerThreads = 2
+        let again = Server(configuration: configuration, responder: Receiver.router(hits: hits).build())
+        try again.start()
+        server.withLock { $0 = again }
+    }
+
+    var received: [Hit] { hits.all }
+
+    /// Waits up to `seconds` for `count` hits.
+    func wait(for count: Int, seconds: Double = 20) -> [Hit] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline && received.count < count { usleep(50_000) }
+        return received
+    }
+}
+
+@Suite struct AlertTests {
+    /// Alerts checked and sent fast, retried after 0.2 s.
+    static func fast(_ configuration: inout AppConfiguration) {
+        configuration.alerts.checkInterval = 0.2
+        configuration.alerts.sendInterval = 0.1
+        configuration.alerts.retryBase = 0.2
+        configuration.alerts.timeout = 2
+        configuration.alerts.publicURL = "https://soot.example.com"
+    }
+
+    func post(_ app: AppFixture, _ agent: Agent, kg: Double) throws {
+        let run = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+            "experiment_id": .string(agent.experimentID), "started_at": .string(ISOTime.format(Date().addingTimeInterval(-60))),
+            "totals": ["energy_kwh": .number(kg * 5), "emissions_kg": .number(kg), "duration_seconds": 60],
+        ])
+        try #require(run.status == 201, "\(run.body)")
+    }
+
+    @Test func thresholdsAlertOnceEachSignedAndAReceiverThatWasDownGetsThemAll() throws {
+        let receiver = try Receiver()
+        defer { receiver.stop() }
+        try withApp(configure: AlertTests.fast) { app in
+            let agent = try Agent(app)
+            let hook = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken,
+                                   json: ["url": .string(receiver.url), "secret": "a shared secret of ours", "events": ["budget.threshold"]])
+            try #require(hook.status == 201, "\(hook.body)")
+            #expect(hook.body["secret"]?.stringValue == "a shared secret of ours" && hook.body["format"]?.stringValue == "json")
+            // The project's yearly budget: 10 kg. 4 kg crosses nothing; 4.5 more cross 50 % and 80 %; 2 more cross 100 %.
+            let budget = try app.api("POST", "/api/v1/budgets", token: agent.personalToken,
+                                     json: ["project_id": .string(agent.projectID), "period": "year", "limit_kg": 10])
+            try #require(budget.status == 201)
+            try post(app, agent, kg: 4)
+            usleep(600_000)
+            #expect(receiver.received.isEmpty)
+            try post(app, agent, kg: 2)
+            try post(app, agent, kg: 2.5)
+            let first = receiver.wait(for: 2)
+            #expect(Set(first.compactMap { $0.json["threshold"]?.numberValue }) == [50, 80])
+            // Down for a while: the 100 % event waits, retried, and arrives once the receiver is back.
+            receiver.stop()
+            try post(app, agent, kg: 2)
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline, try app.pool.query("""
+                SELECT count(*) AS n FROM webhook_deliveries WHERE attempts >= 2 AND status = 'pending'
+                """).first!.decode("n", as: Int.self) == 0 { usleep(100_000) }
+            #expect(try app.pool.query("SELECT max(attempts) AS n FROM webhook_deliveries").first!.decode("n", as: Int.self) >= 2)
+            try receiver.restart()
+            let all = receiver.wait(for: 3)
+            usleep(1_000_000)  // and nothing more comes: each event once
+            let hits = receiver.received
+            #expect(hits.count == 3 && all.count == 3)
+            #expect(hits.compactMap { $0.json["threshold"]?.numberValue }.sorted() == [50, 80, 100])
+            #expect(Set(hits.compactMap(\.delivery)).count == 3)
+            for hit in hits {
+                #expect(hit.event == "budget.threshold" && hit.contentType == "application/json")
+                let event = hit.json
+                #expect(event["scope"]?["name"]?.stringValue == "Vision" && event["budget"]?["period"]?.stringValue == "year")
+                #expect(event["limit_kg"]?.numberValue == 10 && event["link"]?.stringValue == "https://soot.example.com/o/acme/ml/vision")
+                #expect(event["organization"]?["name"]?.stringValue == "Acme")
+                // Soot-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">, with the webhook's secret.
+                let parts = Dictionary(uniqueKeysWithValues: (hit.signature ?? "").split(separator: ",").map {
+                    (String($0.prefix { $0 != "=" }), String($0.drop { $0 != "=" }.dropFirst()))
+                })
+                let expected = Crypto.hex(Crypto.hmacSHA256(key: Array("a shared secret of ours".utf8),
+                                                            message: Array("\(parts["t"] ?? "").".utf8) + hit.body))
+                #expect(parts["v1"] == expected)
+                #expect(abs((Double(parts["t"] ?? "") ?? 0) - Date().timeIntervalSince1970) < 60)
+            }
+            // The deliveries are listed, delivered.
+            let listed = try app.api("GET", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken)
+            let deliveries = listed.body["data"]?.arrayValue.first?["deliveries"]?.arrayValue ?? []
+            #expect(deliveries.count == 3 && deliveries.allSatisfy { $0["status"]?.stringValue == "delivered" })
+        }
+    }
+
+    /// Two instances on one database, each checking budgets and sending: every event reaches the receiver once.
+    @Test func twoInstancesDeliverEachEventOnce() throws {
+        let receiver = try Receiver()
+        defer { receiver.stop() }
+        try withApp(configure: AlertTests.fast) { app in
+            var configuration = AppConfiguration(publicDirectory: TestDatabase.repositoryRoot.appendingPathComponent("Public"))
+            AlertTests.fast(&configuration)
+            let second = Application(configuration: configuration, store: Store(database: app.pool))
+            defer { second.shutdown() }
+            let agent = try Agent(app)
+            #expect(try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken,
+                                json: ["url": .string(receiver.url)]).status == 201)
+            #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken,
+                                json: ["organization_id": .string(agent.organizationID), "period": "month", "limit_kg": 1,
+                                       "thresholds": [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]]).status == 201)
+            try post(app, agent, kg: 2)
+            // Ten thresholds; the forecast is past the limit only while the limit is not spent, so no forecast event.
+            let hits = receiver.wait(for: 10)
+            usleep(1_500_000)
+            #expect(receiver.received.count == 10 && hits.count == 10)
+            #expect(Set(receiver.received.compactMap { $0.json["id"]?.stringValue }).count == 10)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM budget_events").first!.decode("n", as: Int.self) == 10)
+        }
+    }
+
+    /// A forecast past the limit alerts once a day; Slack's format is a message; a test event can be sent; bad
+    /// webhooks are refused by field.
+    @Test func forecastSlackTestAndValidation() throws {
+        let receiver = try Receiver()
+        defer { receiver.stop() }
+        try withApp(configure: AlertTests.fast) { app in
+            let agent = try Agent(app)
+            for (body, field) in [(["url": "ftp://x.test/hook"], "url"), (["url": "http://x.test/hook", "format": "xml"], "format"),
+                                  (["url": "http://x.test/hook", "events": ["run.created"]], "events[0]"),
+                                  (["url": "http://x.test/hook", "secret": "short"], "secret")] as [(JSONValue, String)] {
+                let refused = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken, json: body)
+                #expect(refused.status == 422 && refused.body["error"]?["field"]?.stringValue == field, "\(refused.body)")
+            }
+            let hook = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken,
+                                   json: ["url": .string(receiver.url), "format": "slack", "events": ["budget.forecast"]])
+            try #require(hook.status == 201)
+            let secret = try #require(hook.body["secret"]?.stringValue)
+            #expect(secret.hasPrefix("whsec_"))
+            let id = try #require(hook.body["id"]?.stringValue)
+            // 1 kg on each of the three days before today (when they are in this year) and 1 kg today; a yearly limit a
+            // little above what is used, so that the pace of the last 14 days (3/14 kg a day) passes it by the year's end.
+            let now = Date().timeIntervalSince1970
+            let today = Int((now / 86_400).rounded(.down))
+            let year = BudgetPeriod(.year, containing: today)
+            let past = (1...3).map { today - $0 }.filter { $0 >= year.start }
+            if !past.isEmpty {
+                let report = try app.api("POST", "/api/v1/runs", token: agent.personalToken, json: [
+                    "experiment_id": .string(agent.experimentID),
+                    "started_at": .string(ISOTime.format(Date(timeIntervalSince1970: Double(past.min()!) * 86_400))),
+                    "samples": .array(past.map { day in
+                        ["timestamp": .string(ISOTime.format(Date(timeIntervalSince1970: Double(day) * 86_400 + 43_200))),
+                         "duration_seconds": 60, "energy_kwh": 5, "emissions_kg": 1]
+                    }),
+                ])
+                try #require(report.status == 201, "\(report.body)")
+            }
+            let used = Double(past.count + 1)
+            #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken,
+                                json: ["project_id": .string(agent.projectID), "period": "year",
+                                       "limit_kg": .number(used + 0.1 * Double(year.end - today))]).status == 201)
+            try post(app, agent, kg: 1)
+            let hits = receiver.wait(for: 1)
+            usleep(800_000)
+            #expect(receiver.received.count == 1 && hits.first?.event == "budget.forecast")
+            let text = hits.first?.json["text"]?.stringValue ?? ""
+            #expect(text.contains("Vision: at this pace its yearly carbon budget of ") && text.contains("https://soot.example.com/o/acme/ml/vision"), "\(text)")
+            // A test event, on demand.
+            let test = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(id)/test", token: agent.personalToken)
+            #expect(test.status == 202)
+            let withTest = receiver.wait(for: 2)
+            #expect(withTest.last?.event == "test" && withTest.last?.json["text"]?.stringValue?.contains("A test from Soot") == true)
+            // Another organization cannot see or use it.
+            let other = try Agent(app, organization: "Other")
+            #expect(try app.api("GET", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: other.personalToken).status == 404)
+            #expect(try app.api("POST", "/api/v1/organizations/\(other.organizationID)/webhooks/\(id)/test", token: other.personalToken).status == 404)
+            #expect(try app.api("DELETE", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(id)", token: agent.personalToken).status == 204)
+        }
+    }
+}
