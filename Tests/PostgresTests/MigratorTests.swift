@@ -235,7 +235,8 @@ extension MigratorTests {
     /// or coordinator tables) has a foreign key into them. Migrations 0011 and 0012 made the schema follow them.
     @Test func distributedTablesFollowCitussRules() throws {
         let distributed = ["teams", "projects", "experiments", "runs", "emission_samples", "sample_keys", "experiment_days",
-                           "organization_members", "team_members", "invitations", "settings", "budgets"]
+                           "organization_members", "team_members", "invitations", "settings", "budgets",
+                           "webhooks", "budget_events", "webhook_deliveries"]
         try TestDatabase.withPool(migrated: true) { pool, _ in
             func violations() throws -> [String] { try pool.query("""
                 WITH distributed AS (SELECT t::regclass AS rel FROM unnest(\(distributed)::text[]) t),
@@ -287,7 +288,7 @@ extension MigratorTests {
                 ORDER BY i.organization_id
                 """).rows
             #expect(ids.count == 2)
-            #expect(try pool.withConnection { try all.migrate($0) } == [12])
+            #expect(try pool.withConnection { try Migrator(migrations: all.migrations.filter { $0.version <= 12 }).migrate($0) } == [12])
             #expect(try pool.query("SELECT count(*) AS n FROM public_links l JOIN projects p ON p.id = l.project_id AND p.public_slug = l.slug")
                         .first!.decode("n", as: Int.self) == 2)
             #expect(try pool.query("""

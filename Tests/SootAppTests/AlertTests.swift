@@ -227,3 +227,58 @@ final class Receiver: Sendable {
         }
     }
 }
+
+/// The alerts panel on the organization page: an owner adds a webhook (its secret shown once), sends a test that
+/// arrives and is listed, and removes it; a plain member sees no panel.
+@Suite struct AlertPageTests {
+    @Test func anOwnerManagesWebhooksFromTheOrganizationPage() throws {
+        let receiver = try Receiver()
+        defer { receiver.stop() }
+        try withApp(configure: AlertTests.fast) { app in
+            _ = try Agent(app)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
+            var browser = Browser(app: app)
+            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            let page = try browser.get("/o/acme")
+            #expect(page.text.contains("<h2 id=\"alerts\">Alerts</h2>") && page.text.contains("No webhook yet"))
+            let csrf = try #require(Browser.csrf(in: page.text))
+            // A bad address comes back to the field.
+            let refused = try browser.post("/o/acme/-/webhooks", form: [("csrf_token", csrf), ("url", "ftp://nope"), ("events", "budget.threshold")])
+            #expect(refused.status == 303)
+            #expect(try browser.get("/o/acme").text.contains("Give an http:// or https:// address."))
+            let added = try browser.post("/o/acme/-/webhooks", form: [("csrf_token", csrf), ("url", receiver.url), ("format", "json"),
+                                                                      ("events", "budget.threshold"), ("events", "budget.forecast")])
+            #expect(added.status == 201 && added.text.contains("whsec_"))
+            let listed = try browser.get("/o/acme")
+            #expect(listed.text.contains("<code>\(receiver.url)</code>") && listed.text.contains("budget.forecast, budget.threshold"))
+            let id = try app.pool.query("SELECT id FROM webhooks").first!.decode("id", as: UUID.self)
+            #expect(try browser.post("/o/acme/-/webhooks/\(id.idText)/test", form: [("csrf_token", csrf)]).status == 303)
+            let hits = receiver.wait(for: 1)
+            #expect(hits.first?.event == "test")
+            let deadline = Date().addingTimeInterval(5)
+            var after = ""
+            while Date() < deadline {
+                after = try browser.get("/o/acme").text
+                if after.contains("<span class=\"badge on_track\">delivered</span>") { break }
+                usleep(100_000)
+            }
+            #expect(after.contains("Last deliveries") && after.contains("<span class=\"badge on_track\">delivered</span>") && after.contains("HTTP 204"))
+            // Without the CSRF token nothing happens.
+            #expect(try browser.post("/o/acme/-/webhooks/\(id.idText)/delete", form: []).status == 403)
+            #expect(try browser.post("/o/acme/-/webhooks/\(id.idText)/delete", form: [("csrf_token", csrf)]).status == 303)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM webhooks").first!.decode("n", as: Int.self) == 0)
+            // A member who is not an admin sees no alerts panel and cannot add one.
+            let (memberID, _) = try makeUser(app.pool, email: "plain@acme.test")
+            try app.pool.query("""
+                INSERT INTO organization_members (organization_id, user_id, role) SELECT id, \(memberID), 'member' FROM organizations
+                """)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
+            var member = Browser(app: app)
+            #expect(try member.logIn(email: "plain@acme.test", password: "a long password 123").status == 303)
+            let memberPage = try member.get("/o/acme")
+            #expect(memberPage.status == 200 && !memberPage.text.contains("id=\"alerts\""))
+            let memberCSRF = try #require(Browser.csrf(in: memberPage.text))
+            #expect(try member.post("/o/acme/-/webhooks", form: [("csrf_token", memberCSRF), ("url", receiver.url), ("events", "budget.threshold")]).status == 403)
+        }
+    }
+}

@@ -259,3 +259,16 @@ extension Store {
             """).rows.map(DeliveryRecord.init)
     }
 }
+
+extension Store {
+    /// This store on `connections` connections of its own to the same database: background work (budget checks,
+    /// webhook deliveries) neither takes connections from requests nor waits behind them. `closeConnections` ends them.
+    package func withOwnConnections(_ connections: Int) -> Store {
+        var store = self
+        store.database = ConnectionPool(url: database.url, configuration: .init(maximumConnections: connections, acquireTimeout: 10))
+        store.replica = nil
+        return store
+    }
+
+    package func closeConnections() { database.close() }
+}

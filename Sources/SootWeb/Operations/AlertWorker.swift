@@ -19,8 +19,10 @@ final class AlertWorker: Sendable {
     private let checkQueue = DispatchQueue(label: "soot.alerts.check", qos: .utility)
     private let sendQueue = DispatchQueue(label: "soot.alerts.send", qos: .utility)
 
+    /// `store`: the application's; the worker reads and writes through two connections of its own (one per queue).
     init(store: Store, configuration: AlertConfiguration, logger: Logger, metrics: SootMetrics?) {
-        (self.store, self.configuration, self.logger, self.metrics) = (store, configuration, logger, metrics)
+        self.store = store.withOwnConnections(2)
+        (self.configuration, self.logger, self.metrics) = (configuration, logger, metrics)
     }
 
     func start() {
@@ -28,7 +30,13 @@ final class AlertWorker: Sendable {
         scheduleSend(after: configuration.sendInterval)
     }
 
-    func stop() { stopped.store(true, ordering: .relaxed) }
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        // Wait for a pass in progress, then close the connections.
+        checkQueue.sync {}
+        sendQueue.sync {}
+        store.closeConnections()
+    }
 
     /// One pass over the budgets; returns how many events it raised.
     @discardableResult

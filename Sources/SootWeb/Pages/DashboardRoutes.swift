@@ -205,6 +205,11 @@ struct DashboardRoutes {
             if case .session(_, let csrf) = caller.credential {
                 let panel = try store.managementPanel(caller, level: scope.level, id: scope.id)
                 html += ManagementViews.panel(panel, path: scope.path, csrf: csrf, name: scope.title, feedback: feedback)
+                // Owners and admins manage the organization's webhooks here; others do not see the panel.
+                if case .organization = panel {
+                    html += AlertPages.panel(try store.webhooks(caller, organizationID: scope.id),
+                                             try store.deliveries(caller, organizationID: scope.id), path: scope.path, csrf: csrf, feedback: feedback)
+                }
             }
         }
         // A project's tokens, sharing and imports come after its experiments.
