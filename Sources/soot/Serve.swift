@@ -88,6 +88,10 @@ struct Serve: ParsableCommand {
         "Days the audit trail keeps its entries, 1 to 36500, or forever (env SOOT_AUDIT_RETENTION; default 365).", valueName: "days|forever"))
     var auditRetention: String?
 
+    @Option(name: .customLong("public-url"), help: ArgumentHelp(
+        "Soot's address as people reach it, e.g. https://soot.example.com, for the links in alerts (env SOOT_PUBLIC_URL).", valueName: "url"))
+    var publicURL: String?
+
     @Option(name: .customLong("sample-retention"), help: ArgumentHelp(
         "Days samples are kept as sent, 1 to 36500, or forever (env SOOT_SAMPLE_RETENTION; default forever). Months older are folded into one sample per run and hour; totals do not change.",
         valueName: "days|forever"))
@@ -174,6 +178,12 @@ struct Serve: ParsableCommand {
                 }
                 appConfiguration.auditRetentionDays = days
             }
+        }
+        if let url = publicURL ?? environment["SOOT_PUBLIC_URL"], !url.isEmpty {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
+                throw ValidationError("--public-url must be an http:// or https:// address, such as https://soot.example.com.")
+            }
+            appConfiguration.alerts.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
         }
         if let text = sampleRetention ?? environment["SOOT_SAMPLE_RETENTION"], text.lowercased() != "forever" {
             guard let days = Int(text), (1...36_500).contains(days) else {

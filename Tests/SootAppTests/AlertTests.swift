@@ -228,6 +228,45 @@ final class Receiver: Sendable {
     }
 }
 
+/// A receiver that stays down past the day of retries (here half a second): the delivery is given up, the webhook
+/// shows as failing on the API and in the metrics, and the next success clears it.
+@Suite struct AlertGiveUpTests {
+    @Test func aWebhookDownTooLongIsMarkedFailingUntilItAnswers() throws {
+        let receiver = try Receiver()
+        receiver.stop()
+        try withApp(configure: { AlertTests.fast(&$0); $0.alerts.giveUpAfter = 0.5 }) { app in
+            let agent = try Agent(app)
+            let hook = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken,
+                                   json: ["url": .string(receiver.url)])
+            let id = try #require(hook.body["id"]?.stringValue)
+            #expect(try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(id)/test", token: agent.personalToken).status == 202)
+            let metrics = app.application.makeMetricsServer(host: "127.0.0.1", port: 0)
+            try metrics.start()
+            defer { metrics.shutdown(gracePeriod: 1) }
+            var failing = false
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline && !failing {
+                failing = try app.api("GET", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken)
+                    .body["data"]?.arrayValue.first?["failing"] == .bool(true)
+                usleep(100_000)
+            }
+            #expect(failing)
+            let delivery = try app.pool.query("SELECT status, attempts, last_error FROM webhook_deliveries").first!
+            #expect(try delivery.decode("status", as: String.self) == "failed" && delivery.decode("attempts", as: Int.self) >= 2)
+            #expect(try delivery.decode("last_error", as: String.self).contains("cannot connect"))
+            #expect(try MetricsTests().scrape(metrics).text.contains("soot_webhooks_failing 1\n"))
+            // Back: the next test is delivered and the webhook is well again.
+            try receiver.restart()
+            defer { receiver.stop() }
+            #expect(try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(id)/test", token: agent.personalToken).status == 202)
+            #expect(receiver.wait(for: 1).count == 1)
+            let healed = Date().addingTimeInterval(5)
+            while Date() < healed, try MetricsTests().scrape(metrics).text.contains("soot_webhooks_failing 1\n") { usleep(100_000) }
+            #expect(try MetricsTests().scrape(metrics).text.contains("soot_webhooks_failing 0\n"))
+        }
+    }
+}
+
 /// The alerts panel on the organization page: an owner adds a webhook (its secret shown once), sends a test that
 /// arrives and is listed, and removes it; a plain member sees no panel.
 @Suite struct AlertPageTests {

@@ -271,4 +271,9 @@ extension Store {
     }
 
     package func closeConnections() { database.close() }
+
+    /// How many webhooks are failing now, over all organizations (for the metrics).
+    package func failingWebhooks() throws -> Int {
+        try database.query("SELECT count(*) AS n FROM webhooks WHERE failing_since IS NOT NULL").first!.decode("n", as: Int.self)
+    }
 }

@@ -111,6 +111,9 @@ package final class SootMetrics: Sendable {
         registry.register(GaugeFamily("soot_database_up", help: "1 when PostgreSQL answered a query at this scrape, 0 otherwise.") {
             (try? store.ping()) != nil ? 1 : 0
         })
+        registry.register(GaugeFamily("soot_webhooks_failing", help: "Webhooks whose deliveries gave up after a day of retries (until one succeeds).") {
+            Double((try? store.failingWebhooks()) ?? 0)
+        })
         registry.register(GaugeFamily("soot_db_pool_waiting", help: "Requests waiting for a connection of the main pool.") {
             Double(store.poolUsage.waiting)
         })
