@@ -321,3 +321,69 @@ final class Receiver: Sendable {
         }
     }
 }
+
+/// Thresholds crossed by what real agents send: the `codecarbon` client posting live, and an import of the client's
+/// own emissions.csv; each alert once, whatever repeats.
+@Suite(.serialized) struct AlertSourcesTests {
+    func webhook(_ app: AppFixture, _ agent: Agent, _ receiver: Receiver) throws {
+        let hook = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken,
+                               json: ["url": .string(receiver.url), "events": ["budget.threshold"]])
+        try #require(hook.status == 201, "\(hook.body)")
+    }
+
+    @Test func liveCodeCarbonPostsAlertOncePerThreshold() throws {
+        let venv = try CodeCarbonClient.venv.get()
+        let receiver = try Receiver()
+        defer { receiver.stop() }
+        try withApp(configure: AlertTests.fast) { app in
+            let agent = try Agent(app)
+            try webhook(app, agent, receiver)
+            // A limit the first post passes: 50 % and 100 % crossed at once, and every later post changes nothing.
+            #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken,
+                                json: ["project_id": .string(agent.projectID), "period": "month", "limit_kg": 1e-12, "thresholds": [50, 100]]).status == 201)
+            let output = FileManager.default.temporaryDirectory.appendingPathComponent("soot-cc-alert-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: output) }
+            let script = TestDatabase.repositoryRoot.appendingPathComponent("Tests/CodeCarbon/track.py").path
+            let result = try Shell.run(venv + "/bin/python", [script, "http://127.0.0.1:\(app.port)", agent.projectToken, agent.experimentID, output.path])
+            #expect(result.status == 0, "\(result.errors.suffix(2000))")
+            let report = JSONValue.parse(Array(result.output.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) ?? .null
+            let accepted = (report["posts"]?.arrayValue ?? []).filter { $0["status"] == 201 }.count
+            #expect(accepted >= 2, "the client made \(accepted) accepted posts")
+            let hits = receiver.wait(for: 2)
+            usleep(1_000_000)
+            #expect(receiver.received.count == 2 && hits.count == 2)
+            #expect(receiver.received.compactMap { $0.json["threshold"]?.numberValue }.sorted() == [50, 100])
+        }
+    }
+
+    @Test func anImportAlertsOnceAndImportingAgainDoesNot() throws {
+        let file = try ReportTests.codeCarbonFile.get()
+        let records = try CSVReader.records(file)
+        let header = records[0].fields
+        var last: [String: Double] = [:]
+        for record in records.dropFirst() {
+            let row = Dictionary(uniqueKeysWithValues: zip(header, record.fields))
+            last[row["run_id"]!] = Double(row["emissions"]!)!
+        }
+        let total = last.values.reduce(0, +)
+        try #require(total > 0)
+        let receiver = try Receiver()
+        defer { receiver.stop() }
+        try withApp(configure: AlertTests.fast) { app in
+            let agent = try Agent(app)
+            try webhook(app, agent, receiver)
+            // The file's emissions are 80 % of the limit: 50 % and 80 % are crossed, 100 % is not.
+            #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken,
+                                json: ["project_id": .string(agent.projectID), "period": "month", "limit_kg": .number(total / 0.8 * 0.999999)]).status == 201)
+            let first = try ReportTests().importFile(app, agent, file)
+            #expect(first.status == 201, "\(first.body)")
+            let hits = receiver.wait(for: 2)
+            #expect(hits.compactMap { $0.json["threshold"]?.numberValue }.sorted() == [50, 80])
+            let again = try ReportTests().importFile(app, agent, file)
+            #expect(again.status == 201 && again.body["samples_imported"] == 0)
+            usleep(1_500_000)
+            #expect(receiver.received.count == 2)
+        }
+    }
+}
