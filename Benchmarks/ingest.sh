@@ -54,6 +54,28 @@ if [ -n "${BENCH_NGINX:-}" ]; then
   target=$((port + 4))
 fi
 psql_url="host=$SOOT_DATA_DIR/run dbname=soot user=soot"
+# BENCH_BUDGETS=N: N budgets (three per team of N/3 extra teams, and a tight one on the posting project, crossed at
+# once), two webhooks to a local receiver answering 204, and budgets checked every second (SOOT_ALERT_INTERVAL=1 on
+# the server: set it in the environment too) instead of every 15 s.
+if [ -n "${BENCH_BUDGETS:-}" ]; then
+  receiver_port=$((port + 6))
+  python3 -c "
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length', 0))); self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('127.0.0.1', $receiver_port), H).serve_forever()" & extra+=($!)
+  psql "$psql_url" -q <<SQL
+INSERT INTO teams (organization_id, name, slug)
+SELECT o.id, 'Budget team ' || g, 'budget-team-' || g FROM organizations o, generate_series(1, ($BENCH_BUDGETS - 1) / 3) g WHERE o.slug = 'bench';
+INSERT INTO budgets (organization_id, team_id, period, limit_kg)
+SELECT t.organization_id, t.id, p, 1000 FROM teams t, unnest(ARRAY['month', 'quarter', 'year']) p WHERE t.name LIKE 'Budget team %';
+INSERT INTO budgets (organization_id, team_id, project_id, period, limit_kg) SELECT organization_id, team_id, id, 'month', 0.000001 FROM projects;
+INSERT INTO webhooks (organization_id, url, secret) SELECT id, 'http://127.0.0.1:$receiver_port/hook', 'bench-secret-0123456789' FROM organizations o, generate_series(1, 2) WHERE o.slug = 'bench';
+SQL
+  echo "budgets: $(psql "$psql_url" -Atc "SELECT count(*) FROM budgets"), webhooks: $(psql "$psql_url" -Atc "SELECT count(*) FROM webhooks")" >&2
+fi
 
 # One run per agent, as many agents as connections at most.
 runs="$work/runs.txt"

@@ -92,6 +92,10 @@ struct Serve: ParsableCommand {
         "Soot's address as people reach it, e.g. https://soot.example.com, for the links in alerts (env SOOT_PUBLIC_URL).", valueName: "url"))
     var publicURL: String?
 
+    @Option(name: .customLong("alert-interval"), help: ArgumentHelp(
+        "Seconds between two checks of every budget for alerts, 1 to 3600 (env SOOT_ALERT_INTERVAL; default 15).", valueName: "seconds"))
+    var alertInterval: Double?
+
     @Option(name: .customLong("sample-retention"), help: ArgumentHelp(
         "Days samples are kept as sent, 1 to 36500, or forever (env SOOT_SAMPLE_RETENTION; default forever). Months older are folded into one sample per run and hour; totals do not change.",
         valueName: "days|forever"))
@@ -184,6 +188,10 @@ struct Serve: ParsableCommand {
                 throw ValidationError("--public-url must be an http:// or https:// address, such as https://soot.example.com.")
             }
             appConfiguration.alerts.publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        if let interval = alertInterval ?? environment["SOOT_ALERT_INTERVAL"].flatMap(Double.init) {
+            guard interval >= 1, interval <= 3600 else { throw ValidationError("--alert-interval must be from 1 to 3600 seconds.") }
+            appConfiguration.alerts.checkInterval = interval
         }
         if let text = sampleRetention ?? environment["SOOT_SAMPLE_RETENTION"], text.lowercased() != "forever" {
             guard let days = Int(text), (1...36_500).contains(days) else {
