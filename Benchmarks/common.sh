@@ -100,7 +100,10 @@ bench_stop_extras() {
   local pidfile pid
   # pgbouncer under runuser: signal pgbouncer itself (runuser does not pass signals on).
   for pidfile in "$work"/pgbouncer*/pgbouncer.pid; do [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null || true; done
-  for pid in "${extra[@]}"; do kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  # INT first (Soot drains and stops); then TERM, for what ignores INT as a background job (a Python receiver).
+  for pid in "${extra[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${extra[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 }
 
 # bench_wait_ready PORT [LOG]: waits up to 30 s for a Soot on PORT to answer /readyz.

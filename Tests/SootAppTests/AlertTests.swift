@@ -387,3 +387,53 @@ final class Receiver: Sendable {
         }
     }
 }
+
+/// Deliveries over TLS: a receiver with a certificate the system trusts (here through `SSL_CERT_FILE`) gets the
+/// event; one whose certificate does not name the host it is reached by gets nothing, and the delivery says why.
+@Suite(.serialized) struct AlertTLSTests {
+    @Test func anHTTPSReceiverGetsTheEventAndAWrongNameIsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("soot-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cert = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
+        let made = try Shell.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                                                      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"])
+        try #require(made.status == 0, "\(made.errors)")
+        let output = folder.appendingPathComponent("received.jsonl").path
+        let receiver = try Shell.start("/usr/bin/python3", [TestDatabase.repositoryRoot.appendingPathComponent("Tests/Alerts/tls_receiver.py").path,
+                                                            cert, key, output])
+        defer { receiver.signal(SIGKILL); _ = receiver.wait(timeout: 5) }
+        var port = ""
+        let started = Date().addingTimeInterval(10)
+        while port.isEmpty && Date() < started { port = receiver.output.trimmingCharacters(in: .whitespacesAndNewlines); usleep(50_000) }
+        try #require(!port.isEmpty, "the TLS receiver did not start")
+        setenv("SSL_CERT_FILE", cert, 1)
+        defer { unsetenv("SSL_CERT_FILE") }
+        try withApp(configure: AlertTests.fast) { app in
+            let agent = try Agent(app)
+            var ids: [String] = []
+            for url in ["https://localhost:\(port)/hook", "https://127.0.0.1:\(port)/hook"] {
+                let hook = try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks", token: agent.personalToken, json: ["url": .string(url)])
+                ids.append(try #require(hook.body["id"]?.stringValue))
+            }
+            for id in ids {
+                #expect(try app.api("POST", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(id)/test", token: agent.personalToken).status == 202)
+            }
+            let deadline = Date().addingTimeInterval(15)
+            var received: [String] = []
+            var wrongName: JSONValue = .null
+            while Date() < deadline {
+                received = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+                wrongName = try app.api("GET", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(ids[1])/deliveries", token: agent.personalToken)
+                    .body["data"]?.arrayValue.first ?? .null
+                if received.count == 1 && wrongName["last_error"]?.stringValue != nil { break }
+                usleep(100_000)
+            }
+            #expect(received.count == 1 && received.first?.contains("\"event\": \"test\"") == true, "\(received)")
+            #expect(wrongName["status"]?.stringValue == "pending" && wrongName["last_error"]?.stringValue?.contains("TLS handshake") == true,
+                    "\(wrongName)")
+            let good = try app.api("GET", "/api/v1/organizations/\(agent.organizationID)/webhooks/\(ids[0])/deliveries", token: agent.personalToken)
+            #expect(good.body["data"]?.arrayValue.first?["status"]?.stringValue == "delivered")
+        }
+    }
+}
