@@ -162,6 +162,7 @@ package final class Application: Sendable {
             .register(&pages)
         AccountPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&pages)
         AuditPages(authenticator: authenticator, store: store).register(&pages)
+        BudgetPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies).register(&pages)
         AlertPages(authenticator: authenticator, store: store, proxies: configuration.trustedProxies, publicURL: configuration.alerts.publicURL)
             .register(&pages)
         let login = LoginRoutes(sessions: sessions, authenticator: authenticator,

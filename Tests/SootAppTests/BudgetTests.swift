@@ -207,3 +207,48 @@ import Testing
         }
     }
 }
+
+/// Setting budgets from the pages: a team's admin sets, changes and removes its monthly budget; a bad limit comes
+/// back to its field; a member outside the team's admins sees no form.
+@Suite struct BudgetFormTests {
+    @Test func anAdminSetsChangesAndRemovesATeamBudgetFromItsPage() throws {
+        try withApp { app in
+            _ = try Agent(app)
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
+            var browser = Browser(app: app)
+            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            let page = try browser.get("/o/acme/ml")
+            #expect(page.text.contains("No budget yet.") && page.text.contains("action=\"/o/acme/ml/-/budgets\""))
+            let csrf = try #require(Browser.csrf(in: page.text))
+            let bad = try browser.post("/o/acme/ml/-/budgets", form: [("csrf_token", csrf), ("period", "month"), ("limit_kg", "-3")])
+            #expect(bad.status == 303)
+            #expect(try browser.get("/o/acme/ml").text.contains("The limit is a number of kg CO2e greater than 0"))
+            #expect(try browser.post("/o/acme/ml/-/budgets", form: [("csrf_token", csrf), ("period", "month"), ("limit_kg", "2,5"),
+                                                                 ("thresholds", "90 %, 50")]).status == 303)
+            var budgets = try app.pool.query("SELECT period, limit_kg, array_to_string(thresholds, ',') AS t FROM budgets").rows
+            #expect(budgets.count == 1)
+            #expect(try budgets[0].decode("limit_kg", as: Double.self) == 2.5)
+            #expect(try budgets[0].decode("t", as: String.self) == "50,90")
+            // The same period again changes it rather than adding one.
+            #expect(try browser.post("/o/acme/ml/-/budgets", form: [("csrf_token", csrf), ("period", "month"), ("limit_kg", "4")]).status == 303)
+            budgets = try app.pool.query("SELECT limit_kg FROM budgets").rows
+            #expect(budgets.count == 1)
+            #expect(try budgets[0].decode("limit_kg", as: Double.self) == 4)
+            let shown = try browser.get("/o/acme/ml").text
+            #expect(shown.contains("Monthly budget set: 4.00 kg CO2e.") && shown.contains("of 4.00 kg CO2e"))
+            let id = try app.pool.query("SELECT id FROM budgets").first!.decode("id", as: UUID.self)
+            #expect(try browser.post("/o/acme/ml/-/budgets/\(id.idText)/delete", form: [("csrf_token", csrf)]).status == 303)
+            #expect(try app.pool.query("SELECT count(*) AS n FROM budgets").first!.decode("n", as: Int.self) == 0)
+            // A member who is not in the team and not an admin: no form, and the store refuses one sent anyway.
+            let (memberID, _) = try makeUser(app.pool, email: "plain@acme.test")
+            try app.pool.query("INSERT INTO organization_members (organization_id, user_id, role) SELECT id, \(memberID), 'member' FROM organizations")
+            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
+            var member = Browser(app: app)
+            #expect(try member.logIn(email: "plain@acme.test", password: "a long password 123").status == 303)
+            let organization = try member.get("/o/acme")
+            #expect(organization.status == 200 && !organization.text.contains("/-/budgets\""))
+            let memberCSRF = try #require(Browser.csrf(in: organization.text))
+            #expect(try member.post("/o/acme/-/budgets", form: [("csrf_token", memberCSRF), ("period", "year"), ("limit_kg", "1")]).status == 403)
+        }
+    }
+}

@@ -162,7 +162,15 @@ struct DashboardRoutes {
         if !scope.isPublic, [Level.organization, .team, .project].contains(scope.level) {
             let budgets = try store.budgets(caller, level: scope.level, id: scope.id)
             let own = budgets.filter { $0.scopeID == scope.id }
-            html += BudgetViews.cards(own)
+            // The form for those who may set this scope's budgets (the store checks again when it is sent).
+            var manage: (path: String, csrf: String, feedback: FormFeedback?)?
+            if case .session(_, let csrf) = caller.credential, caller.canWrite {
+                switch try store.managementPanel(caller, level: scope.level, id: scope.id) {
+                case .organization, .team(admin: true, _), .project: manage = (scope.path, csrf, feedback)
+                default: break
+                }
+            }
+            html += BudgetViews.cards(own, manage: manage)
             html += BudgetViews.table(budgets.filter { $0.scopeID != scope.id }, path: scope.path,
                                       sort: request.query("budgets") ?? "state", query: range.query)
             // The shortest period's limit, as a daily allowance drawn on the chart.

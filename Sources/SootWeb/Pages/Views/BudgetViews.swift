@@ -8,9 +8,12 @@ import SootStore
 enum BudgetViews {
     static let stateLabels = ["on_track": "On track", "at_risk": "At risk", "over": "Over"]
 
-    static func cards(_ budgets: [BudgetRecord]) -> HTML {
-        guard !budgets.isEmpty else { return "" }
-        var html: HTML = "<h2 id=\"budgets\">Budget</h2><div class=\"budgets\">"
+    /// `manage`: the page's path and the session's CSRF token, for those who may set this scope's budgets.
+    static func cards(_ budgets: [BudgetRecord], manage: (path: String, csrf: String, feedback: FormFeedback?)? = nil) -> HTML {
+        guard !budgets.isEmpty || manage != nil else { return "" }
+        var html: HTML = "<h2 id=\"budgets\">Budget</h2>"
+        if budgets.isEmpty { html += "<p class=\"muted\">No budget yet.</p>" }
+        html += "<div class=\"budgets\">"
         for budget in budgets {
             let used = Formatting.mass(kilograms: budget.emissions.used), limit = Formatting.mass(kilograms: budget.limitKg)
             let forecast = Formatting.mass(kilograms: budget.emissions.forecast)
@@ -32,9 +35,26 @@ enum BudgetViews {
             } else {
                 html += "."
             }
-            html += "</p><p class=\"muted\">Alerts at \(budget.thresholds.map { "\($0) %" }.joined(separator: ", ")).</p></section>"
+            html += "</p><p class=\"muted\">Alerts at \(budget.thresholds.map { "\($0) %" }.joined(separator: ", ")).</p>"
+            if let manage {
+                html += "<form method=\"post\" action=\"\(manage.path)/-/budgets/\(budget.id.idText)/delete\" class=\"inline\">"
+                html += "<input type=\"hidden\" name=\"csrf_token\" value=\"\(manage.csrf)\"><button type=\"submit\" class=\"link\">Remove this budget</button></form>"
+            }
+            html += "</section>"
         }
-        return html + "</div>"
+        html += "</div>"
+        if let manage {
+            let limit = FieldState(form: "budget-limit", manage.feedback)
+            html += """
+                <form method="post" action="\(manage.path)/-/budgets" class="card budget-form"><input type="hidden" name="csrf_token" value="\(manage.csrf)">
+                <label for="budget-period">Set a budget for each</label><select id="budget-period" name="period"><option value="month">month</option>\
+                <option value="quarter">quarter</option><option value="year">year</option></select>
+                <label for="budget-limit">Limit (kg CO2e)</label><input id="budget-limit" name="limit_kg" inputmode="decimal" required placeholder="e.g. 50"\(limit.attributes())>\(limit.message)
+                <label for="budget-thresholds">Alert at (% of the limit)</label><input id="budget-thresholds" name="thresholds" value="50, 80, 100">
+                <button type="submit">Set budget</button></form>
+                """
+        }
+        return html
     }
 
     /// The budgets of the scope's teams or projects; `sort` is state (worst first), used (share of the limit,
