@@ -171,7 +171,9 @@ struct DashboardRoutes {
                 }
             }
             html += BudgetViews.cards(own, manage: manage)
-            html += BudgetViews.table(budgets.filter { $0.scopeID != scope.id }, path: scope.path,
+            // Its children's budgets: an organization's teams', a team's projects'.
+            let childLevel: BudgetRecord.ScopeLevel = scope.level == .organization ? .team : .project
+            html += BudgetViews.table(budgets.filter { $0.scopeID != scope.id && $0.scopeLevel == childLevel }, path: scope.path,
                                       sort: request.query("budgets") ?? "state", query: range.query)
             // The shortest period's limit, as a daily allowance drawn on the chart.
             if let shortest = own.min(by: { $0.period.length < $1.period.length }) {

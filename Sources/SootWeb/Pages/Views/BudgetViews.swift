@@ -82,7 +82,7 @@ enum BudgetViews {
             rows += "<td><span class=\"badge \(budget.state)\">\(stateLabels[budget.state] ?? budget.state)</span></td></tr>"
         }
         return """
-            <h2 id="child-budgets">Budgets below</h2>
+            <h2 id="child-budgets">Budgets of its \(budgets.first?.scopeLevel == .team ? "teams" : "projects")</h2>
             <div class="table-scroll" tabindex="0"><table class="child-budgets"><thead><tr>\(header("name", "Scope"))<th scope="col">Period</th>\
             <th scope="col" class="num">Used / limit</th>\(header("used", "Used"))<th scope="col" class="num">Forecast</th>\(header("state", "State"))</tr></thead>\
             <tbody>\(rows)</tbody></table></div>
