@@ -8,8 +8,8 @@ CREATE TABLE budgets (
     team_id uuid,
     project_id uuid,
     period text NOT NULL CHECK (period IN ('month', 'quarter', 'year')),
-    limit_kg double precision NOT NULL CHECK (limit_kg > 0 AND limit_kg <= 1e12),
-    limit_kwh double precision CHECK (limit_kwh > 0 AND limit_kwh <= 1e12),
+    limit_kg double precision NOT NULL CHECK (limit_kg >= 1e-9 AND limit_kg <= 1e12),
+    limit_kwh double precision CHECK (limit_kwh >= 1e-9 AND limit_kwh <= 1e12),
     thresholds integer[] NOT NULL DEFAULT '{50,80,100}'
         CHECK (cardinality(thresholds) BETWEEN 1 AND 10 AND 1 <= ALL (thresholds) AND 1000 >= ALL (thresholds)),
     created_by uuid REFERENCES users (id) ON DELETE SET NULL,

@@ -340,7 +340,7 @@ final class Receiver: Sendable {
             try webhook(app, agent, receiver)
             // A limit the first post passes: 50 % and 100 % crossed at once, and every later post changes nothing.
             #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken,
-                                json: ["project_id": .string(agent.projectID), "period": "month", "limit_kg": 1e-12, "thresholds": [50, 100]]).status == 201)
+                                json: ["project_id": .string(agent.projectID), "period": "month", "limit_kg": 1e-9, "thresholds": [50, 100]]).status == 201)
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("soot-cc-alert-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: output) }

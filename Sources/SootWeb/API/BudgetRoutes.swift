@@ -9,8 +9,10 @@ struct BudgetRoutes {
     let store: Store
     let authenticator: Authenticator
 
-    /// Most a limit may be: a billion tonnes of CO2e, a billion MWh.
+    /// Most a limit may be: a billion tonnes of CO2e, a billion MWh; least, a microgram (1e-9 kg) or a milliwatt-hour
+    /// (1e-9 kWh, a microwatt-hour), so that every share of it is a finite number.
     static let maximumLimit = 1e12
+    static let minimumLimit = 1e-9
 
     func register(_ router: inout Router, _ api: inout APIRegistry) {
         let store = self.store
@@ -139,11 +141,9 @@ struct BudgetRoutes {
         return url
     }
 
-    /// A limit: more than 0, at most `maximumLimit`.
+    /// A limit: from `minimumLimit` to `maximumLimit`.
     static func limit(_ body: JSONBody, _ key: String, required: Bool = false) throws -> Double? {
-        guard let value = try body.double(key, required: required, range: 0...maximumLimit) else { return nil }
-        guard value > 0 else { throw AppError.invalid(key, "\(key) must be greater than 0.") }
-        return value
+        try body.double(key, required: required, range: minimumLimit...maximumLimit)
     }
 
     /// Thresholds: 1 to 10 whole percentages from 1 to 1000, returned sorted without repeats.

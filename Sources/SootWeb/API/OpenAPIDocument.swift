@@ -161,13 +161,13 @@ enum OpenAPIDocument {
         "BudgetInput": object([
             "organization_id": uuid, "team_id": uuid, "project_id": uuid,
             "period": ["type": "string", "enum": ["month", "quarter", "year"]],
-            "limit_kg": ["type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1e12],
-            "limit_kwh": ["type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1e12, "nullable": true],
+            "limit_kg": ["type": "number", "minimum": 1e-9, "maximum": 1e12],
+            "limit_kwh": ["type": "number", "minimum": 1e-9, "maximum": 1e12, "nullable": true],
             "thresholds": ["type": "array", "minItems": 1, "maxItems": 10, "items": ["type": "integer", "minimum": 1, "maximum": 1000]],
         ], required: ["period", "limit_kg"]),
         "BudgetUpdate": object([
-            "limit_kg": ["type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1e12],
-            "limit_kwh": ["type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1e12, "nullable": true],
+            "limit_kg": ["type": "number", "minimum": 1e-9, "maximum": 1e12],
+            "limit_kwh": ["type": "number", "minimum": 1e-9, "maximum": 1e12, "nullable": true],
             "thresholds": ["type": "array", "minItems": 1, "maxItems": 10, "items": ["type": "integer", "minimum": 1, "maximum": 1000]],
         ]),
         "Budget": object([

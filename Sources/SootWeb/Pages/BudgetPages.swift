@@ -39,8 +39,8 @@ struct BudgetPages {
                 throw AppError.invalid("limit_kg", "Choose a month, a quarter or a year.")
             }
             let text = (request.formField("limit_kg") ?? "").trimmingOWS().replacingOccurrences(of: ",", with: ".")
-            guard let limit = Double(text), limit.isFinite, limit > 0, limit <= BudgetRoutes.maximumLimit else {
-                throw AppError.invalid("limit_kg", "The limit is a number of kg CO2e greater than 0, such as 50 or 2.5.")
+            guard let limit = Double(text), limit.isFinite, limit >= BudgetRoutes.minimumLimit, limit <= BudgetRoutes.maximumLimit else {
+                throw AppError.invalid("limit_kg", "The limit is a number of kg CO2e (a microgram at least), such as 50 or 2.5.")
             }
             let parts = (request.formField("thresholds") ?? "").split(whereSeparator: { $0 == "," || $0 == " " || $0 == "%" })
             let thresholds = try parts.map { part -> Int in
