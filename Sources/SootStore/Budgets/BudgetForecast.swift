@@ -1,3 +1,4 @@
+import Emissions
 import Foundation
 
 /// A budget's calendar period, in UTC days since 1970-01-01: `[start, end)`.
@@ -21,28 +22,11 @@ package struct BudgetPeriod: Sendable, Equatable {
 
     package var length: Int { end - start }
 
-    /// Year, month (1–12) and day of a UTC day number (H. Hinnant's civil-from-days).
-    package static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
+    /// Year, month (1–12) and day of a UTC day number.
+    package static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) { UTCDay.civil(days) }
 
-    /// The UTC day number of a date (days-from-civil).
-    package static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    /// The UTC day number of a date.
+    package static func days(year: Int, month: Int, day: Int) -> Int { UTCDay.days(year: year, month: month, day: day) }
 
     /// `YYYY-MM-DD` of a UTC day number.
     package static func text(_ days: Int) -> String {

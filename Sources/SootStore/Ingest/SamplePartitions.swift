@@ -1,3 +1,4 @@
+import Emissions
 import Foundation
 import Postgres
 import Synchronization
@@ -16,29 +17,14 @@ package enum SamplePartitions {
     package static func month(of seconds: Double) -> Int {
         let micros = PostgresBinaryArray.postgresMicroseconds(seconds)
         let days = Int(micros >= 0 ? micros / 86_400_000_000 : (micros - 86_399_999_999) / 86_400_000_000) + 10_957
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), proleptic Gregorian.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let monthOfYear = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (monthOfYear <= 2 ? 1 : 0)
-        return (year - 2000) * 12 + monthOfYear - 1
+        let (year, month, _) = UTCDay.civil(days)
+        return (year - 2000) * 12 + month - 1
     }
 
     /// The first instant of a month (as `month(of:)` counts them), in Unix seconds.
     package static func start(ofMonth month: Int) -> Double {
         let year = 2000 + Int((Double(month) / 12).rounded(.down))
-        let monthOfYear = month - (year - 2000) * 12 + 1
-        // Days from civil (H. Hinnant's algorithm).
-        let y = monthOfYear <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (monthOfYear > 2 ? monthOfYear - 3 : monthOfYear + 9) + 2) / 5
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return Double(era * 146_097 + dayOfEra - 719_468) * 86_400
+        return Double(UTCDay.days(year: year, month: month - (year - 2000) * 12 + 1, day: 1)) * 86_400
     }
 
     /// Makes sure the months of `timestamps` have their partitions, on `connection` (inside the caller's
