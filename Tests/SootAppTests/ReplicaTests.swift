@@ -30,13 +30,18 @@ import Testing
                               "/usr/bin/pg_basebackup"]
             let program = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) })
             let arguments = ["-h", primary.socketFolder.path, "-U", primary.user, "-D", folder.appendingPathComponent("cluster").path,
-                             "-R", "-X", "stream", "-c", "fast"]
+                             "-R", "-X", "stream", "-c", "fast", "-C", "-S", slot]
             // One copy at a time (two tests make replicas, and each copy's checkpoint recycled WAL the other still
             // needed), tried again if the primary's WAL moved on under it.
             var backup: Shell.Outcome?
             try Replica.copying.withLock { _ in
                 for _ in 0..<3 where backup?.status != 0 {
                     try? FileManager.default.removeItem(at: folder.appendingPathComponent("cluster"))
+                    // A failed copy may have made the slot already (-C): the next one makes it again.
+                    if backup != nil, let connection = try? DatabaseConnection(url: primary.connectionURL(database: "postgres")) {
+                        _ = try? connection.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = \(slot)")
+                        connection.close()
+                    }
                     if let account = primary.runAs {
                         // As root the clusters run as an unprivileged account: the copy is made as that account.
                         _ = try Shell.run("/bin/chown", [account, folder.path])
