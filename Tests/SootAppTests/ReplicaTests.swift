@@ -31,6 +31,7 @@ import Testing
             let program = try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) })
             let arguments = ["-h", primary.socketFolder.path, "-U", primary.user, "-D", folder.appendingPathComponent("cluster").path,
                              "-R", "-X", "stream", "-c", "fast", "-C", "-S", slot]
+            let slot = self.slot
             // One copy at a time (two tests make replicas, and each copy's checkpoint recycled WAL the other still
             // needed), tried again if the primary's WAL moved on under it.
             var backup: Shell.Outcome?
