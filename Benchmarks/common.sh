@@ -111,3 +111,13 @@ bench_wait_ready() {
   for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.2; done
   echo "Soot on port $1 did not become ready${2:+; see $2}" >&2; [ -z "${2:-}" ] || cat "$2" >&2; return 1
 }
+
+# bench_make_runs COUNT PORT FILE: COUNT CodeCarbon runs of $experiment made through POST /runs on PORT with the
+# project's $token, their ids appended to FILE (one per line), for wrk's emissions.lua.
+bench_make_runs() {
+  for _ in $(seq 1 "$1"); do
+    curl -sf -X POST "http://127.0.0.1:$2/runs" -H "x-api-token: $token" -H 'Content-Type: application/json' \
+      -d "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S+00:00)\",\"experiment_id\":\"$experiment\",\"os\":\"Linux\"}" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >> "$3"
+  done
+}

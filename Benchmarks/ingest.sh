@@ -79,11 +79,7 @@ fi
 
 # One run per agent, as many agents as connections at most.
 runs="$work/runs.txt"
-for i in $(seq 1 256); do
-  curl -sf -X POST "http://127.0.0.1:$target/runs" -H "x-api-token: $token" -H 'Content-Type: application/json' \
-    -d "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S+00:00)\",\"experiment_id\":\"$experiment\",\"os\":\"Linux\"}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >> "$runs"
-done
+bench_make_runs 256 "$target" "$runs"
 
 count() { psql "$psql_url" -Atc "SELECT count(*) FROM emission_samples"; }
 # CPU time (user + system, clock ticks) of the given processes, from /proc.

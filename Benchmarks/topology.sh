@@ -41,11 +41,7 @@ psql "$direct" -qc "VACUUM ANALYZE"
 run="$(psql "$direct" -Atc "SELECT id FROM runs ORDER BY sample_count DESC LIMIT 1")"
 pages=("/o/demo-research?range=all" "/o/demo-research/vision?range=year" "/run/$run")
 runs="$work/runs.txt"
-for _ in $(seq 1 64); do
-  curl -sf -X POST "http://127.0.0.1:$a/runs" -H "x-api-token: $token" -H 'Content-Type: application/json' \
-    -d "{\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%S+00:00)\",\"experiment_id\":\"$experiment\",\"os\":\"Linux\"}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' >> "$runs"
-done
+bench_make_runs 64 "$a" "$runs"
 count() { psql "$direct" -Atc "SELECT sum(sample_count) FROM runs WHERE experiment_id = '$experiment'"; }
 
 results="$work/results.txt"

@@ -174,14 +174,7 @@ struct Serve: ParsableCommand {
         }
         appConfiguration.metricsProjectLabels = metricsProjectLabels || environment["SOOT_METRICS_PROJECT_LABELS"] == "1"
         if let text = auditRetention ?? environment["SOOT_AUDIT_RETENTION"] {
-            if text.lowercased() == "forever" {
-                appConfiguration.auditRetentionDays = nil
-            } else {
-                guard let days = Int(text), (1...36_500).contains(days) else {
-                    throw ValidationError("--audit-retention must be a number of days from 1 to 36500, or forever.")
-                }
-                appConfiguration.auditRetentionDays = days
-            }
+            appConfiguration.auditRetentionDays = try Serve.retentionDays(text, option: "audit-retention")
         }
         if let url = publicURL ?? environment["SOOT_PUBLIC_URL"], !url.isEmpty {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
@@ -193,11 +186,8 @@ struct Serve: ParsableCommand {
             guard interval >= 1, interval <= 3600 else { throw ValidationError("--alert-interval must be from 1 to 3600 seconds.") }
             appConfiguration.alerts.checkInterval = interval
         }
-        if let text = sampleRetention ?? environment["SOOT_SAMPLE_RETENTION"], text.lowercased() != "forever" {
-            guard let days = Int(text), (1...36_500).contains(days) else {
-                throw ValidationError("--sample-retention must be a number of days from 1 to 36500, or forever.")
-            }
-            appConfiguration.sampleRetentionDays = days
+        if let text = sampleRetention ?? environment["SOOT_SAMPLE_RETENTION"] {
+            appConfiguration.sampleRetentionDays = try Serve.retentionDays(text, option: "sample-retention")
         }
         if let count = ingestWriters ?? environment["SOOT_INGEST_WRITERS"].flatMap(Int.init) {
             guard (1...64).contains(count) else { throw ValidationError("--ingest-writers must be from 1 to 64.") }
@@ -271,5 +261,14 @@ struct Serve: ParsableCommand {
             To set up an organization, team, project and tokens in one go: soot bootstrap --help
 
             """)
+    }
+
+    /// A retention setting: a number of days from 1 to 36500, or `forever` (nil).
+    static func retentionDays(_ text: String, option: String) throws -> Int? {
+        if text.lowercased() == "forever" { return nil }
+        guard let days = Int(text), (1...36_500).contains(days) else {
+            throw ValidationError("--\(option) must be a number of days from 1 to 36500, or forever.")
+        }
+        return days
     }
 }

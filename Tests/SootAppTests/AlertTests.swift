@@ -275,9 +275,7 @@ final class Receiver: Sendable {
         defer { receiver.stop() }
         try withApp(configure: AlertTests.fast) { app in
             _ = try Agent(app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
-            var browser = Browser(app: app)
-            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            var browser = try Browser.signedIn(app)
             let page = try browser.get("/o/acme")
             #expect(page.text.contains("<h2 id=\"alerts\">Alerts</h2>") && page.text.contains("No webhook yet"))
             let csrf = try #require(Browser.csrf(in: page.text))
@@ -311,9 +309,7 @@ final class Receiver: Sendable {
             try app.pool.query("""
                 INSERT INTO organization_members (organization_id, user_id, role) SELECT id, \(memberID), 'member' FROM organizations
                 """)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
-            var member = Browser(app: app)
-            #expect(try member.logIn(email: "plain@acme.test", password: "a long password 123").status == 303)
+            var member = try Browser.signedIn(app, email: "plain@acme.test")
             let memberPage = try member.get("/o/acme")
             #expect(memberPage.status == 200 && !memberPage.text.contains("id=\"alerts\""))
             let memberCSRF = try #require(Browser.csrf(in: memberPage.text))

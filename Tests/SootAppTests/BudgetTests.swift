@@ -164,9 +164,7 @@ import Testing
                                     ["project_id": .string(speech), "period": "quarter", "limit_kg": 10]] {
                 #expect(try app.api("POST", "/api/v1/budgets", token: agent.personalToken, json: body).status == 201)
             }
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
-            var browser = Browser(app: app)
-            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            var browser = try Browser.signedIn(app)
             let page = try browser.get("/o/acme/ml")
             #expect(page.status == 200)
             let text = page.text
@@ -215,9 +213,7 @@ import Testing
     @Test func anAdminSetsChangesAndRemovesATeamBudgetFromItsPage() throws {
         try withApp { app in
             _ = try Agent(app)
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
-            var browser = Browser(app: app)
-            #expect(try browser.logIn(email: Agent.email("Acme"), password: "a long password 123").status == 303)
+            var browser = try Browser.signedIn(app)
             let page = try browser.get("/o/acme/ml")
             #expect(page.text.contains("No budget yet.") && page.text.contains("action=\"/o/acme/ml/-/budgets\""))
             let csrf = try #require(Browser.csrf(in: page.text))
@@ -243,9 +239,7 @@ import Testing
             // A member who is not in the team and not an admin: no form, and the store refuses one sent anyway.
             let (memberID, _) = try makeUser(app.pool, email: "plain@acme.test")
             try app.pool.query("INSERT INTO organization_members (organization_id, user_id, role) SELECT id, \(memberID), 'member' FROM organizations")
-            try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
-            var member = Browser(app: app)
-            #expect(try member.logIn(email: "plain@acme.test", password: "a long password 123").status == 303)
+            var member = try Browser.signedIn(app, email: "plain@acme.test")
             let organization = try member.get("/o/acme")
             #expect(organization.status == 200 && !organization.text.contains("/-/budgets\""))
             let memberCSRF = try #require(Browser.csrf(in: organization.text))

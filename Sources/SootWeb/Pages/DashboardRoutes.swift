@@ -157,6 +157,11 @@ struct DashboardRoutes {
             html += "\(share.seen == 0 ? "teams you are in: none yet" : "\(share.seen) of its \(share.all) teams you are in").</p>"
         }
         html += stats(totals, before: before.map { ($0, range.days ?? 0) })
+        // What the signed-in caller may manage here (read once: the budget form and the panels below use it).
+        var panel: Store.ManagementPanel = .none
+        if !scope.isPublic, case .session = caller.credential {
+            panel = try store.managementPanel(caller, level: scope.level, id: scope.id)
+        }
         // Budgets: the scope's own as cards; its teams' and projects' in a table (not on public pages).
         var dailyBudget: Double?
         if !scope.isPublic, [Level.organization, .team, .project].contains(scope.level) {
@@ -165,7 +170,7 @@ struct DashboardRoutes {
             // The form for those who may set this scope's budgets (the store checks again when it is sent).
             var manage: (path: String, csrf: String, feedback: FormFeedback?)?
             if case .session(_, let csrf) = caller.credential, caller.canWrite {
-                switch try store.managementPanel(caller, level: scope.level, id: scope.id) {
+                switch panel {
                 case .organization, .team(admin: true, _), .project: manage = (scope.path, csrf, feedback)
                 default: break
                 }
@@ -213,7 +218,6 @@ struct DashboardRoutes {
         }
         if !scope.isPublic {
             if case .session(_, let csrf) = caller.credential {
-                let panel = try store.managementPanel(caller, level: scope.level, id: scope.id)
                 html += ManagementViews.panel(panel, path: scope.path, csrf: csrf, name: scope.title, feedback: feedback)
                 // Owners and admins manage the organization's webhooks here; others do not see the panel.
                 if case .organization = panel {

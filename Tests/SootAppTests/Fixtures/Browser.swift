@@ -59,3 +59,14 @@ struct Browser {
     }
 }
 
+
+extension Browser {
+    /// A browser signed in as `email` (the bootstrap's owner by default), every user's password first set to a known
+    /// one (the bootstrap's is for one sign-in only).
+    static func signedIn(_ app: AppFixture, email: String = Agent.email("Acme")) throws -> Browser {
+        try app.pool.query("UPDATE users SET password_hash = \(PasswordHasher.hash("a long password 123", iterations: 1000)), must_change_password = false")
+        var browser = Browser(app: app)
+        try #require(try browser.logIn(email: email, password: "a long password 123").status == 303)
+        return browser
+    }
+}
